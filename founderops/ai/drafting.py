@@ -1,0 +1,34 @@
+"""Write a reply grounded in one knowledge-base answer, with or without an LLM."""
+
+from __future__ import annotations
+
+from founderops.ai.llm import LLMError, Provider
+
+SYSTEM = (
+    "You are a support agent for a small software company. Answer the customer's message "
+    "using only the facts in the knowledge-base answer. Do not invent policies, prices, "
+    "dates or links. Be brief and friendly. If the answer does not cover the question, say "
+    "that a person will follow up."
+)
+
+
+def template_reply(answer: str, customer_name: str, signature: str) -> str:
+    greeting = f"Hi {customer_name.split()[0]}," if customer_name.strip() else "Hi,"
+    return f"{greeting}\n\n{answer.strip()}\n\n{signature}"
+
+
+def compose_reply(question: str, answer: str, customer_name: str, signature: str,
+                  provider: Provider | None) -> tuple[str, str]:
+    """The reply and how it was written ("template" or the provider's model name)."""
+    if provider is None:
+        return template_reply(answer, customer_name, signature), "template"
+    prompt = (f"Customer ({customer_name or 'unknown name'}) wrote:\n{question}\n\n"
+              f"Knowledge-base answer:\n{answer}\n\nSign off as: {signature}")
+    try:
+        text = provider.complete(SYSTEM, prompt).strip()
+    except LLMError:
+        # The product stays correct without a provider: fall back to the article.
+        return template_reply(answer, customer_name, signature), "template (provider failed)"
+    if not text:
+        return template_reply(answer, customer_name, signature), "template (empty draft)"
+    return text, provider.name

@@ -1,0 +1,44 @@
+"""Every write to customers goes through here."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from founderops.core import clock
+from founderops.core.errors import InvalidInput
+from founderops.customers.models import Customer, Identity
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if email.count("@") != 1 or len(email) > 254 or " " in email:
+        raise InvalidInput(f"not an email address: {email[:80]!r}")
+    local, domain = email.split("@")
+    if not local or "." not in domain:
+        raise InvalidInput(f"not an email address: {email[:80]!r}")
+    return email
+
+
+def find_or_create_customer(email: str, name: str = "") -> Customer:
+    """The customer known by this email, created on first contact."""
+    email = normalise_email(email)
+    identity = Identity.objects.filter(kind=Identity.Kind.EMAIL, value=email).first()
+    if identity:
+        return identity.customer
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(email=email, name=name.strip()[:200],
+                                               created_at=clock.now())
+            Identity.objects.create(customer=customer, kind=Identity.Kind.EMAIL, value=email)
+            return customer
+    except IntegrityError:
+        # Another request created the same customer between our read and write.
+        return Identity.objects.get(kind=Identity.Kind.EMAIL, value=email).customer
+
+
+def add_identity(customer: Customer, kind: str, value: str) -> Identity:
+    identity, _ = Identity.objects.get_or_create(kind=kind, value=value,
+                                                 defaults={"customer": customer})
+    if identity.customer_id != customer.pk:
+        raise InvalidInput(f"{kind} {value!r} already belongs to another customer")
+    return identity

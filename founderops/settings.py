@@ -1,0 +1,243 @@
+"""The only reader of the environment: every setting comes from a FOUNDEROPS_* variable.
+
+Typed helpers fail loudly on a malformed value instead of guessing. Nothing here opens a
+connection or touches the disk except creating the data directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(f"FOUNDEROPS_{name}", default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(f"FOUNDEROPS_{name}")
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ImproperlyConfigured(f"FOUNDEROPS_{name}={raw!r} is not a boolean (use true or false)")
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(f"FOUNDEROPS_{name}")
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"FOUNDEROPS_{name}={raw!r} is not an integer") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"FOUNDEROPS_{name}={value} is below the minimum {minimum}")
+    return value
+
+
+def env_float(name: str, default: float, low: float, high: float) -> float:
+    raw = os.environ.get(f"FOUNDEROPS_{name}")
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"FOUNDEROPS_{name}={raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"FOUNDEROPS_{name}={value} is outside [{low}, {high}]")
+    return value
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices: set[str]) -> str:
+    value = env_str(name, default)
+    if value not in choices:
+        allowed = ", ".join(sorted(choices))
+        raise ImproperlyConfigured(f"FOUNDEROPS_{name}={value!r} is not one of: {allowed}")
+    return value
+
+
+def database_config(url: str, data_dir: Path) -> dict[str, Any]:
+    if not url:
+        return sqlite_config(data_dir / "founderops.sqlite3")
+    if not url.startswith(("sqlite:", "postgres:", "postgresql:")):
+        raise ImproperlyConfigured(
+            f"FOUNDEROPS_DATABASE_URL must start with sqlite:// or postgresql:// (got {url[:12]}…)"
+        )
+    config: dict[str, Any] = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        return sqlite_config(Path(config["NAME"]))
+    config.setdefault("TEST", {})["NAME"] = env_str("TEST_DATABASE_NAME", "") or None
+    return config
+
+
+def sqlite_config(path: Path) -> dict[str, Any]:
+    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so
+    # two writers queue on busy_timeout instead of failing half-way through a transaction.
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"
+                " PRAGMA foreign_keys=ON;"
+            ),
+        },
+        "TEST": {"NAME": str(path.with_name("test-" + path.name))},
+    }
+
+
+DATA_DIR = Path(env_str("DATA_DIR", str(Path.cwd() / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY:
+    _key_file = DATA_DIR / "secret_key"
+    if not _key_file.exists():
+        from django.core.management.utils import get_random_secret_key
+
+        _key_file.write_text(get_random_secret_key())
+        _key_file.chmod(0o600)
+    SECRET_KEY = _key_file.read_text().strip()
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_q",
+    "founderops.core",
+    "founderops.ai",
+    "founderops.customers",
+    "founderops.support",
+    "founderops.reports",
+    "founderops.api",
+    "founderops.web",
+    "founderops.worker",
+    "founderops.cli",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "founderops.urls"
+WSGI_APPLICATION = "founderops.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {"default": database_config(env_str("DATABASE_URL", ""), DATA_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_TZ = True
+USE_I18N = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env_int("SESSION_AGE_SECONDS", 60 * 60 * 12, minimum=300)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 2_621_440, minimum=1024)
+
+# The Support Agent.
+SUPPORT_TARGET_PRECISION = env_float("SUPPORT_TARGET_PRECISION", 0.95, 0.5, 0.999)
+# Share of unknown requests the calibration plans for (real traffic holds more than a
+# validation set does, so the default is pessimistic).
+SUPPORT_UNKNOWN_SHARE = env_float("SUPPORT_UNKNOWN_SHARE", 0.25, 0.0, 0.9)
+SUPPORT_MAX_BODY_CHARS = env_int("SUPPORT_MAX_BODY_CHARS", 20_000, minimum=100)
+SUPPORT_SIGNATURE = env_str("SUPPORT_SIGNATURE", "The support team")
+
+# AI layer: "local" (embedded, offline), or a real provider for drafting.
+AI_EMBEDDINGS = env_choice("AI_EMBEDDINGS", "minilm", {"minilm", "tfidf"})
+LLM_PROVIDER = env_choice("LLM_PROVIDER", "none", {"none", "openai", "anthropic"})
+LLM_BASE_URL = env_str("LLM_BASE_URL", "")
+LLM_MODEL = env_str("LLM_MODEL", "")
+LLM_API_KEY = env_str("LLM_API_KEY", "")
+LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 20.0, 1.0, 300.0)
+
+# Notifications and the daily rhythm.
+NOTIFY_URLS = env_list("NOTIFY_URLS", "")
+BRIEFING_TIME = env_str("BRIEFING_TIME", "07:30")
+BRIEFING_TIME_ZONE = env_str("BRIEFING_TIME_ZONE", TIME_ZONE)
+
+# Jobs: django-q2 on the ORM broker (delivery receipts survive a killed worker).
+JOB_WORKERS = env_int("WORKERS", 2, minimum=1)
+JOB_TIMEOUT_SECONDS = env_int("JOB_TIMEOUT_SECONDS", 300, minimum=1)
+JOB_RETRY_SECONDS = env_int("JOB_RETRY_SECONDS", 360, minimum=2)
+if JOB_RETRY_SECONDS <= JOB_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured("FOUNDEROPS_JOB_RETRY_SECONDS must be above JOB_TIMEOUT_SECONDS")
+Q_CLUSTER = {
+    "name": "founderops",
+    "orm": "default",
+    "workers": JOB_WORKERS,
+    "timeout": JOB_TIMEOUT_SECONDS,
+    "retry": JOB_RETRY_SECONDS,
+    "max_attempts": env_int("JOB_MAX_ATTEMPTS", 5, minimum=1),
+    "poll": env_float("JOB_POLL_SECONDS", 0.5, 0.05, 60.0),
+    "ack_failures": True,
+    "save_limit": 1000,
+    "catch_up": False,
+    "label": "Jobs",
+    "sync": env_bool("JOBS_SYNC", False),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

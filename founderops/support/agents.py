@@ -1,0 +1,180 @@
+"""The Support Agent: classify, find the knowledge, then answer or escalate with a draft."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from founderops.ai import registry, signals
+from founderops.ai.drafting import compose_reply
+from founderops.ai.intents import Prediction
+from founderops.ai.llm import Provider
+from founderops.ai.models import AgentPolicy, AgentSwitch
+from founderops.ai.retrieval import Index
+from founderops.core import audit, clock
+from founderops.core.audit import Decision as AuditDecision
+from founderops.support import services
+from founderops.support.models import Decision, KnowledgeArticle, Ticket
+
+MODEL_NAME = "support-intent"
+
+_URGENT = re.compile(
+    r"\b(outage|down|data loss|lost (all|my) data|deleted|security|breach|hacked|urgent|asap|"
+    r"emergency|can(no|')t (log ?in|access)|locked out|production)\b", re.IGNORECASE)
+_HIGH = re.compile(
+    r"\b(payment (failed|declined)|card (declined|failed)|charged twice|double charged|refund|"
+    r"chargeback|invoice|billing|not working|broken|error|crash(es|ed)?|cancel)\b",
+    re.IGNORECASE)
+
+
+@dataclass
+class SupportDeps:
+    provider: Provider | None = None
+    signature: str = field(default_factory=lambda: settings.SUPPORT_SIGNATURE)
+
+
+def priority(text: str, sentiment: str) -> int:
+    if _URGENT.search(text):
+        return Ticket.Priority.URGENT
+    if _HIGH.search(text) or sentiment == "negative":
+        return Ticket.Priority.HIGH
+    return Ticket.Priority.NORMAL
+
+
+def policy_mode() -> str:
+    switch = AgentSwitch.objects.filter(agent=services.AGENT).first()
+    if switch and not switch.enabled:
+        return "off"
+    policy = AgentPolicy.objects.filter(agent=services.AGENT, action=services.REPLY).first()
+    return policy.mode if policy else AgentPolicy.Mode.AUTO
+
+
+def find_article(intent: str, text: str) -> KnowledgeArticle | None:
+    article = KnowledgeArticle.objects.filter(intent=intent, published=True).first()
+    if article or intent == services.UNKNOWN_INTENT:
+        return article
+    articles = list(KnowledgeArticle.objects.filter(published=True))
+    index = Index([a.slug for a in articles],
+                  [f"{a.title}\n{' '.join(a.examples)}\n{a.body}" for a in articles])
+    hits = index.search(text, k=1)
+    return next((a for a in articles if hits and a.slug == hits[0].key), None)
+
+
+def why_escalated(prediction: Prediction | None, mode: str, article: KnowledgeArticle | None,
+                  urgent: bool) -> str:
+    if mode == "off":
+        return "the Support Agent is switched off"
+    if prediction is None:
+        return "no intent model is trained yet"
+    if prediction.intent == services.UNKNOWN_INTENT:
+        return "the request looks unlike anything the knowledge base answers"
+    if not prediction.answerable:
+        return f"not confident enough: {prediction.reason}"
+    if article is None:
+        return f"no published article answers intent {prediction.intent!r}"
+    if urgent:
+        return "urgent request (outage, data loss, security or lock-out): a person should look"
+    if mode != AgentPolicy.Mode.AUTO:
+        return f"policy for replies is '{mode}'"
+    return ""
+
+
+def handle_ticket(ticket: Ticket, deps: SupportDeps | None = None) -> Decision:
+    """Decide once per ticket; a second call returns the first decision."""
+    existing = Decision.objects.filter(ticket=ticket).first()
+    if existing:
+        return existing
+    deps = deps or SupportDeps()
+    text = services.customer_text(ticket)
+    ticket.sentiment = signals.sentiment(text)
+    ticket.language = signals.detect_language(text)
+    ticket.priority = priority(text, ticket.sentiment)
+    loaded = registry.load_intent_model(MODEL_NAME)
+    prediction = loaded[1].predict(text) if loaded else None
+    version = f"{MODEL_NAME}:v{loaded[0]}:{loaded[1].version}" if loaded else "none"
+    intent = prediction.intent if prediction else ""
+    article = find_article(intent, text) if prediction else None
+    mode = policy_mode()
+    reason = why_escalated(prediction, mode, article, ticket.priority == Ticket.Priority.URGENT)
+    draft, writer = _draft(ticket, text, article, deps)
+    ticket.intent, ticket.article = intent, article
+    ticket.confidence = prediction.confidence if prediction else None
+    try:
+        with transaction.atomic():
+            ticket.save(update_fields=["sentiment", "language", "priority", "intent",
+                                       "confidence", "article"])
+            decision = _store(ticket, prediction, article, reason, draft, version, writer)
+            _act(ticket, decision, prediction, text)
+    except IntegrityError:
+        return Decision.objects.get(ticket=ticket)
+    return decision
+
+
+def _draft(ticket: Ticket, text: str, article: KnowledgeArticle | None,
+           deps: SupportDeps) -> tuple[str, str]:
+    if article is None:
+        return "", "none"
+    return compose_reply(text, article.answer, ticket.customer.name, deps.signature,
+                         deps.provider)
+
+
+def _store(ticket: Ticket, prediction: Prediction | None, article: KnowledgeArticle | None,
+           reason: str, draft: str, version: str, writer: str) -> Decision:
+    return Decision.objects.create(
+        ticket=ticket, created_at=clock.now(),
+        action=Decision.Action.ESCALATE if reason else Decision.Action.AUTO_REPLY,
+        intent=prediction.intent if prediction else "",
+        confidence=prediction.confidence if prediction else 0.0,
+        similarity=prediction.similarity if prediction else 0.0,
+        threshold=_threshold(),
+        article=article, reason=reason or (prediction.reason if prediction else ""),
+        draft=draft, model_version=version,
+        details={"alternatives": prediction.alternatives if prediction else [],
+                 "writer": writer, "priority": ticket.priority,
+                 "sentiment": ticket.sentiment, "language": ticket.language},
+    )
+
+
+def _threshold() -> float:
+    loaded = registry.load_intent_model(MODEL_NAME)
+    return loaded[1].calibration.threshold if loaded else 0.0
+
+
+def _act(ticket: Ticket, decision: Decision, prediction: Prediction | None, text: str) -> None:
+    audit_decision = AuditDecision(
+        model=MODEL_NAME, model_version=decision.model_version,
+        confidence=decision.confidence,
+        inputs={"text": text[:2000], "intent": decision.intent,
+                "article": decision.article.slug if decision.article else None},
+    )
+    if decision.action == Decision.Action.AUTO_REPLY:
+        services.send_reply(ticket, decision.draft, "agent")
+        audit.record("agent:support", "support.auto_reply", ("ticket", ticket.pk),
+                     outcome="answered", decision=audit_decision)
+        return
+    services.escalate(ticket, summary=f"Reply to {ticket.customer}: {ticket.subject}"[:300],
+                      reason=decision.reason, payload=_context(ticket, decision, prediction))
+    audit.record("agent:support", "support.escalate", ("ticket", ticket.pk),
+                 outcome="escalated", decision=audit_decision,
+                 details={"reason": decision.reason})
+
+
+def _context(ticket: Ticket, decision: Decision, prediction: Prediction | None) -> dict[str, Any]:
+    history = list(ticket.customer.tickets.exclude(pk=ticket.pk)
+                   .values("id", "subject", "status", "intent")[:10])
+    similar = list(Ticket.objects.filter(intent=decision.intent)
+                   .exclude(pk=ticket.pk).exclude(intent="")
+                   .values("id", "subject", "status")[:5]) if decision.intent else []
+    return {
+        "draft": decision.draft,
+        "intent": decision.intent,
+        "confidence": decision.confidence,
+        "alternatives": prediction.alternatives if prediction else [],
+        "article": decision.article.slug if decision.article else None,
+        "history": history,
+        "similar": similar,
+    }

@@ -1,0 +1,170 @@
+"""Support: the knowledge base, tickets and their messages, and the agent's decisions."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from founderops.core import personal_data
+from founderops.customers.models import Customer
+
+
+class KnowledgeArticle(models.Model):
+    slug = models.SlugField(max_length=120, unique=True)
+    title = models.CharField(max_length=200)
+    intent = models.CharField(max_length=100, db_index=True,
+                              help_text="The request this article answers, e.g. reset_password")
+    body = models.TextField(help_text="Markdown")
+    answer = models.TextField(help_text="The reply sent to a customer (Markdown)")
+    examples = models.JSONField(default=list, blank=True,
+                                help_text="Example questions customers ask")
+    published = models.BooleanField(default=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Ticket(models.Model):
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        CHAT = "chat", "Chat widget"
+        API = "api", "API"
+        IMPORT = "import", "Import"
+        WEB = "web", "Dashboard"
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        ANSWERED_AUTO = "answered_auto", "Answered by the agent"
+        ESCALATED = "escalated", "Waiting for the founder"
+        ANSWERED = "answered", "Answered by the founder"
+        CLOSED = "closed", "Closed"
+
+    class Priority(models.IntegerChoices):
+        URGENT = 1, "Urgent"
+        HIGH = 2, "High"
+        NORMAL = 3, "Normal"
+        LOW = 4, "Low"
+
+    class Sentiment(models.TextChoices):
+        NEGATIVE = "negative", "Negative"
+        NEUTRAL = "neutral", "Neutral"
+        POSITIVE = "positive", "Positive"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tickets")
+    external_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    subject = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW,
+                              db_index=True)
+    intent = models.CharField(max_length=100, blank=True, db_index=True)
+    confidence = models.FloatField(null=True, blank=True)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices,
+                                                default=Priority.NORMAL)
+    sentiment = models.CharField(max_length=20, choices=Sentiment.choices, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    article = models.ForeignKey(KnowledgeArticle, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="tickets")
+    created_at = models.DateTimeField(db_index=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=20, blank=True, help_text="agent or founder")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+    @property
+    def first_response_seconds(self) -> float | None:
+        if self.first_response_at is None:
+            return None
+        return (self.first_response_at - self.created_at).total_seconds()
+
+
+class Message(models.Model):
+    class Author(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        AGENT = "agent", "Support Agent"
+        FOUNDER = "founder", "Founder"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author = models.CharField(max_length=20, choices=Author.choices)
+    body = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.author}: {self.body[:40]}"
+
+
+class Decision(models.Model):
+    """One decision of the Support Agent on a ticket, with everything it was based on."""
+
+    class Action(models.TextChoices):
+        AUTO_REPLY = "auto_reply", "Answered automatically"
+        ESCALATE = "escalate", "Escalated to the founder"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="decisions")
+    created_at = models.DateTimeField()
+    action = models.CharField(max_length=20, choices=Action.choices)
+    intent = models.CharField(max_length=100, blank=True)
+    confidence = models.FloatField()
+    similarity = models.FloatField(default=0.0)
+    threshold = models.FloatField(default=0.0)
+    article = models.ForeignKey(KnowledgeArticle, null=True, blank=True,
+                                on_delete=models.SET_NULL)
+    reason = models.TextField()
+    draft = models.TextField(blank=True)
+    model_version = models.CharField(max_length=100)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One decision per ticket: a job that runs twice finds the first one.
+            models.UniqueConstraint(fields=["ticket"], name="decision_one_per_ticket")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} #{self.ticket_id}"
+
+
+class TrainingExample(models.Model):
+    """A labelled request the classifier learns from (articles, corrections, imports)."""
+
+    class Source(models.TextChoices):
+        ARTICLE = "article", "Knowledge base example"
+        CORRECTION = "correction", "Founder's correction"
+        APPROVAL = "approval", "Founder approved the agent"
+        IMPORT = "import", "Imported"
+
+    text = models.TextField()
+    intent = models.CharField(max_length=100, db_index=True,
+                              help_text="'oos' marks a request the agent must not answer")
+    source = models.CharField(max_length=20, choices=Source.choices)
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.intent}: {self.text[:40]}"
+
+
+personal_data.not_personal(KnowledgeArticle, ("slug", "title", "intent", "body", "answer",
+                                              "examples"))
+personal_data.personal(Ticket, ("subject", "external_id"), customer_path="customer")
+personal_data.not_personal(Ticket, ("channel", "status", "intent", "sentiment", "language",
+                                    "resolved_by"))
+personal_data.personal(Message, ("body",), customer_path="ticket__customer")
+personal_data.not_personal(Message, ("author",))
+personal_data.personal(Decision, ("reason", "draft", "details"), customer_path="ticket__customer")
+personal_data.not_personal(Decision, ("action", "intent", "model_version"))
+personal_data.personal(TrainingExample, ("text",), customer_path="ticket__customer")
+personal_data.not_personal(TrainingExample, ("intent", "source"))

@@ -1,0 +1,162 @@
+"""Every write in support: intake, replies, the founder's decisions, knowledge, training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from founderops.ai import approvals
+from founderops.ai.models import Approval
+from founderops.core import audit, clock, jobs
+from founderops.core.errors import InvalidInput
+from founderops.customers.services import find_or_create_customer
+from founderops.support.models import KnowledgeArticle, Message, Ticket, TrainingExample
+from founderops.support.text import clean_body
+
+AGENT = "support"
+REPLY = "reply"
+UNKNOWN_INTENT = "oos"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    email: str
+    body: str
+    subject: str = ""
+    name: str = ""
+    channel: str = Ticket.Channel.API
+    external_id: str | None = None
+    created_at: datetime | None = None
+
+
+def validate_incoming(incoming: Incoming) -> Incoming:
+    if incoming.channel not in Ticket.Channel.values:
+        raise InvalidInput(f"unknown channel {incoming.channel!r}; use one of "
+                           f"{', '.join(Ticket.Channel.values)}")
+    if incoming.external_id is not None and not incoming.external_id.strip():
+        raise InvalidInput("external_id is empty; leave it out or give the source's id")
+    if incoming.external_id and len(incoming.external_id) > 200:
+        raise InvalidInput("external_id is longer than 200 characters")
+    if incoming.created_at and incoming.created_at.tzinfo is None:
+        raise InvalidInput("created_at needs a time zone (e.g. 2026-01-31T09:00:00Z)")
+    return incoming
+
+
+def receive_ticket(incoming: Incoming, triage: bool = True) -> tuple[Ticket, bool]:
+    """Store a customer's request (once per external id) and queue the agent on it."""
+    incoming = validate_incoming(incoming)
+    body = clean_body(incoming.body, settings.SUPPORT_MAX_BODY_CHARS)
+    if incoming.external_id:
+        existing = Ticket.objects.filter(external_id=incoming.external_id).first()
+        if existing:
+            return existing, False
+    customer = find_or_create_customer(incoming.email, incoming.name)
+    created_at = incoming.created_at or clock.now()
+    try:
+        with transaction.atomic():
+            ticket = Ticket.objects.create(
+                customer=customer, external_id=incoming.external_id or None,
+                channel=incoming.channel, subject=incoming.subject.strip()[:300] or body[:80],
+                created_at=created_at,
+            )
+            Message.objects.create(ticket=ticket, author=Message.Author.CUSTOMER, body=body,
+                                   created_at=created_at)
+    except IntegrityError:
+        # Same external id submitted twice at the same moment: the first one won.
+        return Ticket.objects.get(external_id=incoming.external_id), False
+    audit.record("channel:" + ticket.channel, "support.ticket_received", ("ticket", ticket.pk),
+                 outcome="stored")
+    if triage:
+        transaction.on_commit(lambda: jobs.enqueue("founderops.support.tasks.triage_ticket",
+                                                   ticket.pk))
+    return ticket, True
+
+
+def customer_text(ticket: Ticket) -> str:
+    first = ticket.messages.filter(author=Message.Author.CUSTOMER).first()
+    body = first.body if first else ""
+    if ticket.subject and not body.startswith(ticket.subject):
+        return f"{ticket.subject}\n{body}"
+    return body
+
+
+def send_reply(ticket: Ticket, body: str, author: str) -> Message:
+    """Store the outbound reply (channels deliver it) and mark the first response."""
+    now = clock.now()
+    message = Message.objects.create(ticket=ticket, author=author, body=body, created_at=now)
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+    ticket.status = (Ticket.Status.ANSWERED_AUTO if author == Message.Author.AGENT
+                     else Ticket.Status.ANSWERED)
+    ticket.resolved_by = "agent" if author == Message.Author.AGENT else "founder"
+    ticket.save(update_fields=["first_response_at", "status", "resolved_by"])
+    return message
+
+
+def escalate(ticket: Ticket, summary: str, reason: str, payload: dict[str, object]) -> Approval:
+    ticket.status = Ticket.Status.ESCALATED
+    ticket.save(update_fields=["status"])
+    return approvals.request(AGENT, REPLY, ("ticket", ticket.pk), summary, reason, payload)
+
+
+def approve_reply(approval: Approval, user: AbstractBaseUser, body: str | None = None,
+                  intent: str | None = None) -> Message:
+    """The founder sends the draft (as is or edited); the label becomes a training example."""
+    ticket = Ticket.objects.get(pk=approval.subject_id)
+    draft = str(approval.payload.get("draft", ""))
+    text = (body if body is not None else draft).strip()
+    if not text:
+        raise InvalidInput("the reply is empty")
+    label = (intent or str(approval.payload.get("intent", ""))).strip()
+    edited = text != draft.strip() or label != approval.payload.get("intent")
+    with transaction.atomic():
+        approvals.decide(approval, user, Approval.Status.EDITED if edited else
+                         Approval.Status.APPROVED, {"body": text, "intent": label})
+        message = send_reply(ticket, text, Message.Author.FOUNDER)
+        if label and label != UNKNOWN_INTENT:
+            relabel_ticket(ticket, label, user, TrainingExample.Source.APPROVAL)
+    return message
+
+
+def reject_escalation(approval: Approval, user: AbstractBaseUser, intent: str = "") -> None:
+    """The founder will answer elsewhere; an optional label still teaches the agent."""
+    ticket = Ticket.objects.get(pk=approval.subject_id)
+    with transaction.atomic():
+        approvals.decide(approval, user, Approval.Status.REJECTED, {"intent": intent})
+        ticket.status = Ticket.Status.CLOSED
+        ticket.save(update_fields=["status"])
+        if intent:
+            relabel_ticket(ticket, intent, user, TrainingExample.Source.CORRECTION)
+
+
+def relabel_ticket(ticket: Ticket, intent: str, user: AbstractBaseUser, source: str) -> None:
+    intent = intent.strip()
+    known = set(KnowledgeArticle.objects.values_list("intent", flat=True)) | {UNKNOWN_INTENT}
+    if intent not in known:
+        raise InvalidInput(f"unknown intent {intent!r}: add an article for it first")
+    corrected = ticket.intent != intent
+    ticket.intent = intent
+    ticket.save(update_fields=["intent"])
+    TrainingExample.objects.update_or_create(
+        ticket=ticket, defaults={"text": customer_text(ticket), "intent": intent,
+                                 "source": source, "created_at": clock.now()})
+    audit.record(f"user:{user.get_username()}", "support.ticket_labelled", ("ticket", ticket.pk),
+                 outcome="corrected" if corrected else "confirmed", details={"intent": intent})
+    transaction.on_commit(lambda: jobs.enqueue("founderops.support.tasks.refresh_classifier"))
+
+
+def save_article(slug: str, title: str, intent: str, body: str, answer: str,
+                 examples: list[str], published: bool = True) -> KnowledgeArticle:
+    if not intent.strip() or intent == UNKNOWN_INTENT:
+        raise InvalidInput(f"article {slug!r} needs an intent other than {UNKNOWN_INTENT!r}")
+    if not answer.strip():
+        raise InvalidInput(f"article {slug!r} has no answer")
+    article, _ = KnowledgeArticle.objects.update_or_create(
+        slug=slug, defaults={"title": title, "intent": intent.strip(), "body": body,
+                             "answer": answer.strip(), "examples": examples,
+                             "published": published, "updated_at": clock.now()})
+    return article

@@ -1,0 +1,41 @@
+"""The fixed cast and the rules every test runs under: no network, frozen time on request."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+_real_connect = socket.socket.connect
+
+
+def _local_only(self: socket.socket, address: Any) -> Any:
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and host not in {"127.0.0.1", "localhost", "::1"} and \
+            not host.startswith("/"):
+        raise RuntimeError(f"tests may not reach the network (tried {host})")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(socket.socket, "connect", _local_only)
+    yield
+
+
+@pytest.fixture
+def founder(db: None) -> User:
+    """Fiona, the founder: the owner account."""
+    return User.objects.create_superuser("fiona", "fiona@example.com", "correct horse battery")
+
+
+@pytest.fixture
+def founder_client(client: Any, founder: User) -> Any:
+    client.force_login(founder)
+    return client
