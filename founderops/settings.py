@@ -77,7 +77,9 @@ def database_config(url: str, data_dir: Path) -> dict[str, Any]:
         raise ImproperlyConfigured(
             f"FOUNDEROPS_DATABASE_URL must start with sqlite:// or postgresql:// (got {url[:12]}…)"
         )
-    config: dict[str, Any] = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    config: dict[str, Any] = dict(
+        dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    )
     if config["ENGINE"] == "django.db.backends.sqlite3":
         return sqlite_config(Path(config["NAME"]))
     config.setdefault("TEST", {})["NAME"] = env_str("TEST_DATABASE_NAME", "") or None

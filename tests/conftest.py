@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +16,18 @@ _real_connect = socket.socket.connect
 
 def _local_only(self: socket.socket, address: Any) -> Any:
     host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, str) and host not in {"127.0.0.1", "localhost", "::1"} and \
-            not host.startswith("/"):
+    if (
+        isinstance(host, str)
+        and host not in {"127.0.0.1", "localhost", "::1"}
+        and not host.startswith("/")
+    ):
         raise RuntimeError(f"tests may not reach the network (tried {host})")
     return _real_connect(self, address)
 
 
 @pytest.fixture(autouse=True)
-def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _local_only)
-    yield
 
 
 @pytest.fixture

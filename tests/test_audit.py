@@ -13,9 +13,15 @@ pytestmark = pytest.mark.django_db
 
 @time_machine.travel("2026-03-01T09:00:00Z", tick=False)
 def test_it_records_a_decision_with_its_model_and_confidence() -> None:
-    event = audit.record("agent:support", "support.auto_reply", ("ticket", 7), outcome="answered",
-                         decision=audit.Decision(model="m", model_version="3", confidence=0.97,
-                                                 inputs={"text": "hi"}))
+    event = audit.record(
+        "agent:support",
+        "support.auto_reply",
+        ("ticket", 7),
+        outcome="answered",
+        decision=audit.Decision(
+            model="m", model_version="3", confidence=0.97, inputs={"text": "hi"}
+        ),
+    )
     assert (event.actor, event.subject_id, event.confidence) == ("agent:support", "7", 0.97)
     assert event.created_at.isoformat() == "2026-03-01T09:00:00+00:00"
 

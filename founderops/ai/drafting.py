@@ -17,13 +17,16 @@ def template_reply(answer: str, customer_name: str, signature: str) -> str:
     return f"{greeting}\n\n{answer.strip()}\n\n{signature}"
 
 
-def compose_reply(question: str, answer: str, customer_name: str, signature: str,
-                  provider: Provider | None) -> tuple[str, str]:
+def compose_reply(
+    question: str, answer: str, customer_name: str, signature: str, provider: Provider | None
+) -> tuple[str, str]:
     """The reply and how it was written ("template" or the provider's model name)."""
     if provider is None:
         return template_reply(answer, customer_name, signature), "template"
-    prompt = (f"Customer ({customer_name or 'unknown name'}) wrote:\n{question}\n\n"
-              f"Knowledge-base answer:\n{answer}\n\nSign off as: {signature}")
+    prompt = (
+        f"Customer ({customer_name or 'unknown name'}) wrote:\n{question}\n\n"
+        f"Knowledge-base answer:\n{answer}\n\nSign off as: {signature}"
+    )
     try:
         text = provider.complete(SYSTEM, prompt).strip()
     except LLMError:

@@ -6,7 +6,7 @@ cross-validation over the product's own examples. (The embedding hybrid replaces
 
 from __future__ import annotations
 
-import pickle  # noqa: S403 - only our own blobs from our own database are loaded
+import pickle
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -46,22 +46,29 @@ class Calibration:
 class IntentModel:
     version = "tfidf-lr-1"
 
-    def __init__(self, vectorizer: TfidfVectorizer, classifier: LogisticRegression,
-                 calibration: Calibration) -> None:
+    def __init__(
+        self, vectorizer: TfidfVectorizer, classifier: LogisticRegression, calibration: Calibration
+    ) -> None:
         self.vectorizer = vectorizer
         self.classifier = classifier
         self.calibration = calibration
 
     @classmethod
-    def train(cls, examples: Sequence[Example], unknown: Sequence[str],
-              target_precision: float, unknown_share: float) -> IntentModel:
+    def train(
+        cls,
+        examples: Sequence[Example],
+        unknown: Sequence[str],
+        target_precision: float,
+        unknown_share: float,
+    ) -> IntentModel:
         texts = [e.text for e in examples]
         labels = np.array([e.intent for e in examples])
         vectorizer, classifier = _fit(texts, labels)
         scores, correct = _cross_val_scores(texts, labels)
         unknown_scores = _top_probability(vectorizer, classifier, unknown)
-        calibration = choose_threshold(scores, correct, unknown_scores, target_precision,
-                                       unknown_share)
+        calibration = choose_threshold(
+            scores, correct, unknown_scores, target_precision, unknown_share
+        )
         return cls(vectorizer, classifier, calibration)
 
     def predict(self, text: str) -> Prediction:
@@ -70,12 +77,17 @@ class IntentModel:
         classes = self.classifier.classes_
         top = float(probabilities[order[0]])
         answerable = top >= self.calibration.threshold
-        reason = (f"confidence {top:.2f} ≥ threshold {self.calibration.threshold:.2f}"
-                  if answerable else
-                  f"confidence {top:.2f} below threshold {self.calibration.threshold:.2f}")
+        reason = (
+            f"confidence {top:.2f} ≥ threshold {self.calibration.threshold:.2f}"
+            if answerable
+            else f"confidence {top:.2f} below threshold {self.calibration.threshold:.2f}"
+        )
         return Prediction(
-            intent=str(classes[order[0]]), confidence=top, similarity=top,
-            answerable=answerable, reason=reason,
+            intent=str(classes[order[0]]),
+            confidence=top,
+            similarity=top,
+            answerable=answerable,
+            reason=reason,
             alternatives=[(str(classes[i]), float(probabilities[i])) for i in order],
         )
 
@@ -101,8 +113,9 @@ def _fit(texts: Sequence[str], labels: np.ndarray) -> tuple[TfidfVectorizer, Log
     return vectorizer, classifier
 
 
-def _top_probability(vectorizer: TfidfVectorizer, classifier: LogisticRegression,
-                     texts: Sequence[str]) -> np.ndarray:
+def _top_probability(
+    vectorizer: TfidfVectorizer, classifier: LogisticRegression, texts: Sequence[str]
+) -> np.ndarray:
     if not texts:
         return np.zeros(0)
     return np.asarray(classifier.predict_proba(vectorizer.transform(texts)).max(axis=1))
@@ -124,8 +137,13 @@ def _cross_val_scores(texts: Sequence[str], labels: np.ndarray) -> tuple[np.ndar
     return scores, correct
 
 
-def choose_threshold(scores: np.ndarray, correct: np.ndarray, unknown_scores: np.ndarray,
-                     target_precision: float, unknown_share: float) -> Calibration:
+def choose_threshold(
+    scores: np.ndarray,
+    correct: np.ndarray,
+    unknown_scores: np.ndarray,
+    target_precision: float,
+    unknown_share: float,
+) -> Calibration:
     """The lowest threshold whose expected precision, on a mix with `unknown_share` unknown
     requests, still meets the target. Unknowns answered count as wrong."""
     known_weight = (1 - unknown_share) / max(len(scores), 1)
@@ -142,6 +160,5 @@ def choose_threshold(scores: np.ndarray, correct: np.ndarray, unknown_scores: np
         if precision < target_precision:
             break
         automation = float((answered & correct).mean()) if len(scores) else 0.0
-        best = Calibration(float(threshold), target_precision, unknown_share, precision,
-                           automation)
+        best = Calibration(float(threshold), target_precision, unknown_share, precision, automation)
     return best

@@ -38,15 +38,24 @@ class OpenAICompatible:
         try:
             import openai
         except ImportError as error:
-            raise LLMError("install founderops[openai] to use an OpenAI-compatible provider") \
-                from error
-        client = openai.OpenAI(base_url=self.base_url or None, api_key=self.api_key or "none",
-                               http_client=self.http_client, max_retries=1)
+            raise LLMError(
+                "install founderops[openai] to use an OpenAI-compatible provider"
+            ) from error
+        client = openai.OpenAI(
+            base_url=self.base_url or None,
+            api_key=self.api_key or "none",
+            http_client=self.http_client,
+            max_retries=1,
+        )
         try:
             response = client.chat.completions.create(
-                model=self.model, temperature=0.2,
-                messages=[{"role": "system", "content": system},
-                          {"role": "user", "content": prompt}])
+                model=self.model,
+                temperature=0.2,
+                messages=[
+                    {"role": "system", "content": system},
+                    {"role": "user", "content": prompt},
+                ],
+            )
         except openai.OpenAIError as error:
             raise LLMError(f"{self.name}: {type(error).__name__}") from error
         return response.choices[0].message.content or ""
@@ -68,22 +77,29 @@ class Anthropic:
             import anthropic
         except ImportError as error:
             raise LLMError("install founderops[anthropic] to use Anthropic") from error
-        options: dict[str, Any] = {"api_key": self.api_key, "http_client": self.http_client,
-                                   "max_retries": 1}
+        options: dict[str, Any] = {
+            "api_key": self.api_key,
+            "http_client": self.http_client,
+            "max_retries": 1,
+        }
         if self.base_url:
             options["base_url"] = self.base_url
         client = anthropic.Anthropic(**options)
         try:
             response = client.messages.create(
-                model=self.model, max_tokens=600, system=system,
-                messages=[{"role": "user", "content": prompt}])
+                model=self.model,
+                max_tokens=600,
+                system=system,
+                messages=[{"role": "user", "content": prompt}],
+            )
         except anthropic.AnthropicError as error:
             raise LLMError(f"{self.name}: {type(error).__name__}") from error
         return "".join(getattr(block, "text", "") for block in response.content)
 
 
-def make_provider(kind: str, base_url: str, model: str, api_key: str,
-                  http_client: httpx.Client) -> Provider | None:
+def make_provider(
+    kind: str, base_url: str, model: str, api_key: str, http_client: httpx.Client
+) -> Provider | None:
     if kind == "none":
         return None
     if not model:

@@ -105,9 +105,7 @@ class AgentSwitch(models.Model):
 
 personal_data.not_personal(TrainedModel, ("name",))
 # Approval payloads can quote a customer's message; erasure reaches them via the subject.
-personal_data.personal(
-    Approval, ("summary", "reason", "payload", "resolution"), customer_path=None
-)
+personal_data.personal(Approval, ("summary", "reason", "payload", "resolution"), customer_path=None)
 personal_data.not_personal(Approval, ("agent", "action", "subject_type", "subject_id", "status"))
 personal_data.not_personal(AgentPolicy, ("agent", "action", "mode", "limits"))
 personal_data.not_personal(AgentSwitch, ("agent",))

@@ -14,14 +14,23 @@ from founderops.core import clock
 _cache: dict[str, tuple[int, IntentModel]] = {}
 
 
-def train_intent_model(name: str, examples: Sequence[Example], unknown: Sequence[str],
-                       target_precision: float, unknown_share: float) -> TrainedModel:
+def train_intent_model(
+    name: str,
+    examples: Sequence[Example],
+    unknown: Sequence[str],
+    target_precision: float,
+    unknown_share: float,
+) -> TrainedModel:
     model = IntentModel.train(examples, unknown, target_precision, unknown_share)
     with transaction.atomic():
         latest = TrainedModel.objects.filter(name=name).aggregate(v=Max("version"))["v"] or 0
         row = TrainedModel.objects.create(
-            name=name, version=latest + 1, created_at=clock.now(), blob=model.to_bytes(),
-            n_examples=len(examples) + len(unknown), metrics=model.describe(),
+            name=name,
+            version=latest + 1,
+            created_at=clock.now(),
+            blob=model.to_bytes(),
+            n_examples=len(examples) + len(unknown),
+            metrics=model.describe(),
         )
     _cache[name] = (row.version, model)
     return row

@@ -24,8 +24,13 @@ class TokenAuth(HttpBearer):
         return check_token(token)
 
 
-api = NinjaAPI(title="FounderOps API", version="1", auth=TokenAuth(),
-               docs_decorator=staff_member_required, urls_namespace="api")
+api = NinjaAPI(
+    title="FounderOps API",
+    version="1",
+    auth=TokenAuth(),
+    docs_decorator=staff_member_required,
+    urls_namespace="api",
+)
 
 
 @api.exception_handler(InvalidInput)
@@ -68,22 +73,39 @@ class TicketOut(Schema):
 
 def ticket_out(ticket: Ticket) -> TicketOut:
     return TicketOut(
-        id=ticket.pk, status=ticket.status, subject=ticket.subject, channel=ticket.channel,
-        intent=ticket.intent, confidence=ticket.confidence, priority=ticket.priority,
-        sentiment=ticket.sentiment, language=ticket.language, external_id=ticket.external_id,
-        created_at=ticket.created_at, first_response_at=ticket.first_response_at,
-        messages=[{"author": m.author, "body": m.body, "created_at": m.created_at.isoformat()}
-                  for m in ticket.messages.all()],
+        id=ticket.pk,
+        status=ticket.status,
+        subject=ticket.subject,
+        channel=ticket.channel,
+        intent=ticket.intent,
+        confidence=ticket.confidence,
+        priority=ticket.priority,
+        sentiment=ticket.sentiment,
+        language=ticket.language,
+        external_id=ticket.external_id,
+        created_at=ticket.created_at,
+        first_response_at=ticket.first_response_at,
+        messages=[
+            {"author": m.author, "body": m.body, "created_at": m.created_at.isoformat()}
+            for m in ticket.messages.all()
+        ],
     )
 
 
 @api.post("/tickets", response={201: TicketOut, 200: TicketOut})
 def create_ticket(request: HttpRequest, payload: TicketIn) -> tuple[int, TicketOut]:
     require_scope(request, "tickets:write")
-    ticket, created = services.receive_ticket(services.Incoming(
-        email=payload.email, body=payload.body, subject=payload.subject, name=payload.name,
-        channel=Ticket.Channel.API, external_id=payload.external_id,
-        created_at=payload.created_at))
+    ticket, created = services.receive_ticket(
+        services.Incoming(
+            email=payload.email,
+            body=payload.body,
+            subject=payload.subject,
+            name=payload.name,
+            channel=Ticket.Channel.API,
+            external_id=payload.external_id,
+            created_at=payload.created_at,
+        )
+    )
     ticket.refresh_from_db()
     return (201 if created else 200), ticket_out(ticket)
 

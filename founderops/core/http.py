@@ -19,7 +19,7 @@ USER_AGENT = "FounderOps/0.1"
 
 
 def set_transport(transport: httpx.BaseTransport | None) -> None:
-    global _transport  # noqa: PLW0603 - the seam is process-wide on purpose
+    global _transport
     _transport = transport
 
 

@@ -16,7 +16,9 @@ class Money:
 
     def __post_init__(self) -> None:
         if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
-            raise InvalidInput(f"currency must be an ISO-4217 code such as USD, got {self.currency!r}")
+            raise InvalidInput(
+                f"currency must be an ISO-4217 code such as USD, got {self.currency!r}"
+            )
 
     def __str__(self) -> str:
         if self.currency in ZERO_DECIMAL:

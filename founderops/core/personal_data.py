@@ -24,9 +24,7 @@ _PERSONAL: dict[str, PersonalFields] = {}
 _NOT_PERSONAL: dict[str, tuple[str, ...]] = {}
 
 
-def personal(
-    model: type[models.Model], fields: tuple[str, ...], customer_path: str | None
-) -> None:
+def personal(model: type[models.Model], fields: tuple[str, ...], customer_path: str | None) -> None:
     _PERSONAL[model._meta.label] = PersonalFields(model, fields, customer_path)
 
 

@@ -27,8 +27,9 @@ def find_or_create_customer(email: str, name: str = "") -> Customer:
         return identity.customer
     try:
         with transaction.atomic():
-            customer = Customer.objects.create(email=email, name=name.strip()[:200],
-                                               created_at=clock.now())
+            customer = Customer.objects.create(
+                email=email, name=name.strip()[:200], created_at=clock.now()
+            )
             Identity.objects.create(customer=customer, kind=Identity.Kind.EMAIL, value=email)
             return customer
     except IntegrityError:
@@ -37,8 +38,9 @@ def find_or_create_customer(email: str, name: str = "") -> Customer:
 
 
 def add_identity(customer: Customer, kind: str, value: str) -> Identity:
-    identity, _ = Identity.objects.get_or_create(kind=kind, value=value,
-                                                 defaults={"customer": customer})
+    identity, _ = Identity.objects.get_or_create(
+        kind=kind, value=value, defaults={"customer": customer}
+    )
     if identity.customer_id != customer.pk:
         raise InvalidInput(f"{kind} {value!r} already belongs to another customer")
     return identity

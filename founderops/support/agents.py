@@ -24,11 +24,14 @@ MODEL_NAME = "support-intent"
 
 _URGENT = re.compile(
     r"\b(outage|down|data loss|lost (all|my) data|deleted|security|breach|hacked|urgent|asap|"
-    r"emergency|can(no|')t (log ?in|access)|locked out|production)\b", re.IGNORECASE)
+    r"emergency|can(no|')t (log ?in|access)|locked out|production)\b",
+    re.IGNORECASE,
+)
 _HIGH = re.compile(
     r"\b(payment (failed|declined)|card (declined|failed)|charged twice|double charged|refund|"
     r"chargeback|invoice|billing|not working|broken|error|crash(es|ed)?|cancel)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -58,14 +61,17 @@ def find_article(intent: str, text: str) -> KnowledgeArticle | None:
     if article or intent == services.UNKNOWN_INTENT:
         return article
     articles = list(KnowledgeArticle.objects.filter(published=True))
-    index = Index([a.slug for a in articles],
-                  [f"{a.title}\n{' '.join(a.examples)}\n{a.body}" for a in articles])
+    index = Index(
+        [a.slug for a in articles],
+        [f"{a.title}\n{' '.join(a.examples)}\n{a.body}" for a in articles],
+    )
     hits = index.search(text, k=1)
     return next((a for a in articles if hits and a.slug == hits[0].key), None)
 
 
-def why_escalated(prediction: Prediction | None, mode: str, article: KnowledgeArticle | None,
-                  urgent: bool) -> str:
+def why_escalated(
+    prediction: Prediction | None, mode: str, article: KnowledgeArticle | None, urgent: bool
+) -> str:
     if mode == "off":
         return "the Support Agent is switched off"
     if prediction is None:
@@ -105,8 +111,16 @@ def handle_ticket(ticket: Ticket, deps: SupportDeps | None = None) -> Decision:
     ticket.confidence = prediction.confidence if prediction else None
     try:
         with transaction.atomic():
-            ticket.save(update_fields=["sentiment", "language", "priority", "intent",
-                                       "confidence", "article"])
+            ticket.save(
+                update_fields=[
+                    "sentiment",
+                    "language",
+                    "priority",
+                    "intent",
+                    "confidence",
+                    "article",
+                ]
+            )
             decision = _store(ticket, prediction, article, reason, draft, version, writer)
             _act(ticket, decision, prediction, text)
     except IntegrityError:
@@ -114,28 +128,42 @@ def handle_ticket(ticket: Ticket, deps: SupportDeps | None = None) -> Decision:
     return decision
 
 
-def _draft(ticket: Ticket, text: str, article: KnowledgeArticle | None,
-           deps: SupportDeps) -> tuple[str, str]:
+def _draft(
+    ticket: Ticket, text: str, article: KnowledgeArticle | None, deps: SupportDeps
+) -> tuple[str, str]:
     if article is None:
         return "", "none"
-    return compose_reply(text, article.answer, ticket.customer.name, deps.signature,
-                         deps.provider)
+    return compose_reply(text, article.answer, ticket.customer.name, deps.signature, deps.provider)
 
 
-def _store(ticket: Ticket, prediction: Prediction | None, article: KnowledgeArticle | None,
-           reason: str, draft: str, version: str, writer: str) -> Decision:
+def _store(
+    ticket: Ticket,
+    prediction: Prediction | None,
+    article: KnowledgeArticle | None,
+    reason: str,
+    draft: str,
+    version: str,
+    writer: str,
+) -> Decision:
     return Decision.objects.create(
-        ticket=ticket, created_at=clock.now(),
+        ticket=ticket,
+        created_at=clock.now(),
         action=Decision.Action.ESCALATE if reason else Decision.Action.AUTO_REPLY,
         intent=prediction.intent if prediction else "",
         confidence=prediction.confidence if prediction else 0.0,
         similarity=prediction.similarity if prediction else 0.0,
         threshold=_threshold(),
-        article=article, reason=reason or (prediction.reason if prediction else ""),
-        draft=draft, model_version=version,
-        details={"alternatives": prediction.alternatives if prediction else [],
-                 "writer": writer, "priority": ticket.priority,
-                 "sentiment": ticket.sentiment, "language": ticket.language},
+        article=article,
+        reason=reason or (prediction.reason if prediction else ""),
+        draft=draft,
+        model_version=version,
+        details={
+            "alternatives": prediction.alternatives if prediction else [],
+            "writer": writer,
+            "priority": ticket.priority,
+            "sentiment": ticket.sentiment,
+            "language": ticket.language,
+        },
     )
 
 
@@ -146,29 +174,57 @@ def _threshold() -> float:
 
 def _act(ticket: Ticket, decision: Decision, prediction: Prediction | None, text: str) -> None:
     audit_decision = AuditDecision(
-        model=MODEL_NAME, model_version=decision.model_version,
+        model=MODEL_NAME,
+        model_version=decision.model_version,
         confidence=decision.confidence,
-        inputs={"text": text[:2000], "intent": decision.intent,
-                "article": decision.article.slug if decision.article else None},
+        inputs={
+            "text": text[:2000],
+            "intent": decision.intent,
+            "article": decision.article.slug if decision.article else None,
+        },
     )
     if decision.action == Decision.Action.AUTO_REPLY:
         services.send_reply(ticket, decision.draft, "agent")
-        audit.record("agent:support", "support.auto_reply", ("ticket", ticket.pk),
-                     outcome="answered", decision=audit_decision)
+        audit.record(
+            "agent:support",
+            "support.auto_reply",
+            ("ticket", ticket.pk),
+            outcome="answered",
+            decision=audit_decision,
+        )
         return
-    services.escalate(ticket, summary=f"Reply to {ticket.customer}: {ticket.subject}"[:300],
-                      reason=decision.reason, payload=_context(ticket, decision, prediction))
-    audit.record("agent:support", "support.escalate", ("ticket", ticket.pk),
-                 outcome="escalated", decision=audit_decision,
-                 details={"reason": decision.reason})
+    services.escalate(
+        ticket,
+        summary=f"Reply to {ticket.customer}: {ticket.subject}"[:300],
+        reason=decision.reason,
+        payload=_context(ticket, decision, prediction),
+    )
+    audit.record(
+        "agent:support",
+        "support.escalate",
+        ("ticket", ticket.pk),
+        outcome="escalated",
+        decision=audit_decision,
+        details={"reason": decision.reason},
+    )
 
 
 def _context(ticket: Ticket, decision: Decision, prediction: Prediction | None) -> dict[str, Any]:
-    history = list(ticket.customer.tickets.exclude(pk=ticket.pk)
-                   .values("id", "subject", "status", "intent")[:10])
-    similar = list(Ticket.objects.filter(intent=decision.intent)
-                   .exclude(pk=ticket.pk).exclude(intent="")
-                   .values("id", "subject", "status")[:5]) if decision.intent else []
+    history = list(
+        ticket.customer.tickets.exclude(pk=ticket.pk).values("id", "subject", "status", "intent")[
+            :10
+        ]
+    )
+    similar = (
+        list(
+            Ticket.objects.filter(intent=decision.intent)
+            .exclude(pk=ticket.pk)
+            .exclude(intent="")
+            .values("id", "subject", "status")[:5]
+        )
+        if decision.intent
+        else []
+    )
     return {
         "draft": decision.draft,
         "intent": decision.intent,

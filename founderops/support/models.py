@@ -11,12 +11,16 @@ from founderops.customers.models import Customer
 class KnowledgeArticle(models.Model):
     slug = models.SlugField(max_length=120, unique=True)
     title = models.CharField(max_length=200)
-    intent = models.CharField(max_length=100, db_index=True,
-                              help_text="The request this article answers, e.g. reset_password")
+    intent = models.CharField(
+        max_length=100,
+        db_index=True,
+        help_text="The request this article answers, e.g. reset_password",
+    )
     body = models.TextField(help_text="Markdown")
     answer = models.TextField(help_text="The reply sent to a customer (Markdown)")
-    examples = models.JSONField(default=list, blank=True,
-                                help_text="Example questions customers ask")
+    examples = models.JSONField(
+        default=list, blank=True, help_text="Example questions customers ask"
+    )
     published = models.BooleanField(default=True)
     updated_at = models.DateTimeField()
 
@@ -57,16 +61,17 @@ class Ticket(models.Model):
     external_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
     channel = models.CharField(max_length=20, choices=Channel.choices)
     subject = models.CharField(max_length=300, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW,
-                              db_index=True)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.NEW, db_index=True
+    )
     intent = models.CharField(max_length=100, blank=True, db_index=True)
     confidence = models.FloatField(null=True, blank=True)
-    priority = models.PositiveSmallIntegerField(choices=Priority.choices,
-                                                default=Priority.NORMAL)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     sentiment = models.CharField(max_length=20, choices=Sentiment.choices, blank=True)
     language = models.CharField(max_length=16, blank=True)
-    article = models.ForeignKey(KnowledgeArticle, null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="tickets")
+    article = models.ForeignKey(
+        KnowledgeArticle, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
     created_at = models.DateTimeField(db_index=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.CharField(max_length=20, blank=True, help_text="agent or founder")
@@ -116,8 +121,7 @@ class Decision(models.Model):
     confidence = models.FloatField()
     similarity = models.FloatField(default=0.0)
     threshold = models.FloatField(default=0.0)
-    article = models.ForeignKey(KnowledgeArticle, null=True, blank=True,
-                                on_delete=models.SET_NULL)
+    article = models.ForeignKey(KnowledgeArticle, null=True, blank=True, on_delete=models.SET_NULL)
     reason = models.TextField()
     draft = models.TextField(blank=True)
     model_version = models.CharField(max_length=100)
@@ -144,8 +148,9 @@ class TrainingExample(models.Model):
         IMPORT = "import", "Imported"
 
     text = models.TextField()
-    intent = models.CharField(max_length=100, db_index=True,
-                              help_text="'oos' marks a request the agent must not answer")
+    intent = models.CharField(
+        max_length=100, db_index=True, help_text="'oos' marks a request the agent must not answer"
+    )
     source = models.CharField(max_length=20, choices=Source.choices)
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE)
     created_at = models.DateTimeField()
@@ -157,11 +162,13 @@ class TrainingExample(models.Model):
         return f"{self.intent}: {self.text[:40]}"
 
 
-personal_data.not_personal(KnowledgeArticle, ("slug", "title", "intent", "body", "answer",
-                                              "examples"))
+personal_data.not_personal(
+    KnowledgeArticle, ("slug", "title", "intent", "body", "answer", "examples")
+)
 personal_data.personal(Ticket, ("subject", "external_id"), customer_path="customer")
-personal_data.not_personal(Ticket, ("channel", "status", "intent", "sentiment", "language",
-                                    "resolved_by"))
+personal_data.not_personal(
+    Ticket, ("channel", "status", "intent", "sentiment", "language", "resolved_by")
+)
 personal_data.personal(Message, ("body",), customer_path="ticket__customer")
 personal_data.not_personal(Message, ("author",))
 personal_data.personal(Decision, ("reason", "draft", "details"), customer_path="ticket__customer")

@@ -35,8 +35,9 @@ class Incoming:
 
 def validate_incoming(incoming: Incoming) -> Incoming:
     if incoming.channel not in Ticket.Channel.values:
-        raise InvalidInput(f"unknown channel {incoming.channel!r}; use one of "
-                           f"{', '.join(Ticket.Channel.values)}")
+        raise InvalidInput(
+            f"unknown channel {incoming.channel!r}; use one of {', '.join(Ticket.Channel.values)}"
+        )
     if incoming.external_id is not None and not incoming.external_id.strip():
         raise InvalidInput("external_id is empty; leave it out or give the source's id")
     if incoming.external_id and len(incoming.external_id) > 200:
@@ -59,20 +60,28 @@ def receive_ticket(incoming: Incoming, triage: bool = True) -> tuple[Ticket, boo
     try:
         with transaction.atomic():
             ticket = Ticket.objects.create(
-                customer=customer, external_id=incoming.external_id or None,
-                channel=incoming.channel, subject=incoming.subject.strip()[:300] or body[:80],
+                customer=customer,
+                external_id=incoming.external_id or None,
+                channel=incoming.channel,
+                subject=incoming.subject.strip()[:300] or body[:80],
                 created_at=created_at,
             )
-            Message.objects.create(ticket=ticket, author=Message.Author.CUSTOMER, body=body,
-                                   created_at=created_at)
+            Message.objects.create(
+                ticket=ticket, author=Message.Author.CUSTOMER, body=body, created_at=created_at
+            )
     except IntegrityError:
         # Same external id submitted twice at the same moment: the first one won.
         return Ticket.objects.get(external_id=incoming.external_id), False
-    audit.record("channel:" + ticket.channel, "support.ticket_received", ("ticket", ticket.pk),
-                 outcome="stored")
+    audit.record(
+        "channel:" + ticket.channel,
+        "support.ticket_received",
+        ("ticket", ticket.pk),
+        outcome="stored",
+    )
     if triage:
-        transaction.on_commit(lambda: jobs.enqueue("founderops.support.tasks.triage_ticket",
-                                                   ticket.pk))
+        transaction.on_commit(
+            lambda: jobs.enqueue("founderops.support.tasks.triage_ticket", ticket.pk)
+        )
     return ticket, True
 
 
@@ -90,8 +99,9 @@ def send_reply(ticket: Ticket, body: str, author: str) -> Message:
     message = Message.objects.create(ticket=ticket, author=author, body=body, created_at=now)
     if ticket.first_response_at is None:
         ticket.first_response_at = now
-    ticket.status = (Ticket.Status.ANSWERED_AUTO if author == Message.Author.AGENT
-                     else Ticket.Status.ANSWERED)
+    ticket.status = (
+        Ticket.Status.ANSWERED_AUTO if author == Message.Author.AGENT else Ticket.Status.ANSWERED
+    )
     ticket.resolved_by = "agent" if author == Message.Author.AGENT else "founder"
     ticket.save(update_fields=["first_response_at", "status", "resolved_by"])
     return message
@@ -103,8 +113,9 @@ def escalate(ticket: Ticket, summary: str, reason: str, payload: dict[str, objec
     return approvals.request(AGENT, REPLY, ("ticket", ticket.pk), summary, reason, payload)
 
 
-def approve_reply(approval: Approval, user: AbstractBaseUser, body: str | None = None,
-                  intent: str | None = None) -> Message:
+def approve_reply(
+    approval: Approval, user: AbstractBaseUser, body: str | None = None, intent: str | None = None
+) -> Message:
     """The founder sends the draft (as is or edited); the label becomes a training example."""
     ticket = Ticket.objects.get(pk=approval.subject_id)
     draft = str(approval.payload.get("draft", ""))
@@ -114,8 +125,12 @@ def approve_reply(approval: Approval, user: AbstractBaseUser, body: str | None =
     label = (intent or str(approval.payload.get("intent", ""))).strip()
     edited = text != draft.strip() or label != approval.payload.get("intent")
     with transaction.atomic():
-        approvals.decide(approval, user, Approval.Status.EDITED if edited else
-                         Approval.Status.APPROVED, {"body": text, "intent": label})
+        approvals.decide(
+            approval,
+            user,
+            Approval.Status.EDITED if edited else Approval.Status.APPROVED,
+            {"body": text, "intent": label},
+        )
         message = send_reply(ticket, text, Message.Author.FOUNDER)
         if label and label != UNKNOWN_INTENT:
             relabel_ticket(ticket, label, user, TrainingExample.Source.APPROVAL)
@@ -142,21 +157,47 @@ def relabel_ticket(ticket: Ticket, intent: str, user: AbstractBaseUser, source: 
     ticket.intent = intent
     ticket.save(update_fields=["intent"])
     TrainingExample.objects.update_or_create(
-        ticket=ticket, defaults={"text": customer_text(ticket), "intent": intent,
-                                 "source": source, "created_at": clock.now()})
-    audit.record(f"user:{user.get_username()}", "support.ticket_labelled", ("ticket", ticket.pk),
-                 outcome="corrected" if corrected else "confirmed", details={"intent": intent})
+        ticket=ticket,
+        defaults={
+            "text": customer_text(ticket),
+            "intent": intent,
+            "source": source,
+            "created_at": clock.now(),
+        },
+    )
+    audit.record(
+        f"user:{user.get_username()}",
+        "support.ticket_labelled",
+        ("ticket", ticket.pk),
+        outcome="corrected" if corrected else "confirmed",
+        details={"intent": intent},
+    )
     transaction.on_commit(lambda: jobs.enqueue("founderops.support.tasks.refresh_classifier"))
 
 
-def save_article(slug: str, title: str, intent: str, body: str, answer: str,
-                 examples: list[str], published: bool = True) -> KnowledgeArticle:
+def save_article(
+    slug: str,
+    title: str,
+    intent: str,
+    body: str,
+    answer: str,
+    examples: list[str],
+    published: bool = True,
+) -> KnowledgeArticle:
     if not intent.strip() or intent == UNKNOWN_INTENT:
         raise InvalidInput(f"article {slug!r} needs an intent other than {UNKNOWN_INTENT!r}")
     if not answer.strip():
         raise InvalidInput(f"article {slug!r} has no answer")
     article, _ = KnowledgeArticle.objects.update_or_create(
-        slug=slug, defaults={"title": title, "intent": intent.strip(), "body": body,
-                             "answer": answer.strip(), "examples": examples,
-                             "published": published, "updated_at": clock.now()})
+        slug=slug,
+        defaults={
+            "title": title,
+            "intent": intent.strip(),
+            "body": body,
+            "answer": answer.strip(),
+            "examples": examples,
+            "published": published,
+            "updated_at": clock.now(),
+        },
+    )
     return article

@@ -44,6 +44,8 @@ def clean_body(text: str, max_chars: int) -> str:
     if not text:
         raise InvalidInput("the message body is empty")
     if len(text) > max_chars:
-        raise InvalidInput(f"the message body has {len(text):,} characters; the limit is "
-                           f"{max_chars:,} (FOUNDEROPS_SUPPORT_MAX_BODY_CHARS)")
+        raise InvalidInput(
+            f"the message body has {len(text):,} characters; the limit is "
+            f"{max_chars:,} (FOUNDEROPS_SUPPORT_MAX_BODY_CHARS)"
+        )
     return text

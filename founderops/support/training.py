@@ -34,12 +34,19 @@ def target_precision() -> float:
 
 def refresh_classifier() -> TrainedModel:
     examples, unknown = training_set()
-    row = registry.train_intent_model(MODEL_NAME, examples, unknown, target_precision(),
-                                      settings.SUPPORT_UNKNOWN_SHARE)
-    audit.record("agent:support", "support.classifier_trained", ("trainedmodel", row.pk),
-                 outcome=f"v{row.version}",
-                 decision=AuditDecision(model=MODEL_NAME, model_version=str(row.version),
-                                        inputs={"examples": len(examples),
-                                                "unknown": len(unknown)}),
-                 details=row.metrics)
+    row = registry.train_intent_model(
+        MODEL_NAME, examples, unknown, target_precision(), settings.SUPPORT_UNKNOWN_SHARE
+    )
+    audit.record(
+        "agent:support",
+        "support.classifier_trained",
+        ("trainedmodel", row.pk),
+        outcome=f"v{row.version}",
+        decision=AuditDecision(
+            model=MODEL_NAME,
+            model_version=str(row.version),
+            inputs={"examples": len(examples), "unknown": len(unknown)},
+        ),
+        details=row.metrics,
+    )
     return row
