@@ -103,7 +103,10 @@ class AgentSwitch(models.Model):
         return f"{self.agent}: {'on' if self.enabled else 'off'}"
 
 
-personal_data.not_personal(TrainedModel, ("name",))
+# A trained model keeps its training texts (nearest-example explanations); erasing a person
+# erases their examples and retrains, which replaces the blob.
+personal_data.personal(TrainedModel, ("blob",), customer_path=None)
+personal_data.not_personal(TrainedModel, ("name", "metrics"))
 # Approval payloads can quote a customer's message; erasure reaches them via the subject.
 personal_data.personal(Approval, ("summary", "reason", "payload", "resolution"), customer_path=None)
 personal_data.not_personal(Approval, ("agent", "action", "subject_type", "subject_id", "status"))

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db import models
 
+from founderops.core import personal_data
+
 
 class AuditEvent(models.Model):
     created_at = models.DateTimeField(db_index=True)
@@ -46,3 +48,21 @@ class AuditEvent(models.Model):
             "previous_hash": self.previous_hash,
             "hash": self.hash,
         }
+
+
+# Inputs quote what a customer wrote; a privacy request finds them through the subject.
+personal_data.personal(AuditEvent, ("inputs", "details"), customer_path=None)
+personal_data.not_personal(
+    AuditEvent,
+    (
+        "actor",
+        "action",
+        "subject_type",
+        "subject_id",
+        "model",
+        "model_version",
+        "outcome",
+        "previous_hash",
+        "hash",
+    ),
+)

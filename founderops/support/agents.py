@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -12,10 +13,10 @@ from django.db import IntegrityError, transaction
 from founderops.ai import registry, signals
 from founderops.ai.drafting import compose_reply
 from founderops.ai.intents import Prediction
-from founderops.ai.llm import Provider
+from founderops.ai.llm import Provider, make_provider
 from founderops.ai.models import AgentPolicy, AgentSwitch
 from founderops.ai.retrieval import Index
-from founderops.core import audit, clock
+from founderops.core import audit, clock, http
 from founderops.core.audit import Decision as AuditDecision
 from founderops.support import services
 from founderops.support.models import Decision, KnowledgeArticle, Ticket
@@ -34,10 +35,47 @@ _HIGH = re.compile(
 )
 
 
+class Classifier(Protocol):
+    def predict(self, text: str) -> Prediction: ...
+
+
+@dataclass(frozen=True)
+class LoadedClassifier:
+    version: str
+    classifier: Classifier
+    threshold: float
+
+
+def load_classifier() -> LoadedClassifier | None:
+    loaded = registry.load_intent_model(MODEL_NAME)
+    if loaded is None:
+        return None
+    version, model = loaded
+    return LoadedClassifier(
+        f"{MODEL_NAME}:v{version}:{model.version}", model, model.calibration.threshold
+    )
+
+
+def configured_provider() -> Provider | None:
+    """The LLM named in settings, talking through the product's one HTTP seam."""
+    if settings.LLM_PROVIDER == "none":
+        return None
+    return make_provider(
+        settings.LLM_PROVIDER,
+        settings.LLM_BASE_URL,
+        settings.LLM_MODEL,
+        settings.LLM_API_KEY,
+        http.client(settings.LLM_TIMEOUT_SECONDS),
+    )
+
+
 @dataclass
 class SupportDeps:
-    provider: Provider | None = None
+    """What the agent works with; tests pass fakes instead of patching."""
+
+    provider: Provider | None = field(default_factory=configured_provider)
     signature: str = field(default_factory=lambda: settings.SUPPORT_SIGNATURE)
+    classifier: Callable[[], LoadedClassifier | None] = load_classifier
 
 
 def priority(text: str, sentiment: str) -> int:
@@ -99,9 +137,10 @@ def handle_ticket(ticket: Ticket, deps: SupportDeps | None = None) -> Decision:
     ticket.sentiment = signals.sentiment(text)
     ticket.language = signals.detect_language(text)
     ticket.priority = priority(text, ticket.sentiment)
-    loaded = registry.load_intent_model(MODEL_NAME)
-    prediction = loaded[1].predict(text) if loaded else None
-    version = f"{MODEL_NAME}:v{loaded[0]}:{loaded[1].version}" if loaded else "none"
+    loaded = deps.classifier()
+    prediction = loaded.classifier.predict(text) if loaded else None
+    version = loaded.version if loaded else "none"
+    threshold = loaded.threshold if loaded else 0.0
     intent = prediction.intent if prediction else ""
     article = find_article(intent, text) if prediction else None
     mode = policy_mode()
@@ -121,7 +160,9 @@ def handle_ticket(ticket: Ticket, deps: SupportDeps | None = None) -> Decision:
                     "article",
                 ]
             )
-            decision = _store(ticket, prediction, article, reason, draft, version, writer)
+            decision = _store(
+                ticket, prediction, article, reason, draft, (version, threshold, writer)
+            )
             _act(ticket, decision, prediction, text)
     except IntegrityError:
         return Decision.objects.get(ticket=ticket)
@@ -142,9 +183,9 @@ def _store(
     article: KnowledgeArticle | None,
     reason: str,
     draft: str,
-    version: str,
-    writer: str,
+    model: tuple[str, float, str],
 ) -> Decision:
+    version, threshold, writer = model
     return Decision.objects.create(
         ticket=ticket,
         created_at=clock.now(),
@@ -152,7 +193,7 @@ def _store(
         intent=prediction.intent if prediction else "",
         confidence=prediction.confidence if prediction else 0.0,
         similarity=prediction.similarity if prediction else 0.0,
-        threshold=_threshold(),
+        threshold=threshold,
         article=article,
         reason=reason or (prediction.reason if prediction else ""),
         draft=draft,
@@ -165,11 +206,6 @@ def _store(
             "language": ticket.language,
         },
     )
-
-
-def _threshold() -> float:
-    loaded = registry.load_intent_model(MODEL_NAME)
-    return loaded[1].calibration.threshold if loaded else 0.0
 
 
 def _act(ticket: Ticket, decision: Decision, prediction: Prediction | None, text: str) -> None:

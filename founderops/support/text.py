@@ -40,7 +40,8 @@ def clean_body(text: str, max_chars: int) -> str:
         text = html_to_text(text)
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    text = _NEWLINES.sub("\n\n", _SPACES.sub(" ", text)).strip()
+    text = "\n".join(line.strip() for line in _SPACES.sub(" ", text).split("\n"))
+    text = _NEWLINES.sub("\n\n", text).strip()
     if not text:
         raise InvalidInput("the message body is empty")
     if len(text) > max_chars:

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import pytest
+import time_machine
+
+from founderops.core.errors import InvalidInput
+from founderops.customers.models import Customer
+from founderops.support import services
+from founderops.support.models import Message, Ticket
+from tests.support.conftest import incoming
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_stores_the_request_as_a_ticket_with_its_first_message() -> None:
+    ticket, created = services.receive_ticket(incoming(), triage=False)
+    assert created
+    assert ticket.messages.get().body == "I forgot my password, help"
+    assert ticket.status == Ticket.Status.NEW
+
+
+def test_it_creates_the_customer_on_first_contact_and_reuses_it() -> None:
+    services.receive_ticket(incoming(), triage=False)
+    services.receive_ticket(incoming(email="ADA@example.com "), triage=False)
+    assert Customer.objects.get().email == "ada@example.com"
+
+
+def test_it_keeps_one_ticket_per_external_id() -> None:
+    first, _ = services.receive_ticket(incoming(external_id="mail-1"), triage=False)
+    again, created = services.receive_ticket(incoming(external_id="mail-1"), triage=False)
+    assert (again.pk, created) == (first.pk, False)
+    assert Message.objects.count() == 1
+
+
+def test_it_refuses_an_empty_body() -> None:
+    with pytest.raises(InvalidInput, match="body is empty"):
+        services.receive_ticket(incoming(body=" \n\t "), triage=False)
+
+
+def test_it_refuses_a_body_over_the_limit(settings: object) -> None:
+    with pytest.raises(InvalidInput, match="the limit is 20,000"):
+        services.receive_ticket(incoming(body="a" * 20_001), triage=False)
+
+
+def test_it_turns_html_mail_into_text() -> None:
+    html = "<html><body><p>Hello</p><script>alert(1)</script><p>I &amp; my team</p></body></html>"
+    ticket, _ = services.receive_ticket(incoming(body=html), triage=False)
+    assert ticket.messages.get().body == "Hello\n\nI & my team"
+
+
+def test_it_refuses_a_bad_email() -> None:
+    with pytest.raises(InvalidInput, match="not an email address"):
+        services.receive_ticket(incoming(email="ada at example"), triage=False)
+
+
+def test_it_refuses_an_unknown_channel() -> None:
+    with pytest.raises(InvalidInput, match="unknown channel 'fax'"):
+        services.receive_ticket(incoming(channel="fax"), triage=False)
+
+
+@time_machine.travel("2026-05-04T10:00:00Z", tick=False)
+def test_it_dates_the_ticket_now_when_the_source_gives_no_time() -> None:
+    ticket, _ = services.receive_ticket(incoming(), triage=False)
+    assert ticket.created_at.isoformat() == "2026-05-04T10:00:00+00:00"
+
+
+def test_it_queues_the_agent_once_the_ticket_is_committed(
+    django_capture_on_commit_callbacks: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queued: list[tuple[str, tuple[object, ...]]] = []
+
+    def enqueue(func: str, *args: object, **_: object) -> str:
+        queued.append((func, args))
+        return "job"
+
+    monkeypatch.setattr("founderops.core.jobs.enqueue", enqueue)
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        ticket, _ = services.receive_ticket(incoming())
+    assert queued == [("founderops.support.tasks.triage_ticket", (ticket.pk,))]
