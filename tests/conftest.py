@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+
+from founderops.core import notify
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -40,3 +43,11 @@ def founder(db: None) -> User:
 def founder_client(client: Any, founder: User) -> Any:
     client.force_login(founder)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords_and_no_notifications(settings: Any) -> Iterator[None]:
+    # Hashing the cast's passwords with PBKDF2 costs ~0.4 s a test; MD5 is fine for tests.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with notify.using_backend(notify.MemoryBackend()):
+        yield

@@ -19,8 +19,8 @@ def test_it_documents_every_setting() -> None:
 
 
 def test_it_documents_every_command() -> None:
-    commands = ROOT / "founderops" / "cli" / "management" / "commands"
-    names = {p.stem for p in commands.glob("*.py") if not p.stem.startswith("_")}
+    found = (ROOT / "founderops").glob("*/management/commands/*.py")
+    names = {p.stem for p in found if not p.stem.startswith("_")}
     missing = sorted(n for n in names if f"founderops {n}" not in README)
     assert missing == []
 

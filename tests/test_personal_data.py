@@ -32,6 +32,7 @@ def test_it_can_reach_the_customer_from_every_personal_model() -> None:
             related = entry.model._meta
             for part in entry.customer_path.split("__"):
                 remote = related.get_field(part).related_model
-                assert isinstance(remote, type) and issubclass(remote, models.Model)
+                assert isinstance(remote, type)
+                assert issubclass(remote, models.Model)
                 related = remote._meta
             assert related.label == "customers.Customer"

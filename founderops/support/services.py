@@ -15,7 +15,7 @@ from founderops.core import audit, clock, jobs
 from founderops.core.errors import InvalidInput
 from founderops.customers.services import find_or_create_customer
 from founderops.support.models import KnowledgeArticle, Message, Ticket, TrainingExample
-from founderops.support.text import clean_body
+from founderops.support.text import clean_body, clean_line
 
 AGENT = "support"
 REPLY = "reply"
@@ -42,6 +42,8 @@ def validate_incoming(incoming: Incoming) -> Incoming:
         raise InvalidInput("external_id is empty; leave it out or give the source's id")
     if incoming.external_id and len(incoming.external_id) > 200:
         raise InvalidInput("external_id is longer than 200 characters")
+    if incoming.external_id and clean_line(incoming.external_id, 200) != incoming.external_id:
+        raise InvalidInput("external_id holds spaces at its ends or control characters")
     if incoming.created_at and incoming.created_at.tzinfo is None:
         raise InvalidInput("created_at needs a time zone (e.g. 2026-01-31T09:00:00Z)")
     return incoming
@@ -55,7 +57,7 @@ def receive_ticket(incoming: Incoming, triage: bool = True) -> tuple[Ticket, boo
         existing = Ticket.objects.filter(external_id=incoming.external_id).first()
         if existing:
             return existing, False
-    customer = find_or_create_customer(incoming.email, incoming.name)
+    customer = find_or_create_customer(incoming.email, clean_line(incoming.name, 200))
     created_at = incoming.created_at or clock.now()
     try:
         with transaction.atomic():
@@ -63,7 +65,7 @@ def receive_ticket(incoming: Incoming, triage: bool = True) -> tuple[Ticket, boo
                 customer=customer,
                 external_id=incoming.external_id or None,
                 channel=incoming.channel,
-                subject=incoming.subject.strip()[:300] or body[:80],
+                subject=clean_line(incoming.subject, 300) or clean_line(body, 80),
                 created_at=created_at,
             )
             Message.objects.create(
@@ -83,6 +85,34 @@ def receive_ticket(incoming: Incoming, triage: bool = True) -> tuple[Ticket, boo
             lambda: jobs.enqueue("founderops.support.tasks.triage_ticket", ticket.pk)
         )
     return ticket, True
+
+
+FOLLOW_UP_REOPENS = {Ticket.Status.ANSWERED_AUTO, Ticket.Status.ANSWERED, Ticket.Status.CLOSED}
+
+
+def add_customer_message(ticket: Ticket, body: str, created_at: datetime | None = None) -> Message:
+    """The customer writes again; an answered ticket goes back to the founder's inbox."""
+    text = clean_body(body, settings.SUPPORT_MAX_BODY_CHARS)
+    if created_at and created_at.tzinfo is None:
+        raise InvalidInput("created_at needs a time zone (e.g. 2026-01-31T09:00:00Z)")
+    with transaction.atomic():
+        message = Message.objects.create(
+            ticket=ticket,
+            author=Message.Author.CUSTOMER,
+            body=text,
+            created_at=created_at or clock.now(),
+        )
+        audit.record(
+            "customer", "support.message_received", ("ticket", ticket.pk), outcome="stored"
+        )
+        if ticket.status in FOLLOW_UP_REOPENS:
+            escalate(
+                ticket,
+                summary=f"Follow-up from {ticket.customer}: {ticket.subject}",
+                reason="the customer wrote again after the ticket was answered",
+                payload={"draft": "", "intent": ticket.intent, "follow_up": text[:2000]},
+            )
+    return message
 
 
 def customer_text(ticket: Ticket) -> str:
@@ -132,7 +162,7 @@ def approve_reply(
             {"body": text, "intent": label},
         )
         message = send_reply(ticket, text, Message.Author.FOUNDER)
-        if label and label != UNKNOWN_INTENT:
+        if label:
             relabel_ticket(ticket, label, user, TrainingExample.Source.APPROVAL)
     return message
 

@@ -1,12 +1,174 @@
-"""The founder's cockpit (server-rendered)."""
+"""The founder's cockpit (server-rendered): inbox, tickets, knowledge, audit trail.
+
+Views stay thin: they read through `access`, write only through the domain services, and
+answer every form with a redirect (post/redirect/get) so a reload never repeats an action.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from founderops.ai import approvals
+from founderops.ai.models import Approval
+from founderops.core import audit
+from founderops.core.errors import InvalidInput
+from founderops.support import services
+from founderops.support.models import KnowledgeArticle, Ticket, TrainingExample
+from founderops.web import access
+from founderops.web.access import staff_required
+from founderops.web.forms import (
+    AuditFilterForm,
+    DecisionForm,
+    RelabelForm,
+    TicketFilterForm,
+    cleaned,
+)
+
+PAGE_SIZE = 50
+ALREADY_DECIDED = "This ticket was already decided, so nothing was sent twice."
 
 
+@staff_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/inbox.html", {"approvals": approvals.pending()})
+    return render(request, "web/inbox.html", {"rows": access.inbox_rows()})
+
+
+@staff_required
+def ticket_list(request: HttpRequest) -> HttpResponse:
+    form = TicketFilterForm(request.GET)
+    filters = cleaned(form)
+    tickets = access.search_tickets(filters["q"], filters["status"])
+    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "web/ticket_list.html", {"form": form, "page": page})
+
+
+@staff_required
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render_ticket(request, access.get_ticket(pk))
+
+
+def render_ticket(
+    request: HttpRequest, ticket: Ticket, form: DecisionForm | None = None, status: int = 200
+) -> HttpResponse:
+    intents = access.known_intents()
+    approval = access.pending_approval(ticket)
+    latest = approval or access.ticket_approvals(ticket).first()
+    if approval is not None and form is None:
+        form = DecisionForm.for_approval(approval, intents)
+    context = {
+        "ticket": ticket,
+        "thread": ticket.messages.all(),
+        "why": access.reasoning(ticket, latest),
+        "approval": approval,
+        "latest": latest,
+        "decision_form": form,
+        "relabel_form": RelabelForm(initial={"intent": ticket.intent}, intents=intents),
+        "context": access.ticket_context(ticket, latest),
+    }
+    return render(request, "web/ticket_detail.html", context, status=status)
+
+
+def _decision(request: HttpRequest, ticket: Ticket) -> tuple[DecisionForm, Approval | None]:
+    """The posted decision form, and the approval it decides if that one is still pending."""
+    form = DecisionForm(request.POST, intents=access.known_intents())
+    approval = access.pending_approval(ticket)
+    if not form.is_valid() or approval is None:
+        return form, approval
+    return form, approval if approval.pk == form.cleaned_data["approval"] else None
+
+
+def _refused(request: HttpRequest, ticket: Ticket, form: DecisionForm, error: str) -> HttpResponse:
+    if access.pending_approval(ticket) is None:
+        messages.info(request, ALREADY_DECIDED)
+        return redirect("web:ticket", pk=ticket.pk)
+    form.add_error(None, error)
+    return render_ticket(request, ticket, form, status=400)
+
+
+@staff_required
+@require_POST
+def approve(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = access.get_ticket(pk)
+    form, approval = _decision(request, ticket)
+    if approval is None:
+        return _refused(request, ticket, form, "Check the form.")
+    data = form.cleaned_data
+    try:
+        services.approve_reply(
+            approval, access.founder(request), body=data["body"], intent=data["intent"] or None
+        )
+    except InvalidInput as error:
+        return _refused(request, ticket, form, str(error))
+    messages.success(request, f"Reply sent to {ticket.customer}.")
+    return redirect("web:ticket", pk=ticket.pk)
+
+
+@staff_required
+@require_POST
+def reject(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = access.get_ticket(pk)
+    form, approval = _decision(request, ticket)
+    if approval is None:
+        return _refused(request, ticket, form, "Check the form.")
+    # Only a label the founder changed teaches the agent; leaving the suggestion is no verdict.
+    chosen = form.cleaned_data["intent"]
+    label = chosen if chosen != approval.payload.get("intent") else ""
+    try:
+        services.reject_escalation(approval, access.founder(request), intent=label)
+    except InvalidInput as error:
+        return _refused(request, ticket, form, str(error))
+    messages.success(request, "Closed without a reply.")
+    return redirect("web:ticket", pk=ticket.pk)
+
+
+@staff_required
+@require_POST
+def relabel(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = access.get_ticket(pk)
+    form = RelabelForm(request.POST, intents=access.known_intents())
+    if access.pending_approval(ticket) is not None:
+        messages.info(request, "Decide the pending reply instead: its form sets the intent.")
+    elif not form.is_valid():
+        messages.error(request, "Pick one of the known intents.")
+    else:
+        intent = form.cleaned_data["intent"]
+        with transaction.atomic():
+            services.relabel_ticket(
+                ticket, intent, access.founder(request), TrainingExample.Source.CORRECTION
+            )
+        messages.success(request, f"Labelled {intent}: the agent learns from it.")
+    return redirect("web:ticket", pk=ticket.pk)
+
+
+@staff_required
+def knowledge_list(request: HttpRequest) -> HttpResponse:
+    context = {
+        "articles": access.knowledge_articles(),
+        "can_edit": admin.site.is_registered(KnowledgeArticle),
+    }
+    return render(request, "web/knowledge_list.html", context)
+
+
+@staff_required
+def audit_list(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET)
+    events = access.audit_events(**cleaned(form)).order_by("-id")
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "actions": access.audit_actions()}
+    return render(request, "web/audit_list.html", context)
+
+
+@staff_required
+def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+    filters = cleaned(AuditFilterForm(request.GET))
+    user = access.founder(request)
+    # Reading the trail is itself worth a line in it (who took a copy of what).
+    audit.record(f"user:{user.get_username()}", "audit.exported", details={"filters": filters})
+    events = access.audit_events(**filters).order_by("id")
+    response = StreamingHttpResponse(audit.export_jsonl(events), content_type="application/jsonl")
+    response["Content-Disposition"] = 'attachment; filename="founderops-audit.jsonl"'
+    return response

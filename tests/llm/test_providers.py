@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import httpx
 import pytest
@@ -82,7 +83,8 @@ def test_it_grounds_the_prompt_in_the_article() -> None:
     provider = OpenAICompatible("http://127.0.0.1:9/v1", "m", "", transport(OPENAI_REPLY, seen))
     compose_reply("how do I reset?", "Use the reset link.", "Ada", "Fiona", provider)
     prompt = json.loads(seen[0].content)["messages"][1]["content"]
-    assert "Use the reset link." in prompt and "how do I reset?" in prompt
+    assert "Use the reset link." in prompt
+    assert "how do I reset?" in prompt
 
 
 def test_it_needs_a_model_name_for_a_provider() -> None:

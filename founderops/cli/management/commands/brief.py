@@ -1,0 +1,55 @@
+"""`founderops brief morning`: print the morning briefing, and send it with --send."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from founderops.core import clock
+from founderops.reports import briefing
+
+
+class Command(BaseCommand):
+    help = (
+        "Print the morning briefing as Markdown: the last 24 hours, or one whole day in "
+        "FOUNDEROPS_BRIEFING_TIME_ZONE with --date. --send also delivers it to "
+        "FOUNDEROPS_NOTIFY_URLS."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("kind", choices=["morning"], help="which briefing")
+        parser.add_argument("--date", type=_day, help="a whole day, YYYY-MM-DD")
+        parser.add_argument("--send", action="store_true", help="deliver it as well")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        zone = briefing.configured_zone()
+        day: date | None = options["date"]
+        window = (
+            briefing.Window.whole_day(day, zone)
+            if day
+            else briefing.Window.last_24_hours(clock.now(), zone)
+        )
+        page = briefing.morning(window)
+        self.stdout.write(page.markdown, ending="")
+        if options["send"]:
+            self._send(page)
+
+    def _send(self, page: briefing.Briefing) -> None:
+        if not settings.NOTIFY_URLS:
+            raise CommandError("FOUNDEROPS_NOTIFY_URLS is empty: there is nowhere to send it")
+        sending = briefing.send(page)
+        for delivery in sending.deliveries:
+            state = "sent" if delivery.ok else f"FAILED: {delivery.error}"
+            self.stderr.write(f"{delivery.target}: {state}")
+        if sending.outcome != "delivered":
+            raise CommandError(f"the briefing was not delivered everywhere ({sending.outcome})")
+
+
+def _day(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise CommandError(f"--date {raw!r} is not a date like 2026-01-31") from None

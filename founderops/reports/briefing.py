@@ -1,0 +1,126 @@
+"""The morning briefing: a Markdown page of sections, printed or sent through the notifier.
+
+Reports only read the domains. Each capability contributes a `Section` (a title and a function
+from the reporting window to Markdown) and is listed once in `MORNING`; the order there is
+the order on the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from founderops.core import audit, notify
+from founderops.core.models import AuditEvent
+from founderops.reports import support
+
+SENT = "reports.briefing_sent"
+ACTOR = "system:briefing"
+
+
+def parse_zone(raw: str, setting: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(
+            f"FOUNDEROPS_{setting}={raw!r} is not a time zone like Europe/Paris"
+        ) from None
+
+
+def configured_zone() -> ZoneInfo:
+    return parse_zone(settings.BRIEFING_TIME_ZONE, "BRIEFING_TIME_ZONE")
+
+
+@dataclass(frozen=True)
+class Window:
+    """The span a briefing covers: [start, end) in UTC, labelled in the founder's zone.
+
+    `key` names the window uniquely so a scheduled briefing can be sent once per window.
+    """
+
+    start: datetime
+    end: datetime
+    zone: ZoneInfo
+    day: date
+    label: str
+    key: str
+
+    @classmethod
+    def last_24_hours(cls, until: datetime, zone: ZoneInfo) -> Window:
+        local = until.astimezone(zone)
+        label = f"the 24 hours until {local:%H:%M} {zone.key}"
+        key = local.isoformat(timespec="minutes")
+        return cls(until - timedelta(hours=24), until, zone, local.date(), label, key)
+
+    @classmethod
+    def whole_day(cls, day: date, zone: ZoneInfo) -> Window:
+        # Midnight to midnight on the wall clock: 23 or 25 hours on a DST change day.
+        start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+        label = f"the whole day, midnight to midnight {zone.key}"
+        return cls(start, end, zone, day, label, day.isoformat())
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    render: Callable[[Window], str]
+
+
+@dataclass(frozen=True)
+class Briefing:
+    key: str
+    title: str
+    markdown: str
+
+
+@dataclass(frozen=True)
+class Sending:
+    outcome: str  # delivered, partial, failed, no_targets, already_sent
+    deliveries: list[notify.Delivery]
+
+
+MORNING: tuple[Section, ...] = (Section("support", "Support", support.render),)
+
+
+def morning(window: Window, sections: Sequence[Section] = MORNING) -> Briefing:
+    key = f"morning:{window.key}"
+    title = f"Morning briefing · {window.day:%A} {window.day.day} {window.day:%B %Y}"
+    parts = [f"# {title}", f"Covering {window.label}."]
+    parts += [f"## {section.title}\n\n{section.render(window).strip()}" for section in sections]
+    return Briefing(key, title, "\n\n".join(parts) + "\n")
+
+
+def send(briefing: Briefing, urls: Sequence[str] | None = None, once: bool = False) -> Sending:
+    """Deliver and audit the outcome. With `once`, a briefing already sent is not resent."""
+    if once and already_sent(briefing.key):
+        return Sending("already_sent", [])
+    deliveries = notify.notify(f"FounderOps {briefing.title}", briefing.markdown, urls)
+    sending = Sending(_outcome(deliveries), deliveries)
+    audit.record(
+        ACTOR,
+        SENT,
+        ("briefing", briefing.key),
+        outcome=sending.outcome,
+        details={"deliveries": [d.as_record() for d in deliveries]},
+    )
+    return sending
+
+
+def already_sent(key: str) -> bool:
+    return AuditEvent.objects.filter(action=SENT, subject_type="briefing", subject_id=key).exists()
+
+
+def _outcome(deliveries: Sequence[notify.Delivery]) -> str:
+    if not deliveries:
+        return "no_targets"
+    delivered = sum(d.ok for d in deliveries)
+    if delivered == len(deliveries):
+        return "delivered"
+    return "partial" if delivered else "failed"

@@ -1,0 +1,225 @@
+"""Who may use the cockpit, and one access helper per resource it shows.
+
+One installation serves one business, so "access" means: a signed-in, active staff member.
+LoginRequiredMiddleware sends anonymous visitors to the login page before any view runs;
+`staff_required` refuses signed-in accounts that are not staff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest, HttpResponseBase
+from django.shortcuts import get_object_or_404
+
+from founderops.ai.models import Approval
+from founderops.core.models import AuditEvent
+from founderops.support import services
+from founderops.support.models import Decision, KnowledgeArticle, Message, Ticket
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponseBase])
+
+
+def founder(request: HttpRequest) -> AbstractBaseUser:
+    """The signed-in staff member acting on this request."""
+    user = request.user
+    if not isinstance(user, AbstractBaseUser) or not getattr(user, "is_staff", False):
+        raise PermissionDenied("the cockpit is for the founder's staff accounts")
+    return user
+
+
+def staff_required(view: ViewFunc) -> ViewFunc:
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        founder(request)
+        return view(request, *args, **kwargs)
+
+    return cast(ViewFunc, guarded)
+
+
+# Tickets and their approvals.
+
+
+def get_ticket(pk: int) -> Ticket:
+    return get_object_or_404(Ticket.objects.select_related("customer", "article"), pk=pk)
+
+
+def ticket_approvals(ticket: Ticket) -> QuerySet[Approval]:
+    return Approval.objects.filter(
+        agent=services.AGENT,
+        action=services.REPLY,
+        subject_type="ticket",
+        subject_id=str(ticket.pk),
+    ).order_by("-created_at", "-id")
+
+
+def pending_approval(ticket: Ticket) -> Approval | None:
+    return ticket_approvals(ticket).filter(status=Approval.Status.PENDING).first()
+
+
+def search_tickets(query: str, status: str) -> QuerySet[Ticket]:
+    tickets = Ticket.objects.select_related("customer")
+    if status:
+        tickets = tickets.filter(status=status)
+    query = query.strip()
+    if not query:
+        return tickets
+    if query.lstrip("#").isdigit():
+        return tickets.filter(pk=int(query.lstrip("#")))
+    in_thread = Message.objects.filter(ticket=OuterRef("pk"), body__icontains=query)
+    return tickets.filter(
+        Q(subject__icontains=query)
+        | Q(customer__email__icontains=query)
+        | Q(customer__name__icontains=query)
+        | Exists(in_thread)
+    )
+
+
+@dataclass(frozen=True)
+class TicketContext:
+    """What the founder sees beside a ticket: the customer's history and similar tickets."""
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    similar: list[dict[str, Any]] = field(default_factory=list)
+
+
+def ticket_context(ticket: Ticket, approval: Approval | None) -> TicketContext:
+    """From the approval's payload (what the agent saw); live history when none was made."""
+    if approval is not None:
+        payload = approval.payload
+        return TicketContext(list(payload.get("history", [])), list(payload.get("similar", [])))
+    history = ticket.customer.tickets.exclude(pk=ticket.pk).values(
+        "id", "subject", "status", "intent"
+    )[:10]
+    similar = (
+        Ticket.objects.filter(intent=ticket.intent)
+        .exclude(pk=ticket.pk)
+        .values("id", "subject", "status")[:5]
+        if ticket.intent
+        else []
+    )
+    return TicketContext([dict(row) for row in history], [dict(row) for row in similar])
+
+
+@dataclass(frozen=True)
+class Reasoning:
+    """Why the agent did what it did: from its Decision, else from what its approval carried."""
+
+    escalated: bool
+    reason: str
+    intent: str
+    confidence: float | None
+    similarity: float | None = None
+    threshold: float | None = None
+    alternatives: list[tuple[str, float]] = field(default_factory=list)
+    article: KnowledgeArticle | None = None
+    model_version: str = ""
+    writer: str = ""
+
+
+def reasoning(ticket: Ticket, approval: Approval | None) -> Reasoning | None:
+    decision = ticket.decisions.select_related("article").first()
+    if decision is not None:
+        return Reasoning(
+            escalated=decision.action == Decision.Action.ESCALATE,
+            reason=decision.reason,
+            intent=decision.intent,
+            confidence=decision.confidence,
+            similarity=decision.similarity,
+            threshold=decision.threshold,
+            alternatives=_others(decision.details.get("alternatives"), decision.intent),
+            article=decision.article,
+            model_version=decision.model_version,
+            writer=str(decision.details.get("writer", "")),
+        )
+    if approval is None:
+        return None
+    payload = approval.payload
+    slug = payload.get("article")
+    return Reasoning(
+        escalated=True,
+        reason=approval.reason,
+        intent=str(payload.get("intent", "")),
+        confidence=payload.get("confidence"),
+        alternatives=_others(payload.get("alternatives"), str(payload.get("intent", ""))),
+        article=KnowledgeArticle.objects.filter(slug=slug).first() if slug else None,
+    )
+
+
+def _others(alternatives: object, chosen: str) -> list[tuple[str, float]]:
+    """The runners-up as (intent, score) pairs, without the intent the agent chose."""
+    if not isinstance(alternatives, list):
+        return []
+    pairs = [a for a in alternatives if isinstance(a, list | tuple) and len(a) == 2]
+    return [(str(intent), float(p)) for intent, p in pairs if intent != chosen]
+
+
+# The approval inbox.
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    approval: Approval
+    ticket: Ticket | None
+
+
+def inbox_rows() -> list[InboxRow]:
+    """Pending approvals, oldest first, each with its ticket when it is about one."""
+    pending = list(
+        Approval.objects.filter(status=Approval.Status.PENDING).order_by("created_at", "id")
+    )
+    ids = [int(a.subject_id) for a in pending if a.subject_type == "ticket"]
+    tickets = Ticket.objects.select_related("customer").in_bulk(ids)
+    return [
+        InboxRow(a, tickets.get(int(a.subject_id)) if a.subject_type == "ticket" else None)
+        for a in pending
+    ]
+
+
+def pending_count() -> int:
+    return Approval.objects.filter(status=Approval.Status.PENDING).count()
+
+
+# Knowledge.
+
+
+def knowledge_articles() -> QuerySet[KnowledgeArticle]:
+    return KnowledgeArticle.objects.annotate(matched=Count("tickets")).order_by("title")
+
+
+def known_intents() -> list[tuple[str, str]]:
+    """The intents a founder may pick: published articles' intents, and 'unknown request'."""
+    choices: dict[str, str] = {}
+    rows = KnowledgeArticle.objects.filter(published=True).order_by("intent", "title")
+    for intent, title in rows.values_list("intent", "title"):
+        choices.setdefault(intent, f"{intent} — {title}")
+    choices[services.UNKNOWN_INTENT] = f"{services.UNKNOWN_INTENT} — unknown request, never answer"
+    return list(choices.items())
+
+
+# The audit trail.
+
+
+def audit_events(actor: str, action: str, subject: str) -> QuerySet[AuditEvent]:
+    """Events filtered by actor prefix ("user:" or "agent:support"), exact action, subject."""
+    events = AuditEvent.objects.all()
+    if actor:
+        events = events.filter(actor__startswith=actor)
+    if action:
+        events = events.filter(action=action)
+    if subject:
+        subject_type, _, subject_id = subject.partition(":")
+        events = events.filter(subject_type=subject_type)
+        if subject_id:
+            events = events.filter(subject_id=subject_id)
+    return events
+
+
+def audit_actions() -> list[str]:
+    return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())

@@ -1,0 +1,57 @@
+"""Small template helpers for the cockpit. Nothing here marks user text safe unsanitised."""
+
+from __future__ import annotations
+
+import markdown as md
+import nh3
+from django import template
+from django.utils.safestring import SafeString, mark_safe
+
+from founderops.support import services
+from founderops.support.models import Ticket
+from founderops.web import access
+
+register = template.Library()
+
+
+@register.simple_tag
+def pending_count() -> int:
+    return access.pending_count()
+
+
+@register.filter
+def percent(value: object) -> str:
+    """0.834 -> '83%'; anything that is not a number -> '—'."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "—"
+    return f"{value * 100:.0f}%"
+
+
+@register.filter
+def score(value: object) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "—"
+    return f"{value:.2f}"
+
+
+@register.filter
+def status_label(value: object) -> str:
+    """A ticket status as stored in a payload ('escalated') as the founder reads it."""
+    try:
+        return str(Ticket.Status(str(value)).label)
+    except ValueError:
+        return str(value)
+
+
+@register.filter
+def intent_label(value: object) -> str:
+    if value == services.UNKNOWN_INTENT:
+        return "unknown request"
+    return str(value) if value else "—"
+
+
+@register.filter
+def markdown(text: str) -> SafeString:
+    """Render a knowledge-base answer: Markdown to HTML, then sanitised by nh3."""
+    html = md.markdown(text or "", extensions=["sane_lists"], output_format="html")
+    return mark_safe(nh3.clean(html, link_rel="noopener noreferrer nofollow"))  # noqa: S308
