@@ -13,7 +13,7 @@ from founderops.ai.llm import Anthropic, LLMError, OpenAICompatible, make_provid
 
 
 def transport(
-    reply: dict[str, object], seen: list[httpx.Request], status: int = 200
+    reply: Mapping[str, object], seen: list[httpx.Request], status: int = 200
 ) -> httpx.Client:
     def handle(request: httpx.Request) -> httpx.Response:
         seen.append(request)
