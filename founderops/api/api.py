@@ -1,33 +1,53 @@
-"""The REST API (django-ninja). Header tokens, stored hashed; OpenAPI at /api/docs."""
+"""The REST API (django-ninja). Header tokens, stored hashed; OpenAPI at /api/docs.
+
+Every error is JSON `{"detail": "what is wrong"}`: 400 unreadable JSON, 401 no valid token,
+403 missing scope or failed CSRF check, 404 unknown ticket, 413 request too large, 422 input
+that cannot be accepted (validation errors also list `errors` with each field's location).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema
-from ninja.errors import HttpError
-from ninja.security import HttpBearer
-from pydantic import ConfigDict, Field
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.urls import URLPattern, URLResolver
+from ninja import NinjaAPI, Query, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from founderops.api.models import ApiToken
-from founderops.api.tokens import check_token
+from founderops.api import schemas
+from founderops.api.auth import StaffSession, TokenAuth, require_scope
+from founderops.core import audit
 from founderops.core.errors import InvalidInput
+from founderops.core.models import AuditEvent
 from founderops.support import services
 from founderops.support.models import Ticket
 
+# The schema and its browsable page keep the staff login; every operation authenticates itself.
+_DOCS_VIEWS = {"openapi-json", "openapi-view", "api-root"}
+_ERRORS = {code: schemas.ErrorOut for code in (400, 401, 403, 413, 422)}
 
-class TokenAuth(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        return check_token(token)
+
+class FounderOpsAPI(NinjaAPI):
+    @property
+    def urls(self) -> tuple[list[URLResolver | URLPattern], str, str]:
+        # LoginRequiredMiddleware would send a token call to the login page; operations
+        # check their own token or session instead.
+        patterns, app_name, namespace = super().urls
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern) and pattern.name not in _DOCS_VIEWS:
+                login_not_required(pattern.callback)
+        return patterns, app_name, namespace
 
 
-api = NinjaAPI(
+api = FounderOpsAPI(
     title="FounderOps API",
     version="1",
-    auth=TokenAuth(),
+    description="Send tickets in, read them and the audit trail. "
+    "Authenticate with `Authorization: Bearer fo_…` (see `founderops tokens create`).",
+    auth=[TokenAuth(), StaffSession()],
     docs_decorator=staff_member_required,
     urls_namespace="api",
 )
@@ -38,62 +58,57 @@ def invalid_input(request: HttpRequest, error: InvalidInput) -> HttpResponse:
     return api.create_response(request, {"detail": str(error)}, status=422)
 
 
-def require_scope(request: HttpRequest, scope: str) -> None:
-    token = request.auth  # type: ignore[attr-defined]
-    if scope not in token.scopes:
-        raise HttpError(403, f"this token lacks the {scope!r} scope")
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+    detail = "missing or invalid API token: send the header 'Authorization: Bearer fo_…'"
+    response = api.create_response(request, {"detail": detail}, status=401)
+    response["WWW-Authenticate"] = "Bearer"
+    return response
 
 
-class TicketIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    email: str = Field(max_length=254)
-    body: str
-    subject: str = Field("", max_length=300)
-    name: str = Field("", max_length=200)
-    external_id: str | None = Field(None, max_length=200)
-    created_at: datetime | None = None
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    # Ninja wraps a body it cannot parse; say what the parser said.
+    if isinstance(error.__cause__, ValueError):
+        detail = f"the request body is not valid JSON: {error.__cause__}"
+        return api.create_response(request, {"detail": detail}, status=400)
+    return api.create_response(request, {"detail": str(error)}, status=error.status_code)
 
 
-class TicketOut(Schema):
-    id: int
-    status: str
-    subject: str
-    channel: str
-    intent: str
-    confidence: float | None
-    priority: int
-    sentiment: str
-    language: str
-    external_id: str | None
-    created_at: datetime
-    first_response_at: datetime | None
-    messages: list[dict[str, Any]]
+@api.exception_handler(RequestDataTooBig)
+def too_big(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    detail = f"the request is larger than {limit:,} bytes (FOUNDEROPS_MAX_REQUEST_BYTES)"
+    return api.create_response(request, {"detail": detail}, status=413)
 
 
-def ticket_out(ticket: Ticket) -> TicketOut:
-    return TicketOut(
-        id=ticket.pk,
-        status=ticket.status,
-        subject=ticket.subject,
-        channel=ticket.channel,
-        intent=ticket.intent,
-        confidence=ticket.confidence,
-        priority=ticket.priority,
-        sentiment=ticket.sentiment,
-        language=ticket.language,
-        external_id=ticket.external_id,
-        created_at=ticket.created_at,
-        first_response_at=ticket.first_response_at,
-        messages=[
-            {"author": m.author, "body": m.body, "created_at": m.created_at.isoformat()}
-            for m in ticket.messages.all()
-        ],
-    )
+@api.exception_handler(ValidationError)
+def invalid_fields(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    problems = [_problem(e) for e in error.errors]
+    body = {"detail": "; ".join(str(p["msg"]) for p in problems), "errors": problems}
+    return api.create_response(request, body, status=422)
 
 
-@api.post("/tickets", response={201: TicketOut, 200: TicketOut})
-def create_ticket(request: HttpRequest, payload: TicketIn) -> tuple[int, TicketOut]:
+def _problem(error: dict[str, object]) -> dict[str, object]:
+    where = error.get("loc")
+    loc = [str(part) for part in where] if isinstance(where, list | tuple) else []
+    # ["body", "payload", "email"] names the field "email"; ["query", "limit"] names "limit".
+    field = ".".join(loc[2:] if loc[:1] == ["body"] else loc[1:])
+    kind = str(error.get("type", ""))
+    if kind == "extra_forbidden":
+        msg = f"unknown field {field!r}"
+    elif kind == "missing" and not field:
+        msg = "the request body is empty: send a JSON object"
+    elif kind == "missing":
+        msg = f"missing field {field!r}"
+    else:
+        msg = f"{field or 'the request body'}: {error.get('msg', 'invalid')}"
+    return {"loc": loc, "type": kind, "msg": msg}
+
+
+@api.post("/tickets", response={201: schemas.TicketOut, 200: schemas.TicketOut, **_ERRORS})
+def create_ticket(request: HttpRequest, payload: schemas.TicketIn) -> Status[schemas.TicketOut]:
+    """A customer's request. The same `external_id` again returns the first ticket with 200."""
     require_scope(request, "tickets:write")
     ticket, created = services.receive_ticket(
         services.Incoming(
@@ -101,19 +116,83 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> tuple[int, TicketO
             body=payload.body,
             subject=payload.subject,
             name=payload.name,
-            channel=Ticket.Channel.API,
+            channel=payload.channel,
             external_id=payload.external_id,
             created_at=payload.created_at,
         )
     )
     ticket.refresh_from_db()
-    return (201 if created else 200), ticket_out(ticket)
+    return Status(201 if created else 200, schemas.ticket_out(ticket))
 
 
-@api.get("/tickets/{ticket_id}", response=TicketOut)
-def get_ticket(request: HttpRequest, ticket_id: int) -> TicketOut:
+@api.get("/tickets", response={200: schemas.TicketPage, **_ERRORS})
+def list_tickets(request: HttpRequest, filters: Query[schemas.TicketFilters]) -> object:
+    """Newest first; filter by status and intent; `limit` (at most 100) and `offset`."""
     require_scope(request, "tickets:read")
-    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    tickets = Ticket.objects.select_related("customer")
+    if filters.status:
+        tickets = tickets.filter(status=filters.status)
+    if filters.intent:
+        tickets = tickets.filter(intent=filters.intent)
+    page = tickets[filters.offset : filters.offset + filters.limit]
+    return {"count": tickets.count(), "items": [schemas.ticket_summary(t) for t in page]}
+
+
+@api.get(
+    "/tickets/{ticket_id}", response={200: schemas.TicketOut, 404: schemas.ErrorOut, **_ERRORS}
+)
+def get_ticket(request: HttpRequest, ticket_id: int) -> object:
+    require_scope(request, "tickets:read")
+    return schemas.ticket_out(_ticket(ticket_id))
+
+
+@api.post(
+    "/tickets/{ticket_id}/messages",
+    response={201: schemas.TicketOut, 404: schemas.ErrorOut, **_ERRORS},
+)
+def add_message(
+    request: HttpRequest, ticket_id: int, payload: schemas.MessageIn
+) -> Status[schemas.TicketOut]:
+    """The customer's follow-up; an answered ticket goes back to the founder."""
+    require_scope(request, "tickets:write")
+    ticket = _ticket(ticket_id)
+    services.add_customer_message(ticket, payload.body, payload.created_at, payload.external_id)
+    ticket.refresh_from_db()
+    return Status(201, schemas.ticket_out(ticket))
+
+
+def _ticket(ticket_id: int) -> Ticket:
+    ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
     if ticket is None:
         raise HttpError(404, f"no ticket {ticket_id}")
-    return ticket_out(ticket)
+    return ticket
+
+
+@api.get("/audit", response={200: schemas.AuditPage, **_ERRORS})
+def list_audit(request: HttpRequest, filters: Query[schemas.AuditFilters]) -> object:
+    """The audit trail, newest first; `limit` (at most 100) and `offset`."""
+    require_scope(request, "audit:read")
+    events = _audit_events(filters)
+    page = events[filters.offset : filters.offset + filters.limit]
+    return {"count": events.count(), "items": [e.as_record() for e in page]}
+
+
+@api.get("/audit/export", response={200: None, **_ERRORS})
+def export_audit(
+    request: HttpRequest, filters: Query[schemas.AuditFilters]
+) -> StreamingHttpResponse:
+    """The whole (filtered) trail as JSON Lines, oldest first; limit and offset are ignored."""
+    require_scope(request, "audit:read")
+    lines = audit.export_jsonl(_audit_events(filters).order_by("id"))
+    response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
+    response["Content-Disposition"] = 'attachment; filename="audit.jsonl"'
+    return response
+
+
+def _audit_events(filters: schemas.AuditFilters) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.all()
+    for name in ("action", "subject_type", "subject_id"):
+        value = getattr(filters, name)
+        if value:
+            events = events.filter(**{name: value})
+    return events

@@ -1,17 +1,25 @@
-"""Create and check API tokens. Tokens look like `fo_<prefix>_<secret>`."""
+"""Create, check and revoke API tokens. Tokens look like `fo_<prefix>_<secret>`.
+
+Only a SHA-256 digest of a token is stored: the token itself is shown once, at creation.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
 from django.contrib.auth.models import User
+from django.db.models import Q
 
 from founderops.api.models import ApiToken
-from founderops.core import clock
+from founderops.core import audit, clock
+from founderops.core.errors import InvalidInput, NotFound
 
 SCOPES = {"tickets:write", "tickets:read", "audit:read"}
+# Marking every call would make each read a write; a minute's precision is enough.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def digest(token: str) -> str:
@@ -19,18 +27,32 @@ def digest(token: str) -> str:
 
 
 def create_token(user: User, name: str, scopes: list[str]) -> tuple[ApiToken, str]:
+    name = name.strip()
     unknown = set(scopes) - SCOPES
     if unknown:
-        raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")
+        raise InvalidInput(
+            f"unknown scopes: {', '.join(sorted(unknown))} (known: {', '.join(sorted(SCOPES))})"
+        )
+    if not scopes:
+        raise InvalidInput(f"a token needs at least one scope: {', '.join(sorted(SCOPES))}")
+    if not name or len(name) > 100:
+        raise InvalidInput("a token needs a name of 1 to 100 characters")
     prefix = secrets.token_hex(4)
     token = f"fo_{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiToken.objects.create(
         name=name,
         prefix=prefix,
         digest=digest(token),
-        scopes=scopes,
+        scopes=sorted(set(scopes)),
         user=user,
         created_at=clock.now(),
+    )
+    audit.record(
+        f"user:{user.get_username()}",
+        "api.token_created",
+        ("apitoken", row.pk),
+        outcome="created",
+        details={"name": name, "scopes": row.scopes},
     )
     return row, token
 
@@ -39,9 +61,33 @@ def check_token(token: str) -> ApiToken | None:
     if not token.startswith("fo_") or len(token) > 200:
         return None
     row = (
-        ApiToken.objects.filter(digest=digest(token), revoked=False).select_related("user").first()
+        ApiToken.objects.filter(digest=digest(token), revoked=False, user__is_active=True)
+        .select_related("user")
+        .first()
     )
     if row is None or not hmac.compare_digest(row.digest, digest(token)):
         return None
-    ApiToken.objects.filter(pk=row.pk).update(last_used_at=clock.now())
+    now = clock.now()
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_PRECISION)
+    ApiToken.objects.filter(stale, pk=row.pk).update(last_used_at=now)
+    return row
+
+
+def find_token(key: str) -> ApiToken:
+    """A token by its id or its prefix (the 8 characters after `fo_`)."""
+    key = key.strip().removeprefix("fo_").split("_")[0]
+    query = Q(prefix=key)
+    if key.isdigit():
+        query |= Q(pk=int(key))
+    row = ApiToken.objects.filter(query).order_by("id").first()
+    if row is None:
+        raise NotFound(f"no API token {key!r}: see `founderops tokens list`")
+    return row
+
+
+def revoke_token(row: ApiToken, actor: str) -> ApiToken:
+    if not row.revoked:
+        row.revoked = True
+        row.save(update_fields=["revoked"])
+        audit.record(actor, "api.token_revoked", ("apitoken", row.pk), outcome="revoked")
     return row

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from founderops.core import clock
@@ -11,11 +13,12 @@ from founderops.customers.models import Customer, Identity
 
 def normalise_email(email: str) -> str:
     email = email.strip().lower()
-    if email.count("@") != 1 or len(email) > 254 or " " in email:
-        raise InvalidInput(f"not an email address: {email[:80]!r}")
-    local, domain = email.split("@")
-    if not local or "." not in domain:
-        raise InvalidInput(f"not an email address: {email[:80]!r}")
+    if len(email) > 254:
+        raise InvalidInput(f"the email address is longer than 254 characters: {email[:80]!r}…")
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvalidInput(f"not an email address: {email[:80]!r}") from None
     return email
 
 

@@ -99,9 +99,16 @@ class Message(models.Model):
     author = models.CharField(max_length=20, choices=Author.choices)
     body = models.TextField()
     created_at = models.DateTimeField()
+    # The source's id (an email's Message-ID, an API client's key): a retry stores nothing new.
+    external_id = models.CharField(max_length=200, null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "external_id"], name="message_unique_external_id_per_ticket"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.author}: {self.body[:40]}"
@@ -169,7 +176,7 @@ personal_data.personal(Ticket, ("subject", "external_id"), customer_path="custom
 personal_data.not_personal(
     Ticket, ("channel", "status", "intent", "sentiment", "language", "resolved_by")
 )
-personal_data.personal(Message, ("body",), customer_path="ticket__customer")
+personal_data.personal(Message, ("body", "external_id"), customer_path="ticket__customer")
 personal_data.not_personal(Message, ("author",))
 personal_data.personal(Decision, ("reason", "draft", "details"), customer_path="ticket__customer")
 personal_data.not_personal(Decision, ("action", "intent", "model_version"))

@@ -90,17 +90,28 @@ def receive_ticket(incoming: Incoming, triage: bool = True) -> tuple[Ticket, boo
 FOLLOW_UP_REOPENS = {Ticket.Status.ANSWERED_AUTO, Ticket.Status.ANSWERED, Ticket.Status.CLOSED}
 
 
-def add_customer_message(ticket: Ticket, body: str, created_at: datetime | None = None) -> Message:
-    """The customer writes again; an answered ticket goes back to the founder's inbox."""
+def add_customer_message(
+    ticket: Ticket, body: str, created_at: datetime | None = None, external_id: str | None = None
+) -> Message:
+    """The customer writes again; an answered ticket goes back to the founder's inbox.
+
+    With an external id the call is idempotent: the same id on the same ticket stores once.
+    """
     text = clean_body(body, settings.SUPPORT_MAX_BODY_CHARS)
     if created_at and created_at.tzinfo is None:
         raise InvalidInput("created_at needs a time zone (e.g. 2026-01-31T09:00:00Z)")
+    if external_id is not None and not external_id.strip():
+        raise InvalidInput("external_id is empty; leave it out or give the source's id")
+    seen = ticket.messages.filter(external_id=external_id).first() if external_id else None
+    if seen:
+        return seen
     with transaction.atomic():
         message = Message.objects.create(
             ticket=ticket,
             author=Message.Author.CUSTOMER,
             body=text,
             created_at=created_at or clock.now(),
+            external_id=external_id or None,
         )
         audit.record(
             "customer", "support.message_received", ("ticket", ticket.pk), outcome="stored"

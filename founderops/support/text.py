@@ -11,7 +11,7 @@ from founderops.core.errors import InvalidInput
 _TAG = re.compile(r"<[^>]+>")
 _BLOCK = re.compile(r"</?(p|div|br|li|tr|h[1-6])[^>]*>", re.IGNORECASE)
 _SCRIPT = re.compile(r"<(script|style)[^>]*>.*?</\1>", re.IGNORECASE | re.DOTALL)
-_SPACES = re.compile(r"[ \t\f\v]+")
+_SPACES = re.compile(r"[ \t\f\v\xa0]+")
 _NEWLINES = re.compile(r"\n{3,}")
 
 
@@ -35,11 +35,27 @@ def decode(raw: bytes) -> str:
         return raw.decode("cp1252", errors="replace")
 
 
+# Bidirectional overrides (which can disguise text) and stray byte-order marks.
+_HIDDEN = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
+
+
+def _is_control(ch: str) -> bool:
+    # Control characters and lone surrogates (which no database can store); other format
+    # characters such as the zero-width non-joiner stay: Persian and Indic writing needs them.
+    return unicodedata.category(ch) in {"Cc", "Cs"} or ch in _HIDDEN
+
+
+def clean_line(text: str, max_chars: int) -> str:
+    """One line of plain text (a subject, a name): no control characters, single spaces."""
+    text = "".join(" " if _is_control(ch) else ch for ch in text)
+    return " ".join(text.split())[:max_chars]
+
+
 def clean_body(text: str, max_chars: int) -> str:
     if looks_like_html(text):
         text = html_to_text(text)
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = "".join(ch for ch in text if ch in "\n\t" or not _is_control(ch))
     text = "\n".join(line.strip() for line in _SPACES.sub(" ", text).split("\n"))
     text = _NEWLINES.sub("\n\n", text).strip()
     if not text:

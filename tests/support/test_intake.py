@@ -77,3 +77,11 @@ def test_it_queues_the_agent_once_the_ticket_is_committed(
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         ticket, _ = services.receive_ticket(incoming())
     assert queued == [("founderops.support.tasks.triage_ticket", (ticket.pk,))]
+
+
+def test_it_stores_a_follow_up_once_per_external_id() -> None:
+    ticket, _ = services.receive_ticket(incoming(), triage=False)
+    first = services.add_customer_message(ticket, "Any news?", external_id="msg-2")
+    again = services.add_customer_message(ticket, "Any news?", external_id="msg-2")
+    assert first.pk == again.pk
+    assert ticket.messages.count() == 2

@@ -1,0 +1,283 @@
+"""`founderops tickets import`: every bad row reported by line and skipped, good rows kept."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from founderops.support import importers
+from founderops.support.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "email,body,subject,external_id,created_at\n"
+
+
+def run(tmp_path: Path, content: str | bytes, name: str = "tickets.csv") -> importers.TicketImport:
+    path = tmp_path / name
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    else:
+        path.write_bytes(content)
+    return importers.import_ticket_file(path, triage=False)
+
+
+def run_jsonl(tmp_path: Path, content: str) -> importers.TicketImport:
+    return run(tmp_path, content, "tickets.jsonl")
+
+
+def reasons(report: importers.TicketImport) -> list[str]:
+    return [str(problem) for problem in report.rejected]
+
+
+def jsonl(*rows: object) -> str:
+    return "".join(json.dumps(row) + "\n" for row in rows)
+
+
+def test_it_keeps_the_good_rows_around_a_bad_one(tmp_path: Path) -> None:
+    report = run(
+        tmp_path,
+        HEADER + "ada@example.com,first,,,\nnot-an-email,lost,,,\nbob@example.com,third,,,\n",
+    )
+    assert (report.summary(), reasons(report)) == (
+        "imported 2, duplicates 0, rejected 1",
+        ["line 3: not an email address: 'not-an-email'"],
+    )
+
+
+def test_it_stores_each_good_row_as_a_ticket_from_the_import_channel(tmp_path: Path) -> None:
+    run(tmp_path, HEADER + "ada@example.com,My invoice is wrong,Invoice,,\n")
+    ticket = Ticket.objects.get()
+    assert (ticket.subject, ticket.channel, ticket.messages.get().body) == (
+        "Invoice",
+        Ticket.Channel.IMPORT,
+        "My invoice is wrong",
+    )
+
+
+def test_it_rejects_a_row_without_its_email(tmp_path: Path) -> None:
+    report = run_jsonl(tmp_path, jsonl({"body": "hello"}))
+    assert reasons(report) == ["line 1: missing field 'email'"]
+
+
+def test_it_rejects_an_empty_body(tmp_path: Path) -> None:
+    report = run(tmp_path, HEADER + "ada@example.com,   ,,,\n")
+    assert reasons(report) == ["line 2: body is empty"]
+
+
+def test_it_rejects_a_body_of_html_without_text(tmp_path: Path) -> None:
+    report = run_jsonl(tmp_path, jsonl({"email": "ada@example.com", "body": "<p> </p><br>"}))
+    assert reasons(report) == ["line 1: the message body is empty"]
+
+
+def test_it_rejects_a_huge_body(tmp_path: Path) -> None:
+    report = run_jsonl(tmp_path, jsonl({"email": "ada@example.com", "body": "a" * 20_001}))
+    assert "the limit is 20,000" in reasons(report)[0]
+
+
+def test_it_rejects_a_csv_field_over_the_csv_limit_and_reads_on(tmp_path: Path) -> None:
+    huge = '"' + "a" * 200_000 + '"'
+    report = run(tmp_path, HEADER + f"ada@example.com,{huge},,,\nbob@example.com,fine,,,\n")
+    assert (len(report.imported), reasons(report)) == (
+        1,
+        ["line 2: malformed CSV: field larger than field limit (131072)"],
+    )
+
+
+def test_it_turns_an_html_body_into_text(tmp_path: Path) -> None:
+    run_jsonl(
+        tmp_path, jsonl({"email": "ada@example.com", "body": "<div>Refund&nbsp;please</div>"})
+    )
+    assert Ticket.objects.get().messages.get().body == "Refund please"
+
+
+def test_it_rejects_a_date_without_time_zone(tmp_path: Path) -> None:
+    report = run(tmp_path, HEADER + "ada@example.com,hi,,,2026-01-31T09:00:00\n")
+    assert reasons(report) == [
+        "line 2: created_at '2026-01-31T09:00:00' has no time zone "
+        "(add Z or an offset such as +02:00)"
+    ]
+
+
+def test_it_rejects_a_date_that_is_not_iso_8601(tmp_path: Path) -> None:
+    report = run(tmp_path, HEADER + "ada@example.com,hi,,,31/01/2026\n")
+    assert reasons(report)[0].startswith("line 2: created_at is not an ISO 8601 date-time")
+
+
+def test_it_keeps_the_date_the_source_gives(tmp_path: Path) -> None:
+    run(tmp_path, HEADER + "ada@example.com,hi,,,2026-01-31T09:00:00+02:00\n")
+    assert Ticket.objects.get().created_at.isoformat() == "2026-01-31T07:00:00+00:00"
+
+
+def test_it_rejects_a_json_row_with_an_unknown_field(tmp_path: Path) -> None:
+    report = run_jsonl(tmp_path, jsonl({"email": "ada@example.com", "body": "hi", "prio": "high"}))
+    assert reasons(report)[0].startswith("line 1: unknown field 'prio' (known: email, body")
+
+
+def test_it_rejects_a_csv_row_with_a_value_in_an_unknown_column(tmp_path: Path) -> None:
+    report = run(tmp_path, "email,body,prio\nada@example.com,hi,\nbob@example.com,hi,high\n")
+    assert (len(report.imported), [r.line for r in report.rejected]) == (1, [3])
+
+
+def test_it_rejects_a_malformed_json_line_and_keeps_the_next(tmp_path: Path) -> None:
+    text = '{"email": "ada@example.com", "body": "hi"\n' + jsonl(
+        {"email": "bob@example.com", "body": "fine"}
+    )
+    report = run(tmp_path, text, "tickets.jsonl")
+    assert (len(report.imported), reasons(report)) == (
+        1,
+        ["line 1: malformed JSON: Expecting ',' delimiter at column 42"],
+    )
+
+
+def test_it_rejects_a_json_line_that_is_not_an_object(tmp_path: Path) -> None:
+    report = run(tmp_path, '["ada@example.com", "hi"]\n', "tickets.jsonl")
+    assert reasons(report) == ["line 1: expected a JSON object, got an array"]
+
+
+def test_it_rejects_a_field_that_is_not_text(tmp_path: Path) -> None:
+    report = run_jsonl(tmp_path, jsonl({"email": "ada@example.com", "body": ["hi"]}))
+    assert reasons(report) == ["line 1: body must be text, not an array"]
+
+
+def test_it_refuses_a_csv_without_a_required_column(tmp_path: Path) -> None:
+    with pytest.raises(importers.UnreadableFile, match="the header has no body column"):
+        run(tmp_path, "email,subject\nada@example.com,hi\n")
+
+
+def test_it_rejects_a_csv_row_with_too_many_values(tmp_path: Path) -> None:
+    report = run(tmp_path, "email,body\nada@example.com,hi,there\n")
+    assert reasons(report) == ["line 2: 3 values, but the header has 2 columns"]
+
+
+def test_it_rejects_a_csv_row_with_a_stray_quote(tmp_path: Path) -> None:
+    report = run(tmp_path, 'email,body\nada@example.com,"hi"there\nbob@example.com,fine\n')
+    assert (len(report.imported), [r.line for r in report.rejected]) == (1, [2])
+
+
+def test_it_counts_lines_across_a_quoted_multiline_body(tmp_path: Path) -> None:
+    text = 'email,body\nada@example.com,"line one\nline two"\nnope,hi\n'
+    report = run(tmp_path, text)
+    assert [r.line for r in report.rejected] == [4]
+    assert Ticket.objects.get().messages.get().body == "line one\nline two"
+
+
+def test_it_reads_a_semicolon_separated_csv(tmp_path: Path) -> None:
+    report = run(tmp_path, "email;body\nada@example.com;hi, there\n")
+    assert Ticket.objects.get().messages.get().body == "hi, there"
+    assert report.summary() == "imported 1, duplicates 0, rejected 0"
+
+
+def test_it_reads_a_windows_1252_file(tmp_path: Path) -> None:
+    run(tmp_path, (HEADER + "ada@example.com,Café “déjà vu” \u2013 merci,,,\n").encode("cp1252"))
+    assert Ticket.objects.get().messages.get().body == "Café “déjà vu” \u2013 merci"
+
+
+def test_it_reads_a_utf16_file_with_byte_order_mark(tmp_path: Path) -> None:
+    run(tmp_path, (HEADER + "ada@example.com,Grüße aus Köln,,,\r\n").encode("utf-16"))
+    assert Ticket.objects.get().messages.get().body == "Grüße aus Köln"
+
+
+def test_it_reads_a_utf8_file_with_byte_order_mark(tmp_path: Path) -> None:
+    run(tmp_path, (HEADER + "ada@example.com,naïve,,,\n").encode("utf-8-sig"))
+    assert Ticket.objects.get().messages.get().body == "naïve"
+
+
+def test_it_rejects_only_the_lines_with_invalid_utf8(tmp_path: Path) -> None:
+    raw = (HEADER + "ada@example.com,Grüße,,,\n").encode() + b"bob@example.com,bad \xff,,,\n"
+    report = run(tmp_path, raw)
+    assert (len(report.imported), reasons(report)) == (
+        1,
+        [
+            "line 3: wrong encoding: byte 0xff at column 21 is not valid UTF-8 "
+            "(the rest of the file is UTF-8)"
+        ],
+    )
+
+
+def test_it_refuses_utf16_without_byte_order_mark(tmp_path: Path) -> None:
+    with pytest.raises(importers.UnreadableFile, match="UTF-16 without a byte-order mark"):
+        run(tmp_path, (HEADER + "ada@example.com,hi,,,\n").encode("utf-16-le"))
+
+
+def test_it_stores_one_ticket_per_external_id_and_reports_the_duplicate(tmp_path: Path) -> None:
+    row = "ada@example.com,hi,,zd-7,\n"
+    report = run(tmp_path, HEADER + row + row)
+    assert (report.summary(), Ticket.objects.count()) == (
+        "imported 1, duplicates 1, rejected 0",
+        1,
+    )
+
+
+def test_it_does_not_create_again_on_a_second_import(tmp_path: Path) -> None:
+    run(tmp_path, HEADER + "ada@example.com,hi,,zd-7,\n")
+    again = run(tmp_path, HEADER + "ada@example.com,hi,,zd-7,\n")
+    assert [d.line for d in again.duplicates] == [2]
+
+
+def test_it_takes_a_numeric_json_external_id(tmp_path: Path) -> None:
+    run_jsonl(tmp_path, jsonl({"email": "ada@example.com", "body": "hi", "external_id": 1234}))
+    assert Ticket.objects.get().external_id == "1234"
+
+
+def test_it_refuses_a_file_it_cannot_tell_the_format_of(tmp_path: Path) -> None:
+    with pytest.raises(importers.UnreadableFile, match="pass --format"):
+        run(tmp_path, HEADER, "tickets.txt")
+
+
+def test_it_refuses_an_empty_csv(tmp_path: Path) -> None:
+    with pytest.raises(importers.UnreadableFile, match="the file is empty"):
+        run(tmp_path, "\n\n")
+
+
+def test_the_command_prints_each_skipped_row_and_a_summary(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(jsonl({"email": "ada@example.com", "body": "hi", "external_id": "1"}) * 2)
+    out = io.StringIO()
+    call_command("tickets", "import", str(path), "--no-triage", stdout=out)
+    assert out.getvalue().splitlines() == [
+        f"{path}:line 2: duplicate of ticket #{Ticket.objects.get().pk}, not stored again",
+        "imported 1, duplicates 1, rejected 0",
+    ]
+
+
+def test_the_command_fails_when_the_file_cannot_be_read(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="cannot read"):
+        call_command("tickets", "import", str(tmp_path / "missing.csv"))
+
+
+def test_the_command_reads_the_format_it_is_told(tmp_path: Path) -> None:
+    path = tmp_path / "export.txt"
+    path.write_text(jsonl({"email": "ada@example.com", "body": "hi"}))
+    call_command(
+        "tickets", "import", str(path), "--format", "jsonl", "--no-triage", stdout=io.StringIO()
+    )
+    assert Ticket.objects.count() == 1
+
+
+def test_the_command_queues_the_agent_on_each_imported_ticket(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: object
+) -> None:
+    queued: list[tuple[str, tuple[object, ...]]] = []
+    monkeypatch.setattr("founderops.core.jobs.enqueue", lambda f, *a, **_: queued.append((f, a)))
+    path = tmp_path / "t.jsonl"
+    path.write_text(jsonl({"email": "ada@example.com", "body": "hi"}))
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        call_command("tickets", "import", str(path), stdout=io.StringIO())
+    assert queued == [("founderops.support.tasks.triage_ticket", (Ticket.objects.get().pk,))]
+
+
+def test_the_command_queues_nothing_with_no_triage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: object
+) -> None:
+    queued: list[str] = []
+    monkeypatch.setattr("founderops.core.jobs.enqueue", lambda f, *a, **_: queued.append(f))
+    path = tmp_path / "t.jsonl"
+    path.write_text(jsonl({"email": "ada@example.com", "body": "hi"}))
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        call_command("tickets", "import", str(path), "--no-triage", stdout=io.StringIO())
+    assert queued == []
