@@ -193,6 +193,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Used once by `founderops init` when no terminal can ask for it.
 OWNER_PASSWORD = env_str("OWNER_PASSWORD", "")
+# The demo's login; generated into the data dir when empty.
+DEMO_PASSWORD = env_str("DEMO_PASSWORD", "")
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"

@@ -1,0 +1,253 @@
+"""The demo workspace: Inkwell, a fictional newsletter platform, with its help centre,
+customers and a stream of incoming tickets (all in demo_data/, written for this project).
+
+Loading is idempotent: a second run finds everything in place and changes nothing. The past
+three days of tickets are replayed through the real Support Agent so the dashboard and the
+briefing have numbers; the rest arrive live, one a minute, through a job schedule.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django_q.models import Schedule
+
+from founderops.ai import registry
+from founderops.ai.models import Approval
+from founderops.core import audit, clock
+from founderops.customers.models import Customer, Identity
+from founderops.customers.services import find_or_create_customer
+from founderops.support import agents, services, training
+from founderops.support.importers import ArticleFile, article_files, read_article
+from founderops.support.models import Decision, KnowledgeArticle, Ticket
+
+DATA_DIR = Path(__file__).resolve().parent / "demo_data"
+OWNER = "founder"
+OWNER_EMAIL = "founder@example.com"
+STREAM = "demo: incoming tickets"
+FEED_JOB = "founderops.cli.demo.feed_next_ticket"
+TICKET_PREFIX = "demo-"
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    name: str
+    email: str
+    plan: str
+    language: str
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    """A ticket of the stream: a negative offset is minutes before the load (replayed), a
+    positive one is its place in the live stream that arrives after the demo starts."""
+
+    external_id: str
+    email: str
+    subject: str
+    body: str
+    channel: str
+    offset_minutes: int
+
+    @property
+    def live(self) -> bool:
+        return self.offset_minutes > 0
+
+
+@dataclass
+class Summary:
+    articles: int = 0
+    customers: int = 0
+    tickets: int = 0
+    answered: int = 0
+    escalated: int = 0
+    trained: bool = False
+    scheduled: int = 0
+
+
+# --- reading the content -------------------------------------------------------------------
+
+
+def read_articles(folder: Path = DATA_DIR / "kb") -> list[ArticleFile]:
+    """The help centre, read by the same parser as `founderops kb import`."""
+    return [read_article(path) for path in article_files(folder)]
+
+
+def read_customers(path: Path = DATA_DIR / "customers.json") -> list[CustomerRow]:
+    return [CustomerRow(**row) for row in json.loads(path.read_text("utf-8"))]
+
+
+def read_tickets(path: Path = DATA_DIR / "tickets.jsonl") -> list[TicketRow]:
+    lines = path.read_text("utf-8").splitlines()
+    return [TicketRow(**json.loads(line)) for line in lines if line.strip()]
+
+
+# --- the owner's login ---------------------------------------------------------------------
+
+
+def demo_password() -> str:
+    """FOUNDEROPS_DEMO_PASSWORD, or one generated on the first run and kept in the data dir."""
+    configured: str = settings.DEMO_PASSWORD
+    if configured:
+        return configured
+    path = Path(settings.DATA_DIR) / "demo_password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def ensure_owner(password: str) -> User:
+    user = User.objects.filter(username=OWNER).first()
+    if user is None:
+        return User.objects.create_superuser(OWNER, OWNER_EMAIL, password)
+    if not user.check_password(password):
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return user
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def load(now: datetime | None = None) -> Summary:
+    """Put the whole demo workspace in place; a second call changes nothing."""
+    now = now or clock.now()
+    summary = Summary(articles=load_articles(read_articles()))
+    summary.customers = load_customers(read_customers())
+    summary.trained = train_if_needed(summary.articles > 0)
+    rows = read_tickets()
+    replayed = [replay_ticket(row, now) for row in rows if not row.live]
+    summary.tickets = sum(1 for created in replayed if created)
+    summary.scheduled = schedule_stream(rows, now)
+    count_outcomes(summary)
+    if summary.articles or summary.customers or summary.tickets or summary.scheduled:
+        audit.record("cli:demo", "demo.loaded", outcome="loaded", details=asdict(summary))
+    return summary
+
+
+def load_articles(articles: list[ArticleFile]) -> int:
+    """Create or update the articles that differ from their file; returns how many."""
+    changed = [a for a in articles if not is_unchanged(a)]
+    for a in changed:
+        services.save_article(a.slug, a.title, a.intent, a.body, a.answer, a.examples, a.published)
+    return len(changed)
+
+
+def is_unchanged(article: ArticleFile) -> bool:
+    return KnowledgeArticle.objects.filter(
+        slug=article.slug,
+        title=article.title,
+        intent=article.intent,
+        body=article.body,
+        answer=article.answer,
+        examples=article.examples,
+        published=article.published,
+    ).exists()
+
+
+def load_customers(rows: list[CustomerRow]) -> int:
+    """Create the customers not seen yet, with their plan and language; returns how many."""
+    before = Customer.objects.count()
+    for row in rows:
+        customer = find_or_create_customer(row.email, row.name)
+        # The customers service knows no plan or language yet: set them when they differ.
+        Customer.objects.filter(pk=customer.pk).exclude(
+            plan=row.plan, language=row.language
+        ).update(plan=row.plan, language=row.language)
+    return Customer.objects.count() - before
+
+
+def train_if_needed(knowledge_changed: bool) -> bool:
+    if not knowledge_changed and registry.current_version(agents.MODEL_NAME) is not None:
+        return False
+    training.refresh_classifier()
+    return True
+
+
+def incoming(row: TicketRow, created_at: datetime) -> services.Incoming:
+    return services.Incoming(
+        email=row.email,
+        subject=row.subject,
+        body=row.body,
+        channel=row.channel,
+        external_id=row.external_id,
+        created_at=created_at,
+    )
+
+
+def replay_ticket(row: TicketRow, now: datetime) -> bool:
+    """Receive a past ticket at its time and let the agent decide; True when it was new."""
+    moment = now + timedelta(minutes=row.offset_minutes)
+    with clock.replaying(moment):
+        ticket, created = services.receive_ticket(incoming(row, moment), triage=False)
+        if not Decision.objects.filter(ticket=ticket).exists():
+            agents.handle_ticket(ticket)
+    return created
+
+
+def schedule_stream(rows: list[TicketRow], now: datetime) -> int:
+    """A schedule feeding the live tickets one a minute; returns how many it will feed."""
+    waiting = [row for row in rows if row.live and not received(row)]
+    if not waiting or Schedule.objects.filter(name=STREAM).exists():
+        return 0
+    Schedule.objects.create(
+        name=STREAM,
+        func=FEED_JOB,
+        schedule_type=Schedule.MINUTES,
+        minutes=1,
+        repeats=len(waiting),
+        next_run=now + timedelta(seconds=30),
+    )
+    return len(waiting)
+
+
+def received(row: TicketRow) -> bool:
+    return Ticket.objects.filter(external_id=row.external_id).exists()
+
+
+def demo_ticket_ids() -> list[str]:
+    return [row.external_id for row in read_tickets()]
+
+
+def count_outcomes(summary: Summary) -> None:
+    decisions = Decision.objects.filter(ticket__external_id__in=demo_ticket_ids())
+    summary.answered = decisions.filter(action=Decision.Action.AUTO_REPLY).count()
+    summary.escalated = decisions.filter(action=Decision.Action.ESCALATE).count()
+
+
+def feed_next_ticket() -> str:
+    """The job behind the live stream: the next ticket arrives now and is triaged by a worker
+    like any other. A repeated delivery only moves the stream on: no ticket arrives twice."""
+    row = next((r for r in read_tickets() if r.live and not received(r)), None)
+    if row is None:
+        return "the demo stream is exhausted"
+    services.receive_ticket(incoming(row, clock.now()), triage=True)
+    return f"received {row.external_id}"
+
+
+# --- starting over -------------------------------------------------------------------------
+
+
+def reset() -> None:
+    """Remove the demo's own records (never anything else) so the next load starts fresh.
+    The audit trail keeps its history, and says the demo was reset."""
+    emails = [row.email for row in read_customers()]
+    with transaction.atomic():
+        tickets = Ticket.objects.filter(external_id__in=demo_ticket_ids())
+        ids = [str(pk) for pk in tickets.values_list("pk", flat=True)]
+        Approval.objects.filter(subject_type="ticket", subject_id__in=ids).delete()
+        tickets.delete()
+        Customer.objects.filter(
+            identities__kind=Identity.Kind.EMAIL, identities__value__in=emails
+        ).delete()
+        KnowledgeArticle.objects.filter(slug__in=[a.slug for a in read_articles()]).delete()
+        Schedule.objects.filter(name=STREAM).delete()
+        audit.record("cli:demo", "demo.reset", outcome="removed", details={"tickets": len(ids)})

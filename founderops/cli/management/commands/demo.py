@@ -1,0 +1,72 @@
+"""`founderops demo`: migrate, load the Inkwell demo workspace, then run `founderops up`."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+
+from founderops.cli import demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo workspace (a fictional SaaS with its help centre, customers and a "
+        "stream of tickets), print the login, then start FounderOps with `founderops up`."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--no-serve", action="store_true", help="load the workspace, then stop (for tests)"
+        )
+        parser.add_argument(
+            "--reset", action="store_true", help="remove the demo's records first and reload"
+        )
+        parser.add_argument("--host", default="127.0.0.1", help="address `up` listens on")
+        parser.add_argument("--port", type=int, default=8000, help="port `up` listens on")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        serve = not options["no_serve"]
+        if serve and "up" not in get_commands():
+            raise CommandError("`founderops up` is not available in this installation")
+        call_command("migrate", interactive=False, verbosity=0)
+        if options["reset"]:
+            demo.reset()
+            self.stdout.write("Removed the previous demo workspace.")
+        password = demo.demo_password()
+        demo.ensure_owner(password)
+        started = time.monotonic()
+        summary = demo.load()
+        url = f"http://{options['host']}:{options['port']}"
+        self.report(summary, time.monotonic() - started, url, password)
+        if serve:
+            self.serve(options["host"], options["port"])
+
+    def report(self, summary: demo.Summary, seconds: float, url: str, password: str) -> None:
+        trained = "trained" if summary.trained else "already trained"
+        self.stdout.write(
+            f"Demo workspace ready in {seconds:.1f} s: {summary.articles} articles and "
+            f"{summary.customers} customers added or updated, {summary.tickets} tickets "
+            f"replayed; classifier {trained}.\n"
+            f"Support Agent so far: {summary.answered} answered automatically, "
+            f"{summary.escalated} escalated to the approval inbox"
+            + (f"; {summary.scheduled} more arrive one a minute." if summary.scheduled else ".")
+        )
+        self.stdout.write(
+            self.style.SUCCESS(f"\n  Open  {url}\n  Login {demo.OWNER} / {password}\n")
+        )
+
+    def serve(self, host: str, port: int) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        connections.close_all()
+        # A fresh process for web + workers: nothing of the load (connections, caches,
+        # the model in memory) leaks into the server.
+        python = sys.executable
+        up = [python, "-m", "founderops.cli.main", "up", "--host", host, "--port", str(port)]
+        os.execv(python, up)  # noqa: S606

@@ -1,0 +1,147 @@
+"""`founderops demo --no-serve`: the workspace loads once, replays its history through the
+Support Agent, schedules the live stream, and a second run changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
+from django_q.models import Schedule
+
+from founderops.ai import registry
+from founderops.ai.models import Approval, TrainedModel
+from founderops.cli import demo
+from founderops.core.models import AuditEvent
+from founderops.customers.models import Customer
+from founderops.support import services
+from founderops.support.models import Decision, KnowledgeArticle, Message, Ticket
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+PASSWORD = "demo password for tests"
+# The same fast hasher as the per-test settings in tests/conftest.py (this fixture runs first).
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def loaded(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """One load for the whole module (training takes a while), rolled back at the end."""
+    out = StringIO()
+    with (
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+        override_settings(DEMO_PASSWORD=PASSWORD, PASSWORD_HASHERS=FAST_HASHERS),
+        time_machine.travel(NOW, tick=False),
+    ):
+        call_command("demo", "--no-serve", stdout=out)
+        yield out.getvalue()
+        transaction.set_rollback(True)
+    registry._cache.clear()  # the model trained here is gone with the rollback
+
+
+@pytest.fixture
+def workspace(loaded: str, db: None) -> Iterator[str]:
+    with override_settings(DEMO_PASSWORD=PASSWORD), time_machine.travel(NOW, tick=False):
+        yield loaded
+
+
+def counts() -> dict[str, int]:
+    models = (KnowledgeArticle, Customer, Ticket, Message, Decision, Approval, AuditEvent)
+    tables = {m.__name__: m.objects.count() for m in models}
+    return tables | {"models": TrainedModel.objects.count(), "schedules": Schedule.objects.count()}
+
+
+def test_it_loads_every_article_customer_and_past_ticket(workspace: str) -> None:
+    past = [t for t in demo.read_tickets() if not t.live]
+    assert KnowledgeArticle.objects.count() == len(demo.read_articles())
+    assert Customer.objects.count() == len(demo.read_customers())
+    assert Ticket.objects.filter(external_id__startswith="demo-").count() == len(past)
+
+
+def test_it_changes_nothing_on_a_second_run(workspace: str) -> None:
+    before = counts()
+    call_command("demo", "--no-serve", stdout=StringIO())
+    assert counts() == before
+
+
+def test_it_answers_some_tickets_and_escalates_others(workspace: str) -> None:
+    assert Ticket.objects.filter(status=Ticket.Status.ANSWERED_AUTO).count() >= 1
+    assert Approval.objects.filter(status=Approval.Status.PENDING).count() >= 1
+
+
+def test_it_gives_every_escalation_a_reason(workspace: str) -> None:
+    escalated = Decision.objects.filter(action=Decision.Action.ESCALATE)
+    assert escalated.exists()
+    assert not escalated.filter(reason="").exists()
+
+
+def test_it_replays_each_ticket_at_its_own_time(workspace: str) -> None:
+    ticket = Ticket.objects.get(external_id="demo-001")
+    assert ticket.created_at == NOW + timedelta(minutes=demo.read_tickets()[0].offset_minutes)
+    assert ticket.decisions.get().created_at == ticket.created_at
+
+
+def test_it_records_first_responses_in_the_agents_own_time(workspace: str) -> None:
+    answered = Ticket.objects.filter(status=Ticket.Status.ANSWERED_AUTO)
+    assert all(t.first_response_seconds == 0 for t in answered)
+
+
+def test_it_creates_the_owner_login(workspace: str) -> None:
+    assert User.objects.get(username=demo.OWNER).check_password(PASSWORD)
+
+
+def test_it_prints_the_url_and_the_login(workspace: str) -> None:
+    assert "http://" in workspace
+    assert f"{demo.OWNER} / {PASSWORD}" in workspace
+
+
+def test_it_schedules_the_live_stream(workspace: str) -> None:
+    schedule = Schedule.objects.get(name=demo.STREAM)
+    live = [t for t in demo.read_tickets() if t.live]
+    assert (schedule.func, schedule.repeats) == (demo.FEED_JOB, len(live))
+
+
+def test_it_feeds_the_next_live_ticket_for_the_worker_to_triage(
+    workspace: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    first = next(t for t in demo.read_tickets() if t.live)
+    with (
+        override_settings(Q_CLUSTER={"sync": True}),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert demo.feed_next_ticket() == f"received {first.external_id}"
+    ticket = Ticket.objects.get(external_id=first.external_id)
+    assert ticket.created_at == NOW
+    assert ticket.decisions.exists()
+
+
+def test_it_stops_feeding_when_the_stream_is_exhausted(workspace: str) -> None:
+    for row in (t for t in demo.read_tickets() if t.live):
+        services.receive_ticket(demo.incoming(row, NOW), triage=False)
+    assert demo.feed_next_ticket() == "the demo stream is exhausted"
+
+
+def test_it_removes_only_the_demos_own_records_on_reset(workspace: str) -> None:
+    demo.reset()
+    left = (Ticket, Customer, KnowledgeArticle, Approval, Schedule)
+    assert [m.objects.count() for m in left] == [0, 0, 0, 0, 0]
+    assert User.objects.filter(username=demo.OWNER).exists()
+    assert AuditEvent.objects.filter(action="demo.reset").count() == 1
+
+
+def test_it_generates_a_password_once_and_keeps_it(tmp_path: Path) -> None:
+    with override_settings(DATA_DIR=tmp_path, DEMO_PASSWORD=""):
+        first = demo.demo_password()
+        assert demo.demo_password() == first
+        assert len(first) >= 12
+    assert (tmp_path / "demo_password").stat().st_mode & 0o777 == 0o600
