@@ -100,7 +100,7 @@ class Message(models.Model):
     body = models.TextField()
     created_at = models.DateTimeField()
     # The source's id (an email's Message-ID, an API client's key): a retry stores nothing new.
-    external_id = models.CharField(max_length=200, null=True, blank=True)
+    external_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULLs are exempt from the unique constraint
 
     class Meta:
         ordering = ["created_at", "id"]
