@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from founderops.ai.llm import LLMError, Provider
 
 SYSTEM = (
@@ -12,9 +14,32 @@ SYSTEM = (
 )
 
 
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
+_BLOCK_START = re.compile(r"^\s*([-*+]|\d+[.)]|#{1,6}|>)\s")
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown as a customer reads it in any mail client: no markers, soft breaks joined."""
+    text = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", markdown.strip())
+    text = _EMPHASIS.sub(r"\2", text)
+    return "\n\n".join(_join_soft_breaks(block) for block in re.split(r"\n\s*\n", text))
+
+
+def _join_soft_breaks(block: str) -> str:
+    lines: list[str] = []
+    for line in block.splitlines():
+        line = re.sub(r"^#{1,6}\s+", "", line.rstrip())
+        if lines and not _BLOCK_START.match(line):
+            lines[-1] = f"{lines[-1]} {line.strip()}"
+        else:
+            lines.append(line.strip())
+    return "\n".join(lines)
+
+
 def template_reply(answer: str, customer_name: str, signature: str) -> str:
     greeting = f"Hi {customer_name.split()[0]}," if customer_name.strip() else "Hi,"
-    return f"{greeting}\n\n{answer.strip()}\n\n{signature}"
+    return f"{greeting}\n\n{plain_text(answer)}\n\n{signature}"
 
 
 def compose_reply(

@@ -27,7 +27,7 @@ def test_it_answers_a_confident_known_request_from_the_article(
     assert decision.action == Decision.Action.AUTO_REPLY
     assert ticket.status == Ticket.Status.ANSWERED_AUTO
     reply = ticket.messages.get(author=Message.Author.AGENT).body
-    assert reply.startswith("Hi Ada,\n\nClick **Forgot password**")
+    assert reply.startswith("Hi Ada,\n\nClick Forgot password on the login page")
     assert reply.endswith("Fiona at Inkwell")
     assert ticket.first_response_seconds == 0
 
