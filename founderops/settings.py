@@ -6,22 +6,46 @@ connection or touches the disk except creating the data directory.
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
+import sys
+from collections.abc import Callable, Collection, Mapping
+from datetime import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from founderops.core import clock
+
 BASE_DIR = Path(__file__).resolve().parent
+_PREFIX = "FOUNDEROPS_"
+
+# Every variable a helper has looked up; what is left over in the environment is a typo.
+_read: set[str] = set()
 
 
-def env_str(name: str, default: str) -> str:
-    return os.environ.get(f"FOUNDEROPS_{name}", default)
+def env_raw(name: str) -> str | None:
+    """The one lookup: every helper reads through here, so the name is known to exist."""
+    variable = _PREFIX + name
+    _read.add(variable)
+    return os.environ.get(variable)
+
+
+def env_str(name: str, default: str, check: Callable[[str, str], object] | None = None) -> str:
+    """A string; `check(value, name)` may refuse it by raising ImproperlyConfigured."""
+    raw = env_raw(name)
+    value = default if raw is None else raw
+    if check is not None:
+        check(value, name)
+    return value
 
 
 def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(f"FOUNDEROPS_{name}")
+    raw = env_raw(name)
     if raw is None:
         return default
     value = raw.strip().lower()
@@ -33,7 +57,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_int(name: str, default: int, minimum: int = 0) -> int:
-    raw = os.environ.get(f"FOUNDEROPS_{name}")
+    raw = env_raw(name)
     if raw is None:
         return default
     try:
@@ -46,7 +70,7 @@ def env_int(name: str, default: int, minimum: int = 0) -> int:
 
 
 def env_float(name: str, default: float, low: float, high: float) -> float:
-    raw = os.environ.get(f"FOUNDEROPS_{name}")
+    raw = env_raw(name)
     if raw is None:
         return default
     try:
@@ -58,8 +82,16 @@ def env_float(name: str, default: float, low: float, high: float) -> float:
     return value
 
 
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+def env_list(name: str, default: str, required: bool = False) -> list[str]:
+    """Comma-separated; with `required`, a variable that is set must name at least one."""
+    raw = env_raw(name)
+    items = [item.strip() for item in (default if raw is None else raw).split(",")]
+    values = [item for item in items if item]
+    if required and not values:
+        raise ImproperlyConfigured(
+            f"FOUNDEROPS_{name}={raw!r} is empty: name at least one (or unset it for {default})"
+        )
+    return values
 
 
 def env_choice(name: str, default: str, choices: set[str]) -> str:
@@ -70,7 +102,32 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
     return value
 
 
-def database_config(url: str, data_dir: Path) -> dict[str, Any]:
+def parse_zone(raw: str, setting: str) -> ZoneInfo:
+    try:
+        return clock.zone(raw)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"FOUNDEROPS_{setting}={error}") from None
+
+
+def parse_wall_time(raw: str, setting: str) -> time:
+    try:
+        return clock.wall_time(raw)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"FOUNDEROPS_{setting}={error}") from None
+
+
+def unknown_variables(environ: Mapping[str, str], known: Collection[str]) -> list[str]:
+    """A warning for each FOUNDEROPS_* variable no setting reads, with the likely intent."""
+    known_names = sorted(name.removeprefix(_PREFIX) for name in known)
+    warnings = []
+    for variable in sorted(v for v in environ if v.startswith(_PREFIX) and v not in known):
+        close = difflib.get_close_matches(variable.removeprefix(_PREFIX), known_names, 1, 0.75)
+        hint = f" (did you mean {_PREFIX}{close[0]}?)" if close else ""
+        warnings.append(f"unknown setting {variable}{hint}")
+    return warnings
+
+
+def database_config(url: str, data_dir: Path, test_name: str = "") -> dict[str, Any]:
     if not url:
         return sqlite_config(data_dir / "founderops.sqlite3")
     if not url.startswith(("sqlite:", "postgres:", "postgresql:")):
@@ -82,7 +139,7 @@ def database_config(url: str, data_dir: Path) -> dict[str, Any]:
     )
     if config["ENGINE"] == "django.db.backends.sqlite3":
         return sqlite_config(Path(config["NAME"]))
-    config.setdefault("TEST", {})["NAME"] = env_str("TEST_DATABASE_NAME", "") or None
+    config.setdefault("TEST", {})["NAME"] = test_name or None
     return config
 
 
@@ -118,7 +175,7 @@ if not SECRET_KEY:
         _key_file.chmod(0o600)
     SECRET_KEY = _key_file.read_text().strip()
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]", required=True)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
@@ -171,11 +228,15 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": database_config(env_str("DATABASE_URL", ""), DATA_DIR)}
+DATABASES = {
+    "default": database_config(
+        env_str("DATABASE_URL", ""), DATA_DIR, env_str("TEST_DATABASE_NAME", "")
+    )
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
+TIME_ZONE = env_str("TIME_ZONE", "UTC", check=parse_zone)
 USE_TZ = True
 USE_I18N = True
 
@@ -223,11 +284,15 @@ LLM_BASE_URL = env_str("LLM_BASE_URL", "")
 LLM_MODEL = env_str("LLM_MODEL", "")
 LLM_API_KEY = env_str("LLM_API_KEY", "")
 LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 20.0, 1.0, 300.0)
+if LLM_PROVIDER != "none" and not LLM_MODEL.strip():
+    raise ImproperlyConfigured(
+        f"FOUNDEROPS_LLM_MODEL is empty: FOUNDEROPS_LLM_PROVIDER={LLM_PROVIDER} needs a model name"
+    )
 
 # Notifications and the daily rhythm.
 NOTIFY_URLS = env_list("NOTIFY_URLS", "")
-BRIEFING_TIME = env_str("BRIEFING_TIME", "07:30")
-BRIEFING_TIME_ZONE = env_str("BRIEFING_TIME_ZONE", TIME_ZONE)
+BRIEFING_TIME = env_str("BRIEFING_TIME", "07:30", check=parse_wall_time)
+BRIEFING_TIME_ZONE = env_str("BRIEFING_TIME_ZONE", TIME_ZONE, check=parse_zone)
 
 # Jobs: django-q2 on the ORM broker (delivery receipts survive a killed worker).
 JOB_WORKERS = env_int("WORKERS", 2, minimum=1)
@@ -250,11 +315,21 @@ Q_CLUSTER = {
     "sync": env_bool("JOBS_SYNC", False),
 }
 
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-q2 logs every enqueued job at INFO, which would chatter through every
+        # command's output; `founderops up` and `worker` raise it back to LOG_LEVEL.
+        "django-q": {"level": max(LOG_LEVEL, "WARNING", key=logging.getLevelName)},
+    },
 }
+
+# Last: every helper has run, so a FOUNDEROPS_* variable none of them read is a typo.
+for _warning in unknown_variables(os.environ, _read):
+    print(f"founderops: warning: {_warning}", file=sys.stderr)

@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+import os
+import re
+import runpy
+from datetime import time
+from pathlib import Path
+from typing import Any
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from founderops import settings as s
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
 def test_it_reads_a_boolean(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,3 +53,85 @@ def test_it_parses_a_postgres_url() -> None:
     config = s.database_config("postgresql://postgres@127.0.0.1:5432/test", s.DATA_DIR)
     assert config["ENGINE"] == "django.db.backends.postgresql"
     assert config["NAME"] == "test"
+
+
+def load_settings(
+    monkeypatch: pytest.MonkeyPatch, data_dir: Path, **variables: str
+) -> dict[str, Any]:
+    """Run settings.py afresh with only these FOUNDEROPS_* variables (names without prefix)."""
+    for name in [n for n in os.environ if n.startswith("FOUNDEROPS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("FOUNDEROPS_DATA_DIR", str(data_dir))
+    for name, value in variables.items():
+        monkeypatch.setenv(f"FOUNDEROPS_{name}", value)
+    return runpy.run_path(s.__file__, run_name="founderops_settings_under_test")
+
+
+def test_it_refuses_an_unknown_time_zone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with pytest.raises(
+        ImproperlyConfigured, match=r"FOUNDEROPS_TIME_ZONE='Mars/Olympus' is not a time zone"
+    ):
+        load_settings(monkeypatch, tmp_path, TIME_ZONE="Mars/Olympus")
+
+
+def test_it_refuses_an_unknown_briefing_time_zone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match=r"FOUNDEROPS_BRIEFING_TIME_ZONE='Mars/Olympus'"):
+        load_settings(monkeypatch, tmp_path, BRIEFING_TIME_ZONE="Mars/Olympus")
+
+
+def test_it_refuses_an_unknown_log_level(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with pytest.raises(ImproperlyConfigured, match=r"FOUNDEROPS_LOG_LEVEL='LOUD' is not one of"):
+        load_settings(monkeypatch, tmp_path, LOG_LEVEL="LOUD")
+
+
+def test_it_refuses_a_briefing_time_past_23_59(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match=r"FOUNDEROPS_BRIEFING_TIME='25:99' is not a"):
+        load_settings(monkeypatch, tmp_path, BRIEFING_TIME="25:99")
+
+
+def test_it_reads_the_last_minute_of_the_day_as_a_briefing_time() -> None:
+    assert s.parse_wall_time("23:59", "BRIEFING_TIME") == time(23, 59)
+
+
+def test_it_refuses_a_provider_without_a_model(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match="FOUNDEROPS_LLM_MODEL is empty"):
+        load_settings(monkeypatch, tmp_path, LLM_PROVIDER="anthropic", LLM_MODEL=" ")
+
+
+def test_it_refuses_allowed_hosts_set_but_empty(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match="FOUNDEROPS_ALLOWED_HOSTS=' , ' is empty"):
+        load_settings(monkeypatch, tmp_path, ALLOWED_HOSTS=" , ")
+
+
+def test_it_warns_once_about_a_misspelt_variable_with_the_likely_name(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    load_settings(monkeypatch, tmp_path, WORKER="3")
+    assert capsys.readouterr().err == (
+        "founderops: warning: unknown setting FOUNDEROPS_WORKER"
+        " (did you mean FOUNDEROPS_WORKERS?)\n"
+    )
+
+
+def test_it_warns_about_an_unknown_variable_without_a_likely_name(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    load_settings(monkeypatch, tmp_path, FROBNICATE="1")
+    assert capsys.readouterr().err == "founderops: warning: unknown setting FOUNDEROPS_FROBNICATE\n"
+
+
+def test_it_stays_quiet_about_every_documented_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # TEST_DATABASE_NAME matters only on PostgreSQL, yet is known on SQLite too.
+    loaded = load_settings(monkeypatch, tmp_path, TEST_DATABASE_NAME="fo_test")
+    documented = set(re.findall(r"`(FOUNDEROPS_[A-Z_]+)`", README))
+    assert (capsys.readouterr().err, sorted(documented - loaded["_read"])) == ("", [])

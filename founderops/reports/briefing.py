@@ -10,30 +10,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
-from founderops.core import audit, notify
+from founderops.core import audit, clock, notify
 from founderops.core.models import AuditEvent
 from founderops.reports import support
+
+# The settings' parser, so a zone is refused the same way at start-up and at use.
 
 SENT = "reports.briefing_sent"
 ACTOR = "system:briefing"
 
 
-def parse_zone(raw: str, setting: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ImproperlyConfigured(
-            f"FOUNDEROPS_{setting}={raw!r} is not a time zone like Europe/Paris"
-        ) from None
-
-
 def configured_zone() -> ZoneInfo:
-    return parse_zone(settings.BRIEFING_TIME_ZONE, "BRIEFING_TIME_ZONE")
+    return clock.zone(settings.BRIEFING_TIME_ZONE)
 
 
 @dataclass(frozen=True)

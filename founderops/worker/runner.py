@@ -92,6 +92,19 @@ class Stop:
         self.event.set()
 
 
+JOB_LOGGER = "django-q"
+
+
+def log_jobs() -> None:
+    """Let django-q2 log each job (enqueued, processed, failed) at FOUNDEROPS_LOG_LEVEL.
+
+    The settings keep it at WARNING so its "Enqueued …" lines stay out of every other
+    command's output; the processes that run jobs want them. Called before the cluster
+    forks, so every worker process inherits it.
+    """
+    logging.getLogger(JOB_LOGGER).setLevel(settings.LOG_LEVEL)
+
+
 def add_web_arguments(parser: CommandParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port (0 picks a free one)")

@@ -17,13 +17,13 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django_q.models import Schedule
 
 from founderops.core import clock
 from founderops.reports import briefing
-from founderops.reports.briefing import parse_zone
+
+# The settings' parsers: a time is refused the same way at start-up and when scheduling.
 
 BRIEFING = "morning-briefing"
 HOUSEKEEPING = "housekeeping"
@@ -46,22 +46,13 @@ class Daily:
         return {"at": self.at.strftime("%H:%M"), "zone": self.zone.key}
 
 
-def parse_time(raw: str, setting: str) -> time:
-    try:
-        return time.fromisoformat(raw)
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"FOUNDEROPS_{setting}={raw!r} is not a time like 07:30"
-        ) from None
-
-
 def configured() -> list[Daily]:
     zone = briefing.configured_zone()
     return [
         Daily(
             BRIEFING,
             "founderops.worker.tasks.morning_briefing",
-            parse_time(settings.BRIEFING_TIME, "BRIEFING_TIME"),
+            clock.wall_time(settings.BRIEFING_TIME),
             zone,
             intended_date_kwarg="intended_date",
         ),
@@ -117,7 +108,8 @@ def _ensure(daily: Daily, now: datetime) -> Schedule:
 
 def reanchor(name: str, at: str, zone: str, now: datetime | None = None) -> datetime:
     """Point a schedule's next run at the next `at` in `zone`; called by each run."""
-    next_run = next_local_time(now or clock.now(), parse_time(at, "time"), parse_zone(zone, "zone"))
+    wall_time, wall_zone = clock.wall_time(at), clock.zone(zone)
+    next_run = next_local_time(now or clock.now(), wall_time, wall_zone)
     Schedule.objects.filter(name=name).update(next_run=next_run)
     return next_run
 

@@ -26,7 +26,7 @@ def morning_briefing(at: str, zone: str, intended_date: str = "") -> str:
     if now - due > STALE_AFTER:
         logger.info("morning briefing due %s skipped: more than %s late", due, STALE_AFTER)
         return "stale"
-    window = briefing.Window.last_24_hours(due, briefing.parse_zone(zone, "BRIEFING_TIME_ZONE"))
+    window = briefing.Window.last_24_hours(due, clock.zone(zone))
     return briefing.send(briefing.morning(window), once=True).outcome
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from io import StringIO
 from typing import Any
 
@@ -7,6 +8,7 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
+from founderops.cli.management.commands.brief import Command
 from founderops.core import notify
 from founderops.support.models import Ticket
 from tests.reports.conftest import BRIEFING_AT
@@ -39,6 +41,38 @@ def test_it_prints_a_whole_local_day_with_date(cast: list[Ticket], paris: None) 
 def test_it_refuses_a_malformed_date() -> None:
     with pytest.raises(CommandError, match="is not a date"):
         brief("--date", "09/03/2026")
+
+
+def test_it_refuses_a_malformed_date_on_the_command_line_without_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        Command().run_from_argv(["founderops", "brief", "morning", "--date", "someday"])
+    assert (exit_.value.code, capsys.readouterr().err.splitlines()[-1]) == (
+        2,
+        "founderops brief: error: argument --date: 'someday' is not a date like 2026-01-31,"
+        " today or yesterday",
+    )
+
+
+# Half past midnight in Paris is still the evening before in UTC.
+PARIS_JUST_AFTER_MIDNIGHT = datetime(2026, 3, 9, 23, 30, tzinfo=UTC)
+
+
+@time_machine.travel(PARIS_JUST_AFTER_MIDNIGHT, tick=False)
+def test_it_takes_yesterday_in_the_briefing_zone(paris: None) -> None:
+    assert brief("--date", "yesterday").startswith("# Morning briefing · Monday 9 March 2026\n")
+
+
+@time_machine.travel(PARIS_JUST_AFTER_MIDNIGHT, tick=False)
+def test_it_takes_today_in_the_briefing_zone(paris: None) -> None:
+    assert brief("--date", "today").startswith("# Morning briefing · Tuesday 10 March 2026\n")
+
+
+@time_machine.travel(BRIEFING_AT, tick=False)
+def test_it_refuses_a_day_that_has_not_begun(paris: None) -> None:
+    with pytest.raises(CommandError, match="--date 2030-01-01 is in the future"):
+        brief("--date", "2030-01-01")
 
 
 @time_machine.travel(BRIEFING_AT, tick=False)

@@ -25,11 +25,16 @@ def test_it_counts_the_support_numbers_of_the_last_24_hours(
         tickets_in=6,
         resolved_automatically=4,
         escalated=2,
-        waiting_now=2,
+        waiting=2,
+        waiting_at=None,
         answered=5,
         p50_first_response_s=60.0,
         p95_first_response_s=7200.0,
-        top_intents=[("reset_password", 3), ("refund", 2), ("unknown", 1)],
+        still_waiting=1,
+        oldest_waiting_s=18.5 * 3600,
+        top_intents=[("reset_password", 3), ("refund", 2)],
+        unclassified=1,
+        needs_you=[],
     )
 
 
@@ -37,12 +42,16 @@ def test_it_counts_the_support_numbers_of_the_last_24_hours(
 def test_it_writes_the_support_section_in_markdown(cast: list[Ticket], window: Window) -> None:
     assert support.render(window) == "\n".join(
         [
+            "**Needs you now:** nothing urgent or high-priority is waiting.",
+            "",
             "- **Tickets in:** 6",
             "- **Resolved automatically:** 4 (67%)",
             "- **Escalated to you:** 2",
             "- **Waiting on you now:** 2",
-            "- **First response:** p50 1 min · p95 2 h (1 still without a reply)",
-            "- **Top intents:** reset_password (3), refund (2), unknown (1)",
+            "- **First response (5 answered):** p50 1 min · p95 2 h;"
+            " 1 still waiting, oldest waiting 18 h 30 min",
+            "- **Top confirmed intents:** reset_password (3), refund (2)",
+            "- **Unclassified:** 1 (escalated or not triaged yet; label them in the inbox)",
         ]
     )
 
@@ -52,7 +61,7 @@ def test_it_titles_the_briefing_with_the_local_day(cast: list[Ticket], window: W
     page = briefing.morning(window)
     assert page.markdown.startswith(
         "# Morning briefing · Tuesday 10 March 2026\n\n"
-        "Covering the 24 hours until 07:30 Europe/Paris.\n\n## Support\n\n- **Tickets in:** 6\n"
+        "Covering the 24 hours until 07:30 Europe/Paris.\n\n## Support\n\n**Needs you now:**"
     )
 
 
@@ -63,9 +72,10 @@ def test_it_reports_an_empty_day_without_numbers_it_does_not_have() -> None:
         "- **Tickets in:** 0",
         "- **Resolved automatically:** —",
         "- **Escalated to you:** 0",
-        "- **Waiting on you now:** 0",
-        "- **First response:** — (no replies yet)",
-        "- **Top intents:** —",
+        "- **Waiting on you at the end of Sunday 1 March:** 0",
+        "- **First response:** — (no tickets)",
+        "- **Top confirmed intents:** —",
+        "- **Unclassified:** 0",
     ]
 
 

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.contrib.sessions.models import Session
-from django.core.exceptions import ImproperlyConfigured
 from django_q.models import Schedule
 
 from founderops.core import notify
@@ -97,13 +96,20 @@ def test_it_removes_a_duplicated_schedule(paris: None) -> None:
 
 def test_it_refuses_a_malformed_briefing_time(settings: Any) -> None:
     settings.BRIEFING_TIME = "half past seven"
-    with pytest.raises(ImproperlyConfigured, match="FOUNDEROPS_BRIEFING_TIME="):
+    with pytest.raises(ValueError, match="'half past seven' is not a time like 07:30"):
+        schedules.configured()
+
+
+def test_it_refuses_a_briefing_time_the_settings_refuse(settings: Any) -> None:
+    # One parser for both: HH:MM only, so a value refused at start-up is refused here too.
+    settings.BRIEFING_TIME = "07:30:15"
+    with pytest.raises(ValueError, match="HH:MM, 00:00 to 23:59"):
         schedules.configured()
 
 
 def test_it_refuses_an_unknown_time_zone(settings: Any) -> None:
     settings.BRIEFING_TIME_ZONE = "Europe/Atlantis"
-    with pytest.raises(ImproperlyConfigured, match="FOUNDEROPS_BRIEFING_TIME_ZONE="):
+    with pytest.raises(ValueError, match="'Europe/Atlantis' is not a time zone"):
         schedules.configured()
 
 

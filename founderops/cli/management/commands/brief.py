@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from argparse import ArgumentTypeError
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -15,18 +16,24 @@ from founderops.reports import briefing
 class Command(BaseCommand):
     help = (
         "Print the morning briefing as Markdown: the last 24 hours, or one whole day in "
-        "FOUNDEROPS_BRIEFING_TIME_ZONE with --date. --send also delivers it to "
-        "FOUNDEROPS_NOTIFY_URLS."
+        "FOUNDEROPS_BRIEFING_TIME_ZONE with --date (YYYY-MM-DD, today or yesterday). "
+        "--send also delivers it to FOUNDEROPS_NOTIFY_URLS."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("kind", choices=["morning"], help="which briefing")
-        parser.add_argument("--date", type=_day, help="a whole day, YYYY-MM-DD")
+        parser.add_argument("--date", type=_day, help="a whole day: YYYY-MM-DD, today or yesterday")
         parser.add_argument("--send", action="store_true", help="deliver it as well")
 
     def handle(self, *args: Any, **options: Any) -> None:
         zone = briefing.configured_zone()
         day: date | None = options["date"]
+        today = clock.now().astimezone(zone).date()
+        if day is not None and day > today:
+            raise CommandError(
+                f"--date {day} is in the future (today is {today} in {zone.key}): "
+                "there is nothing to report yet"
+            )
         window = (
             briefing.Window.whole_day(day, zone)
             if day
@@ -48,8 +55,17 @@ class Command(BaseCommand):
             raise CommandError(f"the briefing was not delivered everywhere ({sending.outcome})")
 
 
+RELATIVE_DAYS = {"today": 0, "yesterday": 1}
+
+
 def _day(raw: str) -> date:
+    # An argparse type error: the command line shows usage and one line, no traceback.
+    if raw.strip().lower() in RELATIVE_DAYS:
+        today = clock.now().astimezone(briefing.configured_zone()).date()
+        return today - timedelta(days=RELATIVE_DAYS[raw.strip().lower()])
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise CommandError(f"--date {raw!r} is not a date like 2026-01-31") from None
+        raise ArgumentTypeError(
+            f"{raw!r} is not a date like 2026-01-31, today or yesterday"
+        ) from None

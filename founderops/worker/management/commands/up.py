@@ -20,6 +20,7 @@ class Command(BaseCommand):
         runner.add_web_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        runner.log_jobs()
         say = runner.printer(self.stdout)
         runner.migrate_if_needed(say)
         runner.collect_static()

@@ -16,6 +16,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        runner.log_jobs()
         runner.require_migrated()
         schedules.ensure_schedules()
         runner.finish(runner.run(None, cluster=True, out=runner.printer(self.stdout)))

@@ -1,0 +1,44 @@
+"""The console script itself, run as the founder runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CONSOLE_SCRIPT = Path(sys.executable).with_name("founderops")
+
+
+def run(args: list[str], data_dir: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOUNDEROPS_")}
+    env.update(FOUNDEROPS_DATA_DIR=str(data_dir), **variables)
+    return subprocess.run(
+        [str(CONSOLE_SCRIPT), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_it_reports_a_malformed_setting_in_one_line(tmp_path: Path) -> None:
+    done = run(["check"], tmp_path, FOUNDEROPS_WORKERS="abc")
+    assert (done.returncode, done.stderr, done.stdout) == (
+        2,
+        "founderops: configuration error: FOUNDEROPS_WORKERS='abc' is not an integer\n",
+        "",
+    )
+
+
+def test_it_reports_a_malformed_setting_in_one_line_for_help_too(tmp_path: Path) -> None:
+    # Django would list its own commands and mention the error in a note, exit 0.
+    done = run(["help"], tmp_path, FOUNDEROPS_TIME_ZONE="Mars/Olympus")
+    assert (done.returncode, done.stderr.splitlines()) == (
+        2,
+        [
+            "founderops: configuration error: FOUNDEROPS_TIME_ZONE='Mars/Olympus'"
+            " is not a time zone like Europe/Paris"
+        ],
+    )
