@@ -1,16 +1,21 @@
 """The REST API (django-ninja). Header tokens, stored hashed; OpenAPI at /api/docs.
 
 Every error is JSON `{"detail": "what is wrong"}`: 400 unreadable JSON, 401 no valid token,
-403 missing scope or failed CSRF check, 404 unknown ticket, 413 request too large, 422 input
-that cannot be accepted (validation errors also list `errors` with each field's location).
+403 missing scope or failed CSRF check, 404 unknown ticket, 409 an `external_id` reused for a
+different request, 413 request too large, 422 input that cannot be accepted (validation
+errors also list `errors` with each field's location).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import RequestDataTooBig
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import URLPattern, URLResolver
@@ -20,7 +25,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from founderops.api import schemas
 from founderops.api.auth import StaffSession, TokenAuth, require_scope
 from founderops.core import audit
-from founderops.core.errors import InvalidInput
+from founderops.core.errors import Conflict, InvalidInput
 from founderops.core.models import AuditEvent
 from founderops.support import services
 from founderops.support.models import Ticket
@@ -42,13 +47,28 @@ class FounderOpsAPI(NinjaAPI):
         return patterns, app_name, namespace
 
 
+def staff_docs(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The schema and its page are for staff: others sign in on the product's login page."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        if not (user.is_active and getattr(user, "is_staff", False)):
+            raise PermissionDenied("the API documentation is for staff accounts")
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
 api = FounderOpsAPI(
     title="FounderOps API",
     version="1",
     description="Send tickets in, read them and the audit trail. "
     "Authenticate with `Authorization: Bearer fo_…` (see `founderops tokens create`).",
     auth=[TokenAuth(), StaffSession()],
-    docs_decorator=staff_member_required,
+    docs_decorator=staff_docs,
     urls_namespace="api",
 )
 
@@ -56,6 +76,11 @@ api = FounderOpsAPI(
 @api.exception_handler(InvalidInput)
 def invalid_input(request: HttpRequest, error: InvalidInput) -> HttpResponse:
     return api.create_response(request, {"detail": str(error)}, status=422)
+
+
+@api.exception_handler(Conflict)
+def conflict(request: HttpRequest, error: Conflict) -> HttpResponse:
+    return api.create_response(request, {"detail": str(error)}, status=409)
 
 
 @api.exception_handler(AuthenticationError)
@@ -69,6 +94,9 @@ def unauthenticated(request: HttpRequest, error: AuthenticationError) -> HttpRes
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     # Ninja wraps a body it cannot parse; say what the parser said.
+    if isinstance(error.__cause__, RecursionError):
+        detail = "the request body is not valid JSON: it is nested too deeply, or malformed"
+        return api.create_response(request, {"detail": detail}, status=400)
     if isinstance(error.__cause__, ValueError):
         detail = f"the request body is not valid JSON: {error.__cause__}"
         return api.create_response(request, {"detail": detail}, status=400)
@@ -106,9 +134,13 @@ def _problem(error: dict[str, object]) -> dict[str, object]:
     return {"loc": loc, "type": kind, "msg": msg}
 
 
-@api.post("/tickets", response={201: schemas.TicketOut, 200: schemas.TicketOut, **_ERRORS})
+@api.post(
+    "/tickets",
+    response={201: schemas.TicketOut, 200: schemas.TicketOut, 409: schemas.ErrorOut, **_ERRORS},
+)
 def create_ticket(request: HttpRequest, payload: schemas.TicketIn) -> Status[schemas.TicketOut]:
-    """A customer's request. The same `external_id` again returns the first ticket with 200."""
+    """A customer's request. The same `external_id` (per channel) with the same body again
+    returns the first ticket with 200; with a different body it is refused with 409."""
     require_scope(request, "tickets:write")
     ticket, created = services.receive_ticket(
         services.Incoming(
@@ -148,17 +180,26 @@ def get_ticket(request: HttpRequest, ticket_id: int) -> object:
 
 @api.post(
     "/tickets/{ticket_id}/messages",
-    response={201: schemas.TicketOut, 404: schemas.ErrorOut, **_ERRORS},
+    response={
+        201: schemas.TicketOut,
+        200: schemas.TicketOut,
+        404: schemas.ErrorOut,
+        409: schemas.ErrorOut,
+        **_ERRORS,
+    },
 )
 def add_message(
     request: HttpRequest, ticket_id: int, payload: schemas.MessageIn
 ) -> Status[schemas.TicketOut]:
-    """The customer's follow-up; an answered ticket goes back to the founder."""
+    """The customer's follow-up (201); an answered ticket goes back to the founder. A retry
+    with an `external_id` already stored returns the ticket unchanged with 200."""
     require_scope(request, "tickets:write")
     ticket = _ticket(ticket_id)
-    services.add_customer_message(ticket, payload.body, payload.created_at, payload.external_id)
+    _, created = services.add_customer_message(
+        ticket, payload.body, payload.created_at, payload.external_id
+    )
     ticket.refresh_from_db()
-    return Status(201, schemas.ticket_out(ticket))
+    return Status(201 if created else 200, schemas.ticket_out(ticket))
 
 
 def _ticket(ticket_id: int) -> Ticket:

@@ -10,6 +10,8 @@ from pydantic import ConfigDict, Field
 from founderops.support.models import Message, Ticket
 
 MAX_PAGE = 100
+# Databases take offsets as 64-bit integers; no real list is longer than this.
+MAX_OFFSET = 1_000_000_000
 
 
 class Strict(Schema):
@@ -42,7 +44,7 @@ class TicketFilters(Strict):
     status: Ticket.Status | None = None
     intent: str | None = Field(None, max_length=100)
     limit: int = Field(50, ge=1, le=MAX_PAGE)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class AuditFilters(Strict):
@@ -50,7 +52,7 @@ class AuditFilters(Strict):
     subject_type: str | None = Field(None, max_length=100)
     subject_id: str | None = Field(None, max_length=100)
     limit: int = Field(50, ge=1, le=MAX_PAGE)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class MessageOut(Schema):

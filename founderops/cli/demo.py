@@ -210,7 +210,7 @@ def schedule_stream(rows: list[TicketRow], now: datetime) -> int:
 
 
 def received(row: TicketRow) -> bool:
-    return Ticket.objects.filter(external_id=row.external_id).exists()
+    return Ticket.objects.filter(channel=row.channel, external_id=row.external_id).exists()
 
 
 def demo_ticket_ids() -> list[str]:

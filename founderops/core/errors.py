@@ -9,6 +9,10 @@ class InvalidInput(FounderOpsError):
     """Input that cannot be accepted; the message says what is wrong."""
 
 
+class Conflict(InvalidInput):
+    """The input contradicts what is stored, e.g. a source's id reused for another request."""
+
+
 class NotFound(FounderOpsError):
     """The thing asked for does not exist."""
 

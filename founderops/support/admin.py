@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from founderops.core import clock, jobs
 from founderops.core.admin import ModelAdmin, ModelForm, ReadOnlyAdmin, TabularInline
+from founderops.core.errors import InvalidInput
 from founderops.support import services
 from founderops.support.models import Decision, KnowledgeArticle, Message, Ticket, TrainingExample
 
@@ -48,6 +49,16 @@ class KnowledgeArticleForm(ModelForm[KnowledgeArticle]):
                 f"Use one word such as reset_password (not {services.UNKNOWN_INTENT!r})."
             )
         return intent
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        slug = self.instance.slug if self.instance.pk else data.get("slug", "")
+        if data.get("intent") and slug:
+            try:
+                services.check_intent_free(str(data["intent"]), str(slug))
+            except InvalidInput as error:
+                self.add_error("intent", str(error))
+        return data
 
 
 @admin.register(KnowledgeArticle)

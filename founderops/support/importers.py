@@ -135,8 +135,8 @@ def decode_lines(raw: bytes) -> Lines:
     """Split into lines (at \\n, \\r or \\r\\n, as the csv module does) and decode each."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return Lines(io.StringIO(_utf16(raw), newline="").readlines(), {})
-    if b"\x00" in raw[:4096]:
-        raise UnreadableFile("the file looks like UTF-16 without a byte-order mark: save as UTF-8")
+    if b"\x00" in raw:
+        raise UnreadableFile(_nul_problem(raw))
     encoding = "utf-8" if _looks_utf8(raw) else "cp1252"
     lines: list[str] = []
     bad: dict[int, str] = {}
@@ -147,6 +147,22 @@ def decode_lines(raw: bytes) -> Lines:
             bad[number] = _encoding_problem(chunk, error, encoding)
             lines.append(chunk.decode(encoding, errors="replace"))
     return Lines(lines, bad)
+
+
+def _nul_problem(raw: bytes) -> str:
+    """Why a file holding NUL bytes (which no text in UTF-8 or Windows-1252 holds) is refused."""
+    head = raw[:4096]
+    halves = [head[0::2], head[1::2]]
+    nuls = [half.count(0) / max(len(half), 1) for half in halves]
+    # UTF-16 text of a Latin script has a NUL in every other byte, and almost none between.
+    if max(nuls) > 0.7 and min(nuls) < 0.1:
+        return "the file looks like UTF-16 without a byte-order mark: save it as UTF-8"
+    at = raw.index(b"\x00")
+    line = raw[:at].count(b"\n") + 1
+    return (
+        f"the file holds NUL bytes (the first on line {line}): it looks like a binary file, "
+        "not CSV or JSON Lines text; export the tickets as UTF-8 text"
+    )
 
 
 def _utf16(raw: bytes) -> str:
@@ -211,7 +227,14 @@ def csv_rows(lines: list[str]) -> Iterator[Row | Rejected]:
     if not any(line.strip() for line in lines):
         raise UnreadableFile("the file is empty")
     reader = csv.reader(lines, delimiter=_delimiter(lines[0]), strict=True)
-    header = _header(next(reader))
+    try:
+        names = next(reader)
+    except csv.Error as error:
+        raise UnreadableFile(
+            f"line 1: the header is malformed CSV ({error}); the first line must name the "
+            "columns, e.g. email,body,subject"
+        ) from None
+    header = _header(names)
     previous = reader.line_num
     while True:
         try:
@@ -332,6 +355,8 @@ def _store(row: Row, triage: bool, report: TicketImport) -> None:
 
 
 def import_ticket_file(path: Path, fmt: str | None = None, triage: bool = True) -> TicketImport:
+    if path.is_dir():
+        raise UnreadableFile("is a directory, not a file: give the path of a .csv or .jsonl file")
     fmt = detect_format(path, fmt)
     return import_tickets(read_bytes(path), fmt, triage)
 
@@ -340,9 +365,9 @@ def import_ticket_file(path: Path, fmt: str | None = None, triage: bool = True) 
 
 KNOWLEDGE_FORMAT = """\
 A knowledge base folder holds one Markdown file per article (`*.md`, searched recursively;
-`README.md` and names starting with `.` or `_` are skipped). Each file starts with a front
-matter between two `---` lines: `key: value` lines, and `examples:` followed by one
-`  - question` line per example (`#` starts a comment line):
+`README.md` and names starting with `.` or `_` are skipped; symbolic links are refused).
+Each file starts with a front matter between two `---` lines: `key: value` lines, and
+`examples:` followed by one `  - question` line per example (`#` starts a comment line):
 
     ---
     title: Reset your password
@@ -362,8 +387,9 @@ matter between two `---` lines: `key: value` lines, and `examples:` followed by 
 file name, `published` (true or false) to true, `examples` to none. The `## Answer` section
 (up to the next `#` or `##` heading) is the reply sent to customers; the rest of the file is
 the article. Instead of the section, the front matter may hold `answer: …` (or `answer: |`
-followed by indented lines). Unknown fields are refused. An invalid file is reported with
-its path and the reason and skipped; valid files are created or updated by slug.
+followed by indented lines). Unknown fields are refused. Each intent is answered by one
+article: a second article with an intent already taken is refused. An invalid file is
+reported with its path and the reason and skipped; valid files are created or updated by slug.
 """
 
 ARTICLE_FIELDS = ("title", "intent", "slug", "published", "examples", "answer")
@@ -404,10 +430,12 @@ class ArticleImport:
 def article_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
         raise UnreadableFile(f"{directory} is not a folder")
+    # Symbolic links are listed (and refused by read_article), so that the report says why
+    # `link.md -> /etc/passwd` was not read.
     return sorted(
         path
         for path in directory.rglob("*.md")
-        if path.is_file() and not _skipped(path.relative_to(directory))
+        if (path.is_symlink() or path.is_file()) and not _skipped(path.relative_to(directory))
     )
 
 
@@ -619,6 +647,8 @@ def import_articles(directory: Path, train: bool = True) -> ArticleImport:
 
 
 def read_article(path: Path) -> ArticleFile:
+    if path.is_symlink():
+        raise InvalidInput("a symbolic link: skipped (only files inside the folder are read)")
     try:
         raw = path.read_bytes()
     except OSError as error:

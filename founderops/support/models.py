@@ -58,7 +58,8 @@ class Ticket(models.Model):
         POSITIVE = "positive", "Positive"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tickets")
-    external_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    # The source's id: unique per channel (a help desk's "17" is not a chat's "17").
+    external_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULLs are exempt from the unique constraint
     channel = models.CharField(max_length=20, choices=Channel.choices)
     subject = models.CharField(max_length=300, blank=True)
     status = models.CharField(
@@ -78,6 +79,11 @@ class Ticket(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="ticket_unique_external_id_per_channel"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.subject}"

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from founderops.ai import approvals
 from founderops.ai.models import Approval
 from founderops.core import audit, clock, jobs
-from founderops.core.errors import InvalidInput
+from founderops.core.errors import Conflict, InvalidInput
 from founderops.customers.services import find_or_create_customer
 from founderops.support.models import KnowledgeArticle, Message, Ticket, TrainingExample
 from founderops.support.text import clean_body, clean_line
@@ -50,13 +50,19 @@ def validate_incoming(incoming: Incoming) -> Incoming:
 
 
 def receive_ticket(incoming: Incoming, triage: bool = True) -> tuple[Ticket, bool]:
-    """Store a customer's request (once per external id) and queue the agent on it."""
+    """Store a customer's request (once per channel and external id) and queue the agent on it.
+
+    The same external id again with the same request returns the first ticket (a retry); with
+    a different request it raises Conflict, since answering the first one would be wrong.
+    """
     incoming = validate_incoming(incoming)
     body = clean_body(incoming.body, settings.SUPPORT_MAX_BODY_CHARS)
     if incoming.external_id:
-        existing = Ticket.objects.filter(external_id=incoming.external_id).first()
+        existing = Ticket.objects.filter(
+            channel=incoming.channel, external_id=incoming.external_id
+        ).first()
         if existing:
-            return existing, False
+            return _same_request(existing, body), False
     customer = find_or_create_customer(incoming.email, clean_line(incoming.name, 200))
     created_at = incoming.created_at or clock.now()
     try:
@@ -65,7 +71,7 @@ def receive_ticket(incoming: Incoming, triage: bool = True) -> tuple[Ticket, boo
                 customer=customer,
                 external_id=incoming.external_id or None,
                 channel=incoming.channel,
-                subject=clean_line(incoming.subject, 300) or clean_line(body, 80),
+                subject=clean_line(incoming.subject, 300) or subject_from(body),
                 created_at=created_at,
             )
             Message.objects.create(
@@ -73,7 +79,8 @@ def receive_ticket(incoming: Incoming, triage: bool = True) -> tuple[Ticket, boo
             )
     except IntegrityError:
         # Same external id submitted twice at the same moment: the first one won.
-        return Ticket.objects.get(external_id=incoming.external_id), False
+        first = Ticket.objects.get(channel=incoming.channel, external_id=incoming.external_id)
+        return _same_request(first, body), False
     audit.record(
         "channel:" + ticket.channel,
         "support.ticket_received",
@@ -87,15 +94,40 @@ def receive_ticket(incoming: Incoming, triage: bool = True) -> tuple[Ticket, boo
     return ticket, True
 
 
+def _same_request(ticket: Ticket, body: str) -> Ticket:
+    """The stored ticket for a repeated external id, if it holds the same (cleaned) request."""
+    first = ticket.messages.filter(author=Message.Author.CUSTOMER).first()
+    if first is not None and first.body != body:
+        raise Conflict(
+            f"external_id {ticket.external_id!r} was already used for a different request "
+            f"(ticket #{ticket.pk})"
+        )
+    return ticket
+
+
+SUBJECT_CHARS = 80
+
+
+def subject_from(body: str) -> str:
+    """A subject from the body's start: whole words, at most SUBJECT_CHARS characters."""
+    line = clean_line(body, len(body))
+    if len(line) <= SUBJECT_CHARS:
+        return line
+    cut = line[: SUBJECT_CHARS - 1]
+    words = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return words.rstrip(" ,;:.-") + "…"
+
+
 FOLLOW_UP_REOPENS = {Ticket.Status.ANSWERED_AUTO, Ticket.Status.ANSWERED, Ticket.Status.CLOSED}
 
 
 def add_customer_message(
     ticket: Ticket, body: str, created_at: datetime | None = None, external_id: str | None = None
-) -> Message:
+) -> tuple[Message, bool]:
     """The customer writes again; an answered ticket goes back to the founder's inbox.
 
-    With an external id the call is idempotent: the same id on the same ticket stores once.
+    Returns the message and whether it is new. With an external id the call is idempotent:
+    the same id on the same ticket stores once (the same id with another text is a Conflict).
     """
     text = clean_body(body, settings.SUPPORT_MAX_BODY_CHARS)
     if created_at and created_at.tzinfo is None:
@@ -104,7 +136,12 @@ def add_customer_message(
         raise InvalidInput("external_id is empty; leave it out or give the source's id")
     seen = ticket.messages.filter(external_id=external_id).first() if external_id else None
     if seen:
-        return seen
+        if seen.body != text:
+            raise Conflict(
+                f"external_id {external_id!r} was already used for a different message "
+                f"on ticket #{ticket.pk}"
+            )
+        return seen, False
     with transaction.atomic():
         message = Message.objects.create(
             ticket=ticket,
@@ -123,7 +160,7 @@ def add_customer_message(
                 reason="the customer wrote again after the ticket was answered",
                 payload={"draft": "", "intent": ticket.intent, "follow_up": text[:2000]},
             )
-    return message
+    return message, True
 
 
 def customer_text(ticket: Ticket) -> str:
@@ -216,6 +253,13 @@ def relabel_ticket(ticket: Ticket, intent: str, user: AbstractBaseUser, source: 
     transaction.on_commit(lambda: jobs.enqueue("founderops.support.tasks.refresh_classifier"))
 
 
+def check_intent_free(intent: str, slug: str) -> None:
+    """One article answers each intent; an article may keep its own intent when updated."""
+    taken = KnowledgeArticle.objects.filter(intent=intent.strip()).exclude(slug=slug).first()
+    if taken is not None:
+        raise InvalidInput(f"intent {intent.strip()!r} is already answered by article {taken.slug}")
+
+
 def save_article(
     slug: str,
     title: str,
@@ -229,6 +273,7 @@ def save_article(
         raise InvalidInput(f"article {slug!r} needs an intent other than {UNKNOWN_INTENT!r}")
     if not answer.strip():
         raise InvalidInput(f"article {slug!r} has no answer")
+    check_intent_free(intent, slug)
     article, _ = KnowledgeArticle.objects.update_or_create(
         slug=slug,
         defaults={

@@ -90,10 +90,17 @@ class TicketContext:
 
 
 def ticket_context(ticket: Ticket, approval: Approval | None) -> TicketContext:
-    """From the approval's payload (what the agent saw); live history when none was made."""
+    """The tickets the agent saw (the approval's payload), else live history and similar ones.
+
+    A payload is a snapshot from the escalation; only its ids are trusted, so each ticket
+    shows its status now, not the one it had then.
+    """
     if approval is not None:
         payload = approval.payload
-        return TicketContext(list(payload.get("history", [])), list(payload.get("similar", [])))
+        return TicketContext(
+            _current(payload.get("history"), with_intent=True),
+            _current(payload.get("similar"), with_intent=False),
+        )
     history = ticket.customer.tickets.exclude(pk=ticket.pk).values(
         "id", "subject", "status", "intent"
     )[:10]
@@ -105,6 +112,16 @@ def ticket_context(ticket: Ticket, approval: Approval | None) -> TicketContext:
         else []
     )
     return TicketContext([dict(row) for row in history], [dict(row) for row in similar])
+
+
+def _current(rows: object, with_intent: bool) -> list[dict[str, Any]]:
+    """The payload's ticket references, as the tickets are now (deleted ones left out)."""
+    if not isinstance(rows, list):
+        return []
+    ids = [row["id"] for row in rows if isinstance(row, dict) and isinstance(row.get("id"), int)]
+    fields = ["id", "subject", "status", *(["intent"] if with_intent else [])]
+    found = {row["id"]: row for row in Ticket.objects.filter(pk__in=ids).values(*fields)}
+    return [dict(found[pk]) for pk in dict.fromkeys(ids) if pk in found]
 
 
 @dataclass(frozen=True)

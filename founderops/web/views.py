@@ -30,6 +30,10 @@ from founderops.web.forms import (
 
 PAGE_SIZE = 50
 ALREADY_DECIDED = "This ticket was already decided, so nothing was sent twice."
+STALE_FORM = (
+    "Nothing was sent: the form did not name the decision waiting on this ticket (it may be "
+    "out of date). Check the reply below and decide again."
+)
 
 
 @staff_required
@@ -73,20 +77,45 @@ def render_ticket(
 
 
 def _decision(request: HttpRequest, ticket: Ticket) -> tuple[DecisionForm, Approval | None]:
-    """The posted decision form, and the approval it decides if that one is still pending."""
+    """The posted decision form, and the approval it decides: only when the form is valid and
+    names the approval pending now. Anything else decides nothing."""
     form = DecisionForm(request.POST, intents=access.known_intents())
     approval = access.pending_approval(ticket)
-    if not form.is_valid() or approval is None:
-        return form, approval
+    if approval is None or not form.is_valid():
+        return form, None
     return form, approval if approval.pk == form.cleaned_data["approval"] else None
 
 
-def _refused(request: HttpRequest, ticket: Ticket, form: DecisionForm, error: str) -> HttpResponse:
-    if access.pending_approval(ticket) is None:
+def _refused(
+    request: HttpRequest, ticket: Ticket, form: DecisionForm, error: str | None = None
+) -> HttpResponse:
+    """Nothing was done: say why, on the ticket page (400), or that it was already decided."""
+    approval = access.pending_approval(ticket)
+    if approval is None:
         messages.info(request, ALREADY_DECIDED)
         return redirect("web:ticket", pk=ticket.pk)
-    form.add_error(None, error)
+    if error is None and not _names(form, approval):
+        # A missing, garbled or stale approval id: show the decision that is pending now.
+        messages.error(request, STALE_FORM)
+        fresh = DecisionForm.for_approval(approval, access.known_intents())
+        return render_ticket(request, ticket, fresh, status=400)
+    form.add_error(None, error or _field_problems(form))
     return render_ticket(request, ticket, form, status=400)
+
+
+def _names(form: DecisionForm, approval: Approval) -> bool:
+    """Whether the form's (hidden) approval id is the pending approval's."""
+    form.is_valid()
+    return bool(form.cleaned_data.get("approval") == approval.pk)
+
+
+def _field_problems(form: DecisionForm) -> str:
+    problems = [
+        f"{form.fields[name].label}: {' '.join(str(e) for e in errors)}"
+        for name, errors in form.errors.items()
+        if name in form.fields
+    ]
+    return "Nothing was sent. " + ("; ".join(problems) or "Check the form.")
 
 
 @staff_required
@@ -95,7 +124,7 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = access.get_ticket(pk)
     form, approval = _decision(request, ticket)
     if approval is None:
-        return _refused(request, ticket, form, "Check the form.")
+        return _refused(request, ticket, form)
     data = form.cleaned_data
     try:
         services.approve_reply(
@@ -113,7 +142,7 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = access.get_ticket(pk)
     form, approval = _decision(request, ticket)
     if approval is None:
-        return _refused(request, ticket, form, "Check the form.")
+        return _refused(request, ticket, form)
     # Only a label the founder changed teaches the agent; leaving the suggestion is no verdict.
     chosen = form.cleaned_data["intent"]
     label = chosen if chosen != approval.payload.get("intent") else ""

@@ -100,9 +100,12 @@ def test_it_creates_the_owner_login(workspace: str) -> None:
     assert User.objects.get(username=demo.OWNER).check_password(PASSWORD)
 
 
-def test_it_prints_the_url_and_the_login(workspace: str) -> None:
-    assert "http://" in workspace
+def test_it_prints_the_login_and_how_to_start_it_when_not_serving(workspace: str) -> None:
     assert f"{demo.OWNER} / {PASSWORD}" in workspace
+    assert "Start it with `founderops up`" in workspace
+    assert "Open" not in workspace  # nothing listens, so there is no URL to open
+    assert "more arrive one a minute" not in workspace
+    assert "more are scheduled, one a minute, for when it runs" in workspace
 
 
 def test_it_schedules_the_live_stream(workspace: str) -> None:

@@ -71,6 +71,26 @@ def test_it_refuses_the_unknown_intent_for_an_article(founder_client: Client) ->
     assert not KnowledgeArticle.objects.exists()
 
 
+def test_it_refuses_a_second_article_for_an_intent_in_the_admin(founder_client: Client) -> None:
+    services.save_article("refunds", "Refunds", "refund_request", "", "We refund.", [])
+    response = founder_client.post(
+        reverse("admin:support_knowledgearticle_add"),
+        {
+            "title": "Money back",
+            "slug": "money-back",
+            "intent": "refund_request",
+            "answer": "A",
+            "body": "B",
+            "examples": "",
+        },
+    )
+    assert response.status_code == 200
+    assert "intent &#x27;refund_request&#x27; is already answered by article refunds" in (
+        response.content.decode()
+    )
+    assert KnowledgeArticle.objects.count() == 1
+
+
 def test_it_shows_a_tickets_messages(founder_client: Client) -> None:
     ticket, _ = services.receive_ticket(
         services.Incoming(email="ada@example.com", body="My invoice is wrong"), triage=False

@@ -35,9 +35,23 @@ def test_it_returns_the_first_ticket_with_200_for_the_same_external_id(
     client: Client, writer: dict[str, str]
 ) -> None:
     first = post(client, writer, {**TICKET, "external_id": "zd-1"})
-    again = post(client, writer, {**TICKET, "external_id": "zd-1", "body": "sent twice"})
+    again = post(client, writer, {**TICKET, "external_id": "zd-1"})
     assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
     assert Ticket.objects.count() == 1
+
+
+def test_it_refuses_an_external_id_reused_for_a_different_request_with_409(
+    client: Client, writer: dict[str, str]
+) -> None:
+    first = post(client, writer, {**TICKET, "external_id": "zd-1"}).json()
+    again = post(client, writer, {**TICKET, "external_id": "zd-1", "body": "Something else"})
+    assert (again.status_code, again.json()) == (
+        409,
+        {
+            "detail": "external_id 'zd-1' was already used for a different request "
+            f"(ticket #{first['id']})"
+        },
+    )
 
 
 def test_it_refuses_an_empty_request_body(client: Client, writer: dict[str, str]) -> None:
@@ -80,6 +94,16 @@ def test_it_answers_malformed_json_with_400(client: Client, writer: dict[str, st
     response = post(client, writer, b'{"email": "ada@example.com",')
     assert response.status_code == 400
     assert response.json()["detail"].startswith("the request body is not valid JSON: ")
+
+
+def test_it_says_a_body_nested_too_deeply_is_nested_too_deeply(
+    client: Client, writer: dict[str, str]
+) -> None:
+    response = post(client, writer, b"[" * 100_000 + b"]" * 100_000)
+    assert (response.status_code, response.json()["detail"]) == (
+        400,
+        "the request body is not valid JSON: it is nested too deeply, or malformed",
+    )
 
 
 def test_it_refuses_a_json_array(client: Client, writer: dict[str, str]) -> None:
@@ -182,6 +206,16 @@ def test_it_refuses_a_page_larger_than_100(client: Client, writer: dict[str, str
     assert response.json()["detail"] == "limit: Input should be less than or equal to 100"
 
 
+@pytest.mark.parametrize("path", ["/api/tickets", "/api/audit"])
+def test_it_refuses_an_offset_beyond_a_billion_with_422(
+    client: Client, founder: User, path: str
+) -> None:
+    headers = bearer(founder, "tickets:read", "audit:read")
+    response = client.get(f"{path}?offset=100000000000000000000000", headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"] == "offset: Input should be less than or equal to 1000000000"
+
+
 def test_it_answers_an_unknown_ticket_with_404(client: Client, writer: dict[str, str]) -> None:
     response = client.get("/api/tickets/999", headers=writer)
     assert (response.status_code, response.json()) == (404, {"detail": "no ticket 999"})
@@ -192,6 +226,17 @@ def test_it_adds_the_customers_follow_up(client: Client, writer: dict[str, str])
     response = post(client, writer, {"body": "Any news?"}, f"/api/tickets/{ticket['id']}/messages")
     assert response.status_code == 201
     assert [m["body"] for m in response.json()["messages"]] == ["I forgot my password", "Any news?"]
+
+
+def test_it_answers_a_retried_follow_up_with_200_and_stores_it_once(
+    client: Client, writer: dict[str, str]
+) -> None:
+    ticket = post(client, writer, TICKET).json()
+    path = f"/api/tickets/{ticket['id']}/messages"
+    first = post(client, writer, {"body": "Any news?", "external_id": "m-2"}, path)
+    again = post(client, writer, {"body": "Any news?", "external_id": "m-2"}, path)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert len(again.json()["messages"]) == 2
 
 
 def test_it_sends_an_answered_ticket_back_to_the_founder_on_follow_up(
@@ -243,3 +288,17 @@ def test_it_serves_the_api_docs_page_to_staff(founder_client: Client) -> None:
 def test_it_keeps_the_schema_from_anonymous_visitors(client: Client) -> None:
     response = client.get("/api/openapi.json")
     assert response.status_code == 302
+
+
+def test_it_sends_anonymous_visitors_of_the_api_docs_to_the_products_login(
+    client: Client,
+) -> None:
+    response = client.get("/api/docs")
+    assert (response.status_code, response["Location"]) == (302, "/login/?next=/api/docs")
+
+
+def test_it_refuses_the_api_docs_to_a_signed_in_account_that_is_not_staff(
+    client: Client,
+) -> None:
+    client.force_login(User.objects.create_user("bob", "bob@example.com", "not staff at all"))
+    assert client.get("/api/openapi.json").status_code == 403

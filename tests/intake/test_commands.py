@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.conf import LazySettings
@@ -66,6 +70,24 @@ def test_it_refuses_a_bad_email_for_the_owner(settings: LazySettings) -> None:
         run("init", "--email", "not-an-email")
 
 
+def test_it_asks_for_migrate_when_init_runs_on_a_fresh_database(tmp_path: Path) -> None:
+    # A fresh data directory of its own (SQLite), in a process of its own: the test database
+    # is migrated already.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOUNDEROPS_")}
+    env |= {"FOUNDEROPS_DATA_DIR": str(tmp_path), "FOUNDEROPS_OWNER_PASSWORD": STRONG}
+    done = subprocess.run(
+        [sys.executable, "-m", "founderops.cli.main", "init"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "run `founderops migrate` first" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_it_prints_a_new_token_that_authenticates(founder: User, client: Client) -> None:
     token = run("tokens", "create", "helpdesk", "--scope", "tickets:read").splitlines()[-1]
     response = client.get("/api/tickets", HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -105,3 +127,12 @@ def test_it_revokes_a_token_by_its_prefix(founder: User, client: Client) -> None
 def test_it_says_which_token_it_cannot_find(founder: User) -> None:
     with pytest.raises(CommandError, match="no API token 'abc'"):
         run("tokens", "revoke", "abc")
+
+
+def test_it_says_a_token_revoked_twice_was_already_revoked(founder: User) -> None:
+    run("tokens", "create", "helpdesk", "--scope", "tickets:read")
+    pk = str(ApiToken.objects.get().pk)
+    assert run("tokens", "revoke", pk).startswith(f"Revoked token {pk} 'helpdesk'")
+    again = run("tokens", "revoke", pk)
+    assert again.startswith(f"Token {pk} 'helpdesk'")
+    assert "was already revoked; nothing changed." in again

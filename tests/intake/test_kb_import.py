@@ -230,3 +230,23 @@ def test_the_command_prints_each_rejected_file_and_a_summary(tmp_path: Path) -> 
 def test_the_command_fails_for_a_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="is not a folder"):
         call_command("kb", "import", str(tmp_path / "nowhere"))
+
+
+def test_it_skips_a_symbolic_link_saying_why(tmp_path: Path) -> None:
+    outside = write(tmp_path / "elsewhere", "secret.md", ARTICLE)
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "link.md").symlink_to(outside)
+    report = run(folder)
+    assert reasons(report) == [
+        "link.md: a symbolic link: skipped (only files inside the folder are read)"
+    ]
+    assert not KnowledgeArticle.objects.exists()
+
+
+def test_it_rejects_a_later_article_for_an_intent_already_answered(tmp_path: Path) -> None:
+    write(tmp_path, "a.md", ARTICLE)
+    write(tmp_path, "b.md", ARTICLE)
+    report = run(tmp_path)
+    assert reasons(report) == ["b.md: intent 'reset_password' is already answered by article a"]
+    assert list(KnowledgeArticle.objects.values_list("slug", flat=True)) == ["a"]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django_q.models import OrmQ
 
 from founderops.support import importers
 from founderops.support.models import Ticket
+from founderops.support.services import Incoming, receive_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -281,3 +284,67 @@ def test_the_command_queues_nothing_with_no_triage(
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         call_command("tickets", "import", str(path), "--no-triage", stdout=io.StringIO())
     assert queued == []
+
+
+def test_the_command_names_line_1_when_the_header_is_malformed_csv(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text('"email"x,body\nada@example.com,hi\n')
+    with pytest.raises(CommandError, match=r"t\.csv: line 1: the header is malformed CSV"):
+        call_command("tickets", "import", str(path), "--format", "csv", stdout=io.StringIO())
+
+
+def test_it_calls_a_binary_file_binary(tmp_path: Path) -> None:
+    with pytest.raises(importers.UnreadableFile, match="it looks like a binary file"):
+        run(tmp_path, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" * 20)
+
+
+def test_it_calls_a_utf8_file_with_a_nul_byte_binary_naming_its_line(tmp_path: Path) -> None:
+    with pytest.raises(importers.UnreadableFile, match="the first on line 2"):
+        run(tmp_path, (HEADER + "ada@example.com,h\x00i,,,\n").encode())
+
+
+def test_the_command_says_a_directory_is_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="is a directory, not a file"):
+        call_command("tickets", "import", str(tmp_path), stdout=io.StringIO())
+
+
+@pytest.mark.django_db(transaction=True)  # jobs are queued on commit, inside the command
+def test_the_command_keeps_the_job_queues_info_lines_out_of_its_report(tmp_path: Path) -> None:
+    class Records(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.DEBUG)
+            self.seen: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.seen.append(record.getMessage())
+
+    records = Records()
+    logger = logging.getLogger("django-q")
+    level = logger.level
+    logger.setLevel(logging.INFO)  # as `founderops up` runs it, or any global configuration
+    logger.addHandler(records)
+    path = tmp_path / "t.jsonl"
+    path.write_text(jsonl({"email": "ada@example.com", "body": "hi"}))
+    try:
+        call_command("tickets", "import", str(path), stdout=io.StringIO())
+    finally:
+        logger.removeHandler(records)
+        logger.setLevel(level)
+    assert OrmQ.objects.count() == 1  # the triage job was queued
+    assert not [line for line in records.seen if "Enqueued" in line]
+
+
+def test_it_stores_a_row_whose_external_id_an_api_ticket_uses(tmp_path: Path) -> None:
+    api = Incoming(email="ada@example.com", body="From the API", external_id="EXT-1")
+    receive_ticket(api, triage=False)
+    report = run(tmp_path, HEADER + "bob@example.com,From the import,,EXT-1,\n")
+    assert (report.summary(), Ticket.objects.count()) == ("imported 1, duplicates 0, rejected 0", 2)
+
+
+def test_it_rejects_a_row_reusing_an_external_id_for_a_different_request(tmp_path: Path) -> None:
+    run(tmp_path, HEADER + "ada@example.com,hi,,zd-7,\n")
+    again = run(tmp_path, HEADER + "ada@example.com,something else,,zd-7,\n")
+    first = Ticket.objects.get().pk
+    assert reasons(again) == [
+        f"line 2: external_id 'zd-7' was already used for a different request (ticket #{first})"
+    ]

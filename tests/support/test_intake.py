@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import time_machine
 
-from founderops.core.errors import InvalidInput
+from founderops.core.errors import Conflict, InvalidInput
 from founderops.customers.models import Customer
 from founderops.support import services
 from founderops.support.models import Message, Ticket
@@ -81,7 +81,54 @@ def test_it_queues_the_agent_once_the_ticket_is_committed(
 
 def test_it_stores_a_follow_up_once_per_external_id() -> None:
     ticket, _ = services.receive_ticket(incoming(), triage=False)
-    first = services.add_customer_message(ticket, "Any news?", external_id="msg-2")
-    again = services.add_customer_message(ticket, "Any news?", external_id="msg-2")
-    assert first.pk == again.pk
+    first, new = services.add_customer_message(ticket, "Any news?", external_id="msg-2")
+    again, new_again = services.add_customer_message(ticket, "Any news?", external_id="msg-2")
+    assert (first.pk, new, new_again) == (again.pk, True, False)
     assert ticket.messages.count() == 2
+
+
+def test_it_keeps_external_ids_apart_per_channel() -> None:
+    from_api, _ = services.receive_ticket(incoming(external_id="EXT-1"), triage=False)
+    imported, created = services.receive_ticket(
+        incoming(
+            "Another customer's request",
+            email="bob@example.com",
+            external_id="EXT-1",
+            channel=Ticket.Channel.IMPORT,
+        ),
+        triage=False,
+    )
+    assert created
+    assert imported.pk != from_api.pk
+
+
+def test_it_refuses_an_external_id_reused_for_a_different_request() -> None:
+    first, _ = services.receive_ticket(incoming(external_id="mail-1"), triage=False)
+    with pytest.raises(Conflict) as refused:
+        services.receive_ticket(incoming("A different request", external_id="mail-1"))
+    assert str(refused.value) == (
+        f"external_id 'mail-1' was already used for a different request (ticket #{first.pk})"
+    )
+    assert Ticket.objects.count() == 1
+
+
+def test_it_takes_a_retry_whose_body_cleans_to_the_same_text_as_a_repeat() -> None:
+    first, _ = services.receive_ticket(incoming("<p>I forgot my password</p>", external_id="m"))
+    again, created = services.receive_ticket(incoming("I forgot my password ", external_id="m"))
+    assert (again.pk, created) == (first.pk, False)
+
+
+def test_it_refuses_a_follow_up_external_id_reused_for_another_text() -> None:
+    ticket, _ = services.receive_ticket(incoming(), triage=False)
+    services.add_customer_message(ticket, "Any news?", external_id="msg-2")
+    with pytest.raises(Conflict, match="already used for a different message"):
+        services.add_customer_message(ticket, "Something else", external_id="msg-2")
+
+
+def test_it_cuts_a_subject_taken_from_the_body_at_a_word_boundary() -> None:
+    body = "Hello there, " + "my invoice from last month shows the wrong amount " * 3
+    ticket, _ = services.receive_ticket(incoming(body, subject=""), triage=False)
+    assert ticket.subject == (
+        "Hello there, my invoice from last month shows the wrong amount my invoice from…"
+    )
+    assert len(ticket.subject) <= 80

@@ -178,3 +178,74 @@ def test_it_refuses_relabelling_to_an_unknown_intent(
     )
     assert "Pick one of the known intents." in response.content.decode()
     assert not TrainingExample.objects.exists()
+
+
+def test_it_answers_an_approval_with_an_unknown_intent_with_400(
+    founder_client: Client, escalation: Approval
+) -> None:
+    form = decision_post(escalation, intent="no_such_intent")
+    response = founder_client.post(url("web:approve", escalation), form)
+    assert response.status_code == 400
+    assert "Nothing was sent. Intent: Select a valid choice." in response.content.decode()
+    assert founder_replies(escalation) == []
+
+
+def test_it_answers_a_rejection_with_an_unknown_intent_with_400(
+    founder_client: Client, escalation: Approval
+) -> None:
+    form = decision_post(escalation, intent="no_such_intent")
+    response = founder_client.post(url("web:reject", escalation), form)
+    assert response.status_code == 400
+    escalation.refresh_from_db()
+    assert escalation.status == Approval.Status.PENDING
+
+
+def test_it_answers_a_reply_longer_than_the_limit_with_400(
+    founder_client: Client, escalation: Approval
+) -> None:
+    form = decision_post(escalation, body="x" * 20_001)
+    response = founder_client.post(url("web:approve", escalation), form)
+    assert response.status_code == 400
+    assert "at most 20000 characters" in response.content.decode()
+
+
+@pytest.mark.parametrize("approval_id", [None, "", "garbage", "99999"])
+def test_it_refuses_a_decision_that_does_not_name_the_pending_approval(
+    founder_client: Client, escalation: Approval, approval_id: str | None
+) -> None:
+    form = decision_post(escalation)
+    if approval_id is None:
+        del form["approval"]
+    else:
+        form["approval"] = approval_id
+    response = founder_client.post(url("web:approve", escalation), form)
+    assert response.status_code == 400
+    assert "the form did not name the decision waiting on this ticket" in (
+        response.content.decode()
+    )
+    assert founder_replies(escalation) == []
+    escalation.refresh_from_db()
+    assert escalation.status == Approval.Status.PENDING
+
+
+def test_it_refuses_a_rejection_that_does_not_name_the_pending_approval(
+    founder_client: Client, escalation: Approval
+) -> None:
+    form = {**decision_post(escalation), "approval": "garbage"}
+    assert founder_client.post(url("web:reject", escalation), form).status_code == 400
+    escalation.refresh_from_db()
+    assert escalation.status == Approval.Status.PENDING
+
+
+def test_it_explains_a_failed_csrf_check_on_a_styled_page(
+    founder: User, escalation: Approval
+) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(founder)
+    response = client.post(url("web:approve", escalation), decision_post(escalation))
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert "This form has expired" in html
+    assert "reload the page and try again" in html
+    assert "DEBUG" not in html
+    assert "/static/web/app.css" in html

@@ -76,3 +76,12 @@ def test_it_exports_only_the_filtered_events(founder_client: Client) -> None:
     assert isinstance(response, StreamingHttpResponse)
     records = [json.loads(line) for line in b"".join(response.streaming_content).splitlines()]
     assert [r["action"] for r in records] == ["support.auto_reply"]
+
+
+def test_it_drops_images_from_article_markdown(founder_client: Client) -> None:
+    answer = 'See ![the screen](https://tracker.example/pixel.png) <img src="x"> **here**.'
+    services.save_article("x", "X", "x_intent", "", answer, [])
+    html = founder_client.get(reverse("web:knowledge")).content.decode()
+    assert "<strong>here</strong>" in html
+    assert "<img" not in html
+    assert "tracker.example" not in html

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from founderops.ai.models import Approval
 from founderops.support import services
@@ -70,7 +71,9 @@ def test_it_prefills_the_draft_and_the_suggested_intent(
 ) -> None:
     ticket = Ticket.objects.get(pk=escalation.subject_id)
     html = page(founder_client, ticket)
-    assert "Hi Ada,\n\nOpen **Settings → Security**" in html
+    draft = str(escalation.payload["draft"])
+    assert draft.startswith("Hi Ada,\n\nOpen ")
+    assert f">\n{escape(draft)}</textarea>" in html
     assert '<option value="reset_password" selected>' in html
 
 
@@ -99,8 +102,38 @@ def test_it_shows_history_and_similar_tickets_from_the_payload(
     )
     html = page(founder_client, ticket)
     assert f"#{earlier.pk} Invoice for March" in html
-    assert "Answered by the founder" in html
     assert f"#{other.pk} Reset mail never came" in html
+
+
+def test_it_shows_the_current_status_of_the_tickets_an_escalation_names(
+    founder_client: Client, ticket: Ticket, reset_article: KnowledgeArticle
+) -> None:
+    earlier = new_ticket("Invoice for March", "Could I get the March invoice?")
+    other = new_ticket("Reset mail never came", "No reset email", email="bob@example.com")
+    escalate_with_draft(
+        ticket,
+        reset_article,
+        history=[{"id": earlier.pk, "subject": "Invoice for March", "status": "escalated"}],
+        similar=[{"id": other.pk, "subject": "Reset mail never came", "status": "new"}],
+    )
+    Ticket.objects.filter(pk=earlier.pk).update(status=Ticket.Status.CLOSED)
+    Ticket.objects.filter(pk=other.pk).update(status=Ticket.Status.ANSWERED_AUTO)
+    html = page(founder_client, ticket)
+    assert f'#{earlier.pk} Invoice for March</a> <span class="muted">Closed</span>' in html
+    assert (
+        f'#{other.pk} Reset mail never came</a> <span class="muted">Answered by the agent' in html
+    )
+
+
+def test_it_leaves_out_a_ticket_an_escalation_names_that_was_deleted(
+    founder_client: Client, ticket: Ticket, reset_article: KnowledgeArticle
+) -> None:
+    escalate_with_draft(
+        ticket, reset_article, history=[{"id": 999, "subject": "Gone", "status": "closed"}]
+    )
+    html = page(founder_client, ticket)
+    assert "#999 Gone" not in html
+    assert "This is their first ticket." in html
 
 
 def test_it_renders_a_ticket_body_escaped(founder_client: Client) -> None:

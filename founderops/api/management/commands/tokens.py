@@ -54,7 +54,14 @@ class Command(BaseCommand):
             self.stdout.write(describe(row))
 
     def do_revoke(self, options: dict[str, Any]) -> None:
-        row = tokens.revoke_token(tokens.find_token(options["token"]), "cli")
+        row = tokens.find_token(options["token"])
+        if row.revoked:
+            self.stdout.write(
+                f"Token {row.pk} {row.name!r} (fo_{row.prefix}_…) was already revoked; "
+                "nothing changed."
+            )
+            return
+        tokens.revoke_token(row, "cli")
         self.stdout.write(f"Revoked token {row.pk} {row.name!r} (fo_{row.prefix}_…).")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 from typing import Any
@@ -34,6 +35,9 @@ class Command(BaseCommand):
         serve = not options["no_serve"]
         if serve and "up" not in get_commands():
             raise CommandError("`founderops up` is not available in this installation")
+        if serve:
+            # Before the load (which takes a while), not after it: a port in use fails now.
+            check_port(options["host"], options["port"])
         call_command("migrate", interactive=False, verbosity=0)
         if options["reset"]:
             demo.reset()
@@ -42,23 +46,34 @@ class Command(BaseCommand):
         demo.ensure_owner(password)
         started = time.monotonic()
         summary = demo.load()
-        url = f"http://{options['host']}:{options['port']}"
-        self.report(summary, time.monotonic() - started, url, password)
+        self.report(summary, time.monotonic() - started, serve)
         if serve:
+            url = f"http://{options['host']}:{options['port']}"
+            self.stdout.write(
+                self.style.SUCCESS(f"\n  Open  {url}\n  Login {demo.OWNER} / {password}\n")
+            )
             self.serve(options["host"], options["port"])
+        else:
+            self.stdout.write(
+                f"\nNothing is served (--no-serve). Start it with `founderops up` (or "
+                f"`founderops demo`), then sign in as {demo.OWNER} / {password}."
+            )
 
-    def report(self, summary: demo.Summary, seconds: float, url: str, password: str) -> None:
+    def report(self, summary: demo.Summary, seconds: float, serving: bool) -> None:
         trained = "trained" if summary.trained else "already trained"
+        waiting = ""
+        if summary.scheduled:
+            waiting = (
+                f"; {summary.scheduled} more arrive one a minute"
+                if serving
+                else f"; {summary.scheduled} more are scheduled, one a minute, for when it runs"
+            )
         self.stdout.write(
             f"Demo workspace ready in {seconds:.1f} s: {summary.articles} articles and "
             f"{summary.customers} customers added or updated, {summary.tickets} tickets "
             f"replayed; classifier {trained}.\n"
             f"Support Agent so far: {summary.answered} answered automatically, "
-            f"{summary.escalated} escalated to the approval inbox"
-            + (f"; {summary.scheduled} more arrive one a minute." if summary.scheduled else ".")
-        )
-        self.stdout.write(
-            self.style.SUCCESS(f"\n  Open  {url}\n  Login {demo.OWNER} / {password}\n")
+            f"{summary.escalated} escalated to the approval inbox{waiting}."
         )
 
     def serve(self, host: str, port: int) -> None:
@@ -70,3 +85,22 @@ class Command(BaseCommand):
         python = sys.executable
         up = [python, "-m", "founderops.cli.main", "up", "--host", host, "--port", str(port)]
         os.execv(python, up)  # noqa: S606
+
+
+def check_port(host: str, port: int) -> None:
+    """Bind the address `up` will listen on (as waitress does) and let it go again."""
+    try:
+        addresses = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        for family, kind, proto, _, address in addresses:
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind(address)
+    except (OSError, OverflowError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise CommandError(
+            f"cannot listen on {host}:{port}: {reason}. Is another FounderOps (or another "
+            f"program) using it? Stop it, or pick another port: founderops demo --port "
+            f"{port + 1 if 0 < port < 65535 else 8001}"
+        ) from None

@@ -11,6 +11,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
 
 # Django's four standard checks, used when the settings name none: the owner's password
 # guards every approval and every customer's data.
@@ -33,6 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="", help="the owner's email address")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_migrated()
         existing = User.objects.filter(is_superuser=True).order_by("id").first()
         if existing:
             self.stdout.write(
@@ -57,6 +60,15 @@ class Command(BaseCommand):
         if first != getpass.getpass("Owner password (again): "):
             raise CommandError("the two passwords differ")
         return first
+
+
+def require_migrated(database: str = DEFAULT_DB_ALIAS) -> None:
+    """Refuse, with the fix, to run on a database that `founderops migrate` has not set up."""
+    executor = MigrationExecutor(connections[database])
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise CommandError(
+            "the database is not set up (or not up to date): run `founderops migrate` first"
+        )
 
 
 def checked_password(user: User, password: str) -> str:

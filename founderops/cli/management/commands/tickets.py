@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from founderops.cli.quiet import job_log_quiet
 from founderops.support import importers
 
 
@@ -33,9 +34,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
         try:
-            report = importers.import_ticket_file(
-                path, options["format"], triage=not options["no_triage"]
-            )
+            with job_log_quiet():
+                report = importers.import_ticket_file(
+                    path, options["format"], triage=not options["no_triage"]
+                )
         except importers.UnreadableFile as error:
             raise CommandError(f"{path}: {error}") from None
         for line in report_lines(report):
