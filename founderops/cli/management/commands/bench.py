@@ -1,0 +1,72 @@
+"""`founderops bench support`: tickets per second through the whole Support Agent pipeline."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from founderops.cli import evaluation
+
+# ../shared/data next to the project checkout, as the Makefile and tests find it.
+CLINC = Path(settings.BASE_DIR).parents[1] / "shared" / "data" / "support" / "clinc150"
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark an agent. `bench support` builds a knowledge base (a slice of CLINC150 when "
+        "../shared/data is there, else a generated one), then streams tickets through intake, "
+        "decision and stored reply, and prints tickets/second, p50/p95 latency and peak memory."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        agents = parser.add_subparsers(dest="agent", required=True, metavar="AGENT")
+        support = agents.add_parser("support", help="the Support Agent's whole pipeline")
+        support.add_argument("--tickets", type=int, default=600, help="tickets to stream")
+        support.add_argument("--intents", type=int, default=40, help="intents in the KB")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        dataset, source = _dataset(options["intents"])
+        evaluation.prepare_database()
+        unknown = [text for text, _ in dataset.oos_train]
+        evaluation.create_workspace(dataset.train, unknown, 0.95)
+        row, seconds = evaluation.train_classifier()
+        stream = _stream(dataset, options["tickets"])
+        started = time.perf_counter()
+        outcomes = evaluation.run_tickets(stream)
+        elapsed = time.perf_counter() - started
+        figures = evaluation.Summary(outcomes, evaluation.model_figures(row, seconds)).figures()
+        keys = ("p50_ms", "p95_ms", "model_p95_ms", "automation_rate", "auto_precision", "train_s")
+        report = {
+            "source": source,
+            "intents": len(dataset.intents()),
+            "tickets": len(outcomes),
+            "tickets_per_second": round(len(outcomes) / elapsed, 1) if elapsed else None,
+        } | {key: figures[key] for key in (*keys, "peak_rss_mb")}
+        self.stdout.write(json.dumps(report))
+
+
+def _dataset(intents: int) -> tuple[evaluation.Dataset, str]:
+    path = CLINC / "data_full.json"
+    if not path.is_file():
+        return evaluation.synthetic_dataset(), "synthetic"
+    full = evaluation.load_dataset(path)
+    keep = set(full.intents()[:intents])
+    return (
+        evaluation.Dataset(
+            [p for p in full.train if p[1] in keep],
+            full.oos_train,
+            [p for p in full.val if p[1] in keep],
+            full.oos_val,
+        ),
+        f"clinc150 slice ({len(keep)} intents)",
+    )
+
+
+def _stream(dataset: evaluation.Dataset, tickets: int) -> list[evaluation.Pair]:
+    pool = dataset.val + dataset.oos_val
+    return [pool[i % len(pool)] for i in range(tickets)]
