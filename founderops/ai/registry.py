@@ -49,6 +49,10 @@ def load_intent_model(name: str) -> tuple[int, IntentModel] | None:
     if cached and cached[0] == version:
         return cached
     row = TrainedModel.objects.get(name=name, version=version)
+    if row.metrics.get("version") != IntentModel.version:
+        # Trained by an older release whose pickled classes may not load: act as untrained
+        # until the next retrain (the agent escalates, saying so) rather than crash a worker.
+        return None
     model = IntentModel.from_bytes(bytes(row.blob))
     _cache[name] = (version, model)
     return version, model

@@ -114,14 +114,14 @@ def why_escalated(
         return "the Support Agent is switched off"
     if prediction is None:
         return "no intent model is trained yet"
+    if urgent:
+        return "urgent request (outage, data loss, security or lock-out): a person should look"
     if prediction.intent == services.UNKNOWN_INTENT:
         return "the request looks unlike anything the knowledge base answers"
     if not prediction.answerable:
         return f"not confident enough: {prediction.reason}"
     if article is None:
         return f"no published article answers intent {prediction.intent!r}"
-    if urgent:
-        return "urgent request (outage, data loss, security or lock-out): a person should look"
     if mode != AgentPolicy.Mode.AUTO:
         return f"policy for replies is '{mode}'"
     return ""

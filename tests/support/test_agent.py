@@ -133,3 +133,11 @@ def test_it_marks_data_loss_urgent() -> None:
     assert agents.priority("we lost all data after the update", "neutral") == (
         Ticket.Priority.URGENT
     )
+
+
+def test_it_gives_urgency_as_the_reason_even_when_also_unsure(
+    articles: list[KnowledgeArticle], deps: SupportDeps, classifier: FakeClassifier
+) -> None:
+    classifier.answerable = False
+    decision = agents.handle_ticket(new_ticket("URGENT: all our sites are down"), deps)
+    assert decision.reason.startswith("urgent request")
