@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
+from founderops.ai import registry
 from founderops.core import notify
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -51,3 +52,5 @@ def _fast_passwords_and_no_notifications(settings: Any) -> Iterator[None]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with notify.using_backend(notify.MemoryBackend()):
         yield
+    # Models cached from rows a test rolled back must not serve the next test.
+    registry.forget()

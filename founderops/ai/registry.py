@@ -11,7 +11,18 @@ from founderops.ai.intents import Example, IntentModel
 from founderops.ai.models import TrainedModel
 from founderops.core import clock
 
-_cache: dict[str, tuple[int, IntentModel]] = {}
+# name -> (row key, version, model). The key is the row's id and creation time, so a version
+# number reused after a rolled-back training never serves the wrong model.
+_cache: dict[str, tuple[tuple[int, str], int, IntentModel]] = {}
+
+
+def forget() -> None:
+    """Drop this process's cached models (tests roll back the rows they were made from)."""
+    _cache.clear()
+
+
+def _key(row_id: int, created_at: object) -> tuple[int, str]:
+    return row_id, str(created_at)
 
 
 def train_intent_model(
@@ -32,7 +43,7 @@ def train_intent_model(
             n_examples=len(examples) + len(unknown),
             metrics=model.describe(),
         )
-    _cache[name] = (row.version, model)
+    _cache[name] = (_key(row.pk, row.created_at), row.version, model)
     return row
 
 
@@ -42,17 +53,23 @@ def current_version(name: str) -> int | None:
 
 
 def load_intent_model(name: str) -> tuple[int, IntentModel] | None:
-    version = current_version(name)
-    if version is None:
+    latest = (
+        TrainedModel.objects.filter(name=name)
+        .order_by("-version")
+        .values_list("pk", "created_at", "version")
+        .first()
+    )
+    if latest is None:
         return None
+    key, version = _key(latest[0], latest[1]), latest[2]
     cached = _cache.get(name)
-    if cached and cached[0] == version:
-        return cached
-    row = TrainedModel.objects.get(name=name, version=version)
+    if cached and cached[0] == key:
+        return version, cached[2]
+    row = TrainedModel.objects.get(pk=latest[0])
     if row.metrics.get("version") != IntentModel.version:
         # Trained by an older release whose pickled classes may not load: act as untrained
         # until the next retrain (the agent escalates, saying so) rather than crash a worker.
         return None
     model = IntentModel.from_bytes(bytes(row.blob))
-    _cache[name] = (version, model)
+    _cache[name] = (key, version, model)
     return version, model

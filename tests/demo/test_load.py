@@ -46,7 +46,7 @@ def loaded(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
         call_command("demo", "--no-serve", stdout=out)
         yield out.getvalue()
         transaction.set_rollback(True)
-    registry._cache.clear()  # the model trained here is gone with the rollback
+    registry.forget()  # the model trained here is gone with the rollback
 
 
 @pytest.fixture
