@@ -21,9 +21,10 @@ _BLOCK_START = re.compile(r"^\s*([-*+]|\d+[.)]|#{1,6}|>)\s")
 
 def plain_text(markdown: str) -> str:
     """Markdown as a customer reads it in any mail client: no markers, soft breaks joined."""
-    text = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", markdown.strip())
-    text = _EMPHASIS.sub(r"\2", text)
-    return "\n\n".join(_join_soft_breaks(block) for block in re.split(r"\n\s*\n", text))
+    blocks = [_join_soft_breaks(block) for block in re.split(r"\n\s*\n", markdown.strip())]
+    # Markers are dropped after the soft breaks are joined: a bold span may wrap a line.
+    text = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", "\n\n".join(blocks))
+    return _EMPHASIS.sub(r"\2", text)
 
 
 def _join_soft_breaks(block: str) -> str:

@@ -772,7 +772,8 @@ class IntentModel:
             )
         measure = "similarity" if self.gate is None else "confidence"
         comparison = "≥" if answerable else "<"
-        return f"{evidence}; {measure} {confidence:.2f} {comparison} {threshold:.2f}"
+        digits = 2 if f"{confidence:.2f}" != f"{threshold:.2f}" else 3
+        return f"{evidence}; {measure} {confidence:.{digits}f} {comparison} {threshold:.{digits}f}"
 
     def _alternatives(self, probabilities: np.ndarray) -> list[list[tuple[str, float]]]:
         classes = self.classifier.classes

@@ -24,8 +24,10 @@ from founderops.support.models import Decision, KnowledgeArticle, Ticket
 MODEL_NAME = "support-intent"
 
 _URGENT = re.compile(
-    r"\b(outage|down|data loss|lost (all|my) data|deleted|security|breach|hacked|urgent|asap|"
-    r"emergency|can(no|')t (log ?in|access)|locked out|production)\b",
+    r"\b(outage|down|data loss|lost (all|my) (data|work|edits|posts)|deleted|"
+    r"(edits|posts|data|work) (are|is|have|has) (gone|disappeared|vanished)|security|breach|"
+    r"hacked|vulnerability|xss|exploit|sql injection|urgent|asap|emergency|"
+    r"can(no|')t (log ?in|access)|locked out|production)\b",
     re.IGNORECASE,
 )
 _HIGH = re.compile(
@@ -107,15 +109,33 @@ def find_article(intent: str, text: str) -> KnowledgeArticle | None:
     return next((a for a in articles if hits and a.slug == hits[0].key), None)
 
 
+def urgent_trigger(text: str) -> str:
+    """The words that make a ticket urgent, or "" when nothing does."""
+    match = _URGENT.search(text)
+    return match.group(0) if match else ""
+
+
+def upset_about_a_problem(priority_value: int, sentiment: str) -> bool:
+    # An upset customer reporting a problem has usually tried the obvious already: an article
+    # reply reads as a brush-off, so a person answers.
+    return priority_value == Ticket.Priority.HIGH and sentiment == "negative"
+
+
 def why_escalated(
-    prediction: Prediction | None, mode: str, article: KnowledgeArticle | None, urgent: bool
+    prediction: Prediction | None,
+    mode: str,
+    article: KnowledgeArticle | None,
+    urgent: str,
+    upset: bool = False,
 ) -> str:
     if mode == "off":
         return "the Support Agent is switched off"
     if prediction is None:
         return "no intent model is trained yet"
     if urgent:
-        return "urgent request (outage, data loss, security or lock-out): a person should look"
+        return f"urgent wording ({urgent!r}): a person should look"
+    if upset and prediction.intent != services.UNKNOWN_INTENT:
+        return "the customer is upset about a problem: a person should answer"
     if prediction.intent == services.UNKNOWN_INTENT:
         return "the request looks unlike anything the knowledge base answers"
     if not prediction.answerable:
@@ -144,7 +164,9 @@ def handle_ticket(ticket: Ticket, deps: SupportDeps | None = None) -> Decision:
     intent = prediction.intent if prediction else ""
     article = find_article(intent, text) if prediction else None
     mode = policy_mode()
-    reason = why_escalated(prediction, mode, article, ticket.priority == Ticket.Priority.URGENT)
+    urgent = urgent_trigger(text) if ticket.priority == Ticket.Priority.URGENT else ""
+    upset = upset_about_a_problem(ticket.priority, ticket.sentiment)
+    reason = why_escalated(prediction, mode, article, urgent, upset)
     draft, writer = _draft(ticket, text, article, deps)
     ticket.intent, ticket.article = intent, article
     ticket.confidence = prediction.confidence if prediction else None

@@ -46,7 +46,9 @@ def _is_control(ch: str) -> bool:
 
 
 def clean_line(text: str, max_chars: int) -> str:
-    """One line of plain text (a subject, a name): no control characters, single spaces."""
+    """One line of plain text (a subject, a name): no tags, no control characters."""
+    if "<" in text:
+        text = html.unescape(_TAG.sub("", _SCRIPT.sub("", text)))
     text = "".join(" " if _is_control(ch) else ch for ch in text)
     return " ".join(text.split())[:max_chars]
 

@@ -187,16 +187,18 @@ class InboxRow:
 
 
 def inbox_rows() -> list[InboxRow]:
-    """Pending approvals, oldest first, each with its ticket when it is about one."""
+    """Pending approvals, most urgent first, then oldest first, each with its ticket."""
     pending = list(
         Approval.objects.filter(status=Approval.Status.PENDING).order_by("created_at", "id")
     )
     ids = [int(a.subject_id) for a in pending if a.subject_type == "ticket"]
     tickets = Ticket.objects.select_related("customer").in_bulk(ids)
-    return [
+    rows = [
         InboxRow(a, tickets.get(int(a.subject_id)) if a.subject_type == "ticket" else None)
         for a in pending
     ]
+    # sorted() is stable: within one priority the oldest stays first.
+    return sorted(rows, key=lambda r: r.ticket.priority if r.ticket else Ticket.Priority.NORMAL)
 
 
 def pending_count() -> int:

@@ -35,3 +35,7 @@ def test_it_greets_by_first_name_and_signs() -> None:
 
 def test_it_greets_without_a_name() -> None:
     assert template_reply("Done.", " ", "Fiona").startswith("Hi,\n\n")
+
+
+def test_it_drops_emphasis_that_wraps_a_line() -> None:
+    assert plain_text("open **Settings →\nGeneral** now") == "open Settings → General now"

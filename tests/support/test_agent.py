@@ -140,4 +140,18 @@ def test_it_gives_urgency_as_the_reason_even_when_also_unsure(
 ) -> None:
     classifier.answerable = False
     decision = agents.handle_ticket(new_ticket("URGENT: all our sites are down"), deps)
-    assert decision.reason.startswith("urgent request")
+    assert decision.reason == "urgent wording ('URGENT'): a person should look"
+
+
+def test_it_hands_an_upset_customers_problem_to_a_person(
+    articles: list[KnowledgeArticle], deps: SupportDeps
+) -> None:
+    text = "I asked for a password reset twice and the email never came, this is broken"
+    decision = agents.handle_ticket(new_ticket(text), deps)
+    assert decision.reason == "the customer is upset about a problem: a person should answer"
+
+
+def test_it_counts_vanished_edits_as_urgent() -> None:
+    assert agents.priority("All my edits are gone after the save", "neutral") == (
+        Ticket.Priority.URGENT
+    )

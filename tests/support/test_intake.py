@@ -132,3 +132,10 @@ def test_it_cuts_a_subject_taken_from_the_body_at_a_word_boundary() -> None:
         "Hello there, my invoice from last month shows the wrong amount my invoice from…"
     )
     assert len(ticket.subject) <= 80
+
+
+def test_it_strips_tags_from_the_subject_and_name() -> None:
+    ticket, _ = services.receive_ticket(
+        incoming(subject="<script>alert(1)</script>Images", name="<b>QA</b>"), triage=False
+    )
+    assert (ticket.subject, ticket.customer.name) == ("Images", "QA")
