@@ -115,10 +115,21 @@ def urgent_trigger(text: str) -> str:
     return match.group(0) if match else ""
 
 
-def upset_about_a_problem(priority_value: int, sentiment: str) -> bool:
-    # An upset customer reporting a problem has usually tried the obvious already: an article
-    # reply reads as a brush-off, so a person answers.
-    return priority_value == Ticket.Priority.HIGH and sentiment == "negative"
+_TRIED = re.compile(
+    r"\b(already|tried|again|still|twice|several times|checked|blocked|"
+    r"keeps? (failing|happening))\b",
+    re.IGNORECASE,
+)
+
+
+def upset_about_a_problem(text: str, priority_value: int, sentiment: str) -> bool:
+    # An upset customer with a problem who says they already tried: the article's first steps
+    # would read as a brush-off, so a person answers.
+    return (
+        priority_value == Ticket.Priority.HIGH
+        and sentiment == "negative"
+        and _TRIED.search(text) is not None
+    )
 
 
 def why_escalated(
@@ -135,7 +146,7 @@ def why_escalated(
     if urgent:
         return f"urgent wording ({urgent!r}): a person should look"
     if upset and prediction.intent != services.UNKNOWN_INTENT:
-        return "the customer is upset about a problem: a person should answer"
+        return "the customer is upset and has already tried: a person should answer"
     if prediction.intent == services.UNKNOWN_INTENT:
         return "the request looks unlike anything the knowledge base answers"
     if not prediction.answerable:
@@ -165,7 +176,7 @@ def handle_ticket(ticket: Ticket, deps: SupportDeps | None = None) -> Decision:
     article = find_article(intent, text) if prediction else None
     mode = policy_mode()
     urgent = urgent_trigger(text) if ticket.priority == Ticket.Priority.URGENT else ""
-    upset = upset_about_a_problem(ticket.priority, ticket.sentiment)
+    upset = upset_about_a_problem(text, ticket.priority, ticket.sentiment)
     reason = why_escalated(prediction, mode, article, urgent, upset)
     draft, writer = _draft(ticket, text, article, deps)
     ticket.intent, ticket.article = intent, article

@@ -148,7 +148,14 @@ def test_it_hands_an_upset_customers_problem_to_a_person(
 ) -> None:
     text = "I asked for a password reset twice and the email never came, this is broken"
     decision = agents.handle_ticket(new_ticket(text), deps)
-    assert decision.reason == "the customer is upset about a problem: a person should answer"
+    assert decision.reason == "the customer is upset and has already tried: a person should answer"
+
+
+def test_it_answers_an_upset_customer_who_has_not_tried_yet(
+    articles: list[KnowledgeArticle], deps: SupportDeps
+) -> None:
+    decision = agents.handle_ticket(new_ticket("my password reset is broken, help"), deps)
+    assert decision.action == Decision.Action.AUTO_REPLY
 
 
 def test_it_counts_vanished_edits_as_urgent() -> None:
