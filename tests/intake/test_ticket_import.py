@@ -319,9 +319,7 @@ def test_the_command_keeps_the_job_queues_info_lines_out_of_its_report(tmp_path:
             self.seen.append(record.getMessage())
 
     records = Records()
-    logger = logging.getLogger("django-q")
-    level = logger.level
-    logger.setLevel(logging.INFO)  # as `founderops up` runs it, or any global configuration
+    logger = logging.getLogger("django-q")  # at the level settings give every CLI command
     logger.addHandler(records)
     path = tmp_path / "t.jsonl"
     path.write_text(jsonl({"email": "ada@example.com", "body": "hi"}))
@@ -329,7 +327,6 @@ def test_the_command_keeps_the_job_queues_info_lines_out_of_its_report(tmp_path:
         call_command("tickets", "import", str(path), stdout=io.StringIO())
     finally:
         logger.removeHandler(records)
-        logger.setLevel(level)
     assert OrmQ.objects.count() == 1  # the triage job was queued
     assert not [line for line in records.seen if "Enqueued" in line]
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from founderops.cli.quiet import job_log_quiet
 from founderops.support import importers
 
 
@@ -34,8 +33,7 @@ class Command(BaseCommand):
         folder: Path = options["folder"]
         train = not options["no_train"]
         try:
-            with job_log_quiet():
-                report = importers.import_articles(folder, train=train)
+            report = importers.import_articles(folder, train=train)
         except importers.UnreadableFile as error:
             raise CommandError(str(error)) from None
         for problem in report.rejected:

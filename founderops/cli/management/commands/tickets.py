@@ -7,7 +7,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from founderops.cli.quiet import job_log_quiet
 from founderops.support import importers
 
 
@@ -34,10 +33,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
         try:
-            with job_log_quiet():
-                report = importers.import_ticket_file(
-                    path, options["format"], triage=not options["no_triage"]
-                )
+            report = importers.import_ticket_file(
+                path, options["format"], triage=not options["no_triage"]
+            )
         except importers.UnreadableFile as error:
             raise CommandError(f"{path}: {error}") from None
         for line in report_lines(report):
