@@ -188,11 +188,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_q",
     "ninja",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "founderops.core",
     "founderops.ai",
+    "founderops.accounts",
     "founderops.customers",
     "founderops.support",
     "founderops.reports",
+    "founderops.channels",
     "founderops.api",
     "founderops.web",
     "founderops.worker",
@@ -206,6 +210,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -276,6 +281,30 @@ SUPPORT_TARGET_PRECISION = env_float("SUPPORT_TARGET_PRECISION", 0.95, 0.5, 0.99
 SUPPORT_UNKNOWN_SHARE = env_float("SUPPORT_UNKNOWN_SHARE", 0.25, 0.0, 0.9)
 SUPPORT_MAX_BODY_CHARS = env_int("SUPPORT_MAX_BODY_CHARS", 20_000, minimum=100)
 SUPPORT_SIGNATURE = env_str("SUPPORT_SIGNATURE", "The support team")
+
+# E-mail: replies go out by SMTP; mailboxes (IMAP) are connected in the cockpit.
+# smtp://user:password@host:587 (STARTTLS), smtps://…:465 (TLS), or smtp+plain://host:25.
+SMTP_URL = env_str("SMTP_URL", "")
+SUPPORT_FROM_EMAIL = env_str("SUPPORT_FROM_EMAIL", "support@localhost")
+MAIL_MAX_BYTES = env_int("MAIL_MAX_BYTES", 15 * 1024 * 1024, minimum=1024)
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+MAIL_SENDER_LIMIT_PER_HOUR = env_int("MAIL_SENDER_LIMIT_PER_HOUR", 20, minimum=1)
+IMAP_POLL_SECONDS = env_int("IMAP_POLL_SECONDS", 60, minimum=5)
+# Inbound-mail webhooks: each provider's own way to prove a request is theirs.
+MAILGUN_SIGNING_KEY = env_str("MAILGUN_SIGNING_KEY", "")
+POSTMARK_INBOUND_SECRET = env_str("POSTMARK_INBOUND_SECRET", "")
+SENDGRID_INBOUND_SECRET = env_str("SENDGRID_INBOUND_SECRET", "")
+SENDGRID_PUBLIC_KEY = env_str("SENDGRID_PUBLIC_KEY", "")
+
+# The chat widget: the founder's sites that may embed it, and how hard it may be used.
+WIDGET_ORIGINS = env_list("WIDGET_ORIGINS", "")
+WIDGET_QUESTIONS_PER_HOUR = env_int("WIDGET_QUESTIONS_PER_HOUR", 20, minimum=1)
+
+# Accounts: failed logins allowed per account and address before a pause, idle sign-out.
+LOGIN_FAILURES_LIMIT = env_int("LOGIN_FAILURES_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=10)
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 60 * 60 * 2, minimum=60)
+REQUIRE_2FA = env_bool("REQUIRE_2FA", False)
 
 # AI layer: "local" (embedded, offline), or a real provider for drafting.
 AI_EMBEDDINGS = env_choice("AI_EMBEDDINGS", "minilm", {"minilm", "tfidf"})

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from founderops.core.models import AuditEvent
+from founderops.core.models import AuditEvent, RateCounter
 
 if TYPE_CHECKING:
     ModelAdmin = admin.ModelAdmin
@@ -49,3 +49,9 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ["action", "actor"]
     search_fields = ["action", "actor", "subject_id", "outcome"]
     date_hierarchy = "created_at"
+
+
+@admin.register(RateCounter)
+class RateCounterAdmin(ReadOnlyAdmin):
+    list_display = ["key", "window_start", "count"]
+    search_fields = ["key"]

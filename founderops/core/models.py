@@ -66,3 +66,27 @@ personal_data.not_personal(
         "hash",
     ),
 )
+
+
+class RateCounter(models.Model):
+    """Hits on one key in one fixed window (login failures, widget questions, mail senders).
+
+    Kept in the database so every web and worker process counts against the same limit.
+    """
+
+    key = models.CharField(max_length=200)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window_start"], name="ratecounter_unique")
+        ]
+        indexes = [models.Index(fields=["window_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.window_start:%H:%M}: {self.count}"
+
+
+# Keys hold a keyed hash of an IP or e-mail address (ratelimit.key_for), never the address.
+personal_data.not_personal(RateCounter, ("key",))

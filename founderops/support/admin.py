@@ -13,7 +13,15 @@ from founderops.core import clock, jobs
 from founderops.core.admin import ModelAdmin, ModelForm, ReadOnlyAdmin, TabularInline
 from founderops.core.errors import InvalidInput
 from founderops.support import services
-from founderops.support.models import Decision, KnowledgeArticle, Message, Ticket, TrainingExample
+from founderops.support.models import (
+    Decision,
+    KnowledgeArticle,
+    Message,
+    Rating,
+    SavedReply,
+    Ticket,
+    TrainingExample,
+)
 
 REFRESH = "founderops.support.tasks.refresh_classifier"
 
@@ -150,3 +158,15 @@ class MessageAdmin(ReadOnlyAdmin):
     list_filter = ["author"]
     search_fields = ["body", "ticket__subject"]
     list_select_related = ["ticket"]
+
+
+@admin.register(Rating)
+class RatingAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "ticket", "score", "channel"]
+    list_filter = ["score", "channel"]
+
+
+@admin.register(SavedReply)
+class SavedReplyAdmin(ModelAdmin[SavedReply]):
+    list_display = ["title", "intent", "uses", "updated_at"]
+    search_fields = ["title", "body"]

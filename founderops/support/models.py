@@ -175,6 +175,40 @@ class TrainingExample(models.Model):
         return f"{self.intent}: {self.text[:40]}"
 
 
+class Rating(models.Model):
+    """CSAT: the customer's one-click verdict on a reply (the latest click counts)."""
+
+    class Score(models.TextChoices):
+        GOOD = "good", "Good"
+        BAD = "bad", "Not good"
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="rating")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="ratings")
+    score = models.CharField(max_length=10, choices=Score.choices)
+    comment = models.TextField(blank=True)
+    channel = models.CharField(max_length=20, help_text="where the customer clicked: email, chat")
+    created_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.score} on #{self.ticket_id}"
+
+
+class SavedReply(models.Model):
+    """A macro: an answer the founder reuses, inserted into a draft in one click."""
+
+    title = models.CharField(max_length=120, unique=True)
+    body = models.TextField(help_text="Markdown; {name} becomes the customer's first name")
+    intent = models.CharField(max_length=100, blank=True, help_text="Suggested for this intent")
+    uses = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 personal_data.not_personal(
     KnowledgeArticle, ("slug", "title", "intent", "body", "answer", "examples")
 )
@@ -188,3 +222,6 @@ personal_data.personal(Decision, ("reason", "draft", "details"), customer_path="
 personal_data.not_personal(Decision, ("action", "intent", "model_version"))
 personal_data.personal(TrainingExample, ("text",), customer_path="ticket__customer")
 personal_data.not_personal(TrainingExample, ("intent", "source"))
+personal_data.personal(Rating, ("comment",), customer_path="ticket__customer")
+personal_data.not_personal(Rating, ("score", "channel"))
+personal_data.not_personal(SavedReply, ("title", "body", "intent"))

@@ -182,6 +182,10 @@ def send_reply(ticket: Ticket, body: str, author: str) -> Message:
     )
     ticket.resolved_by = "agent" if author == Message.Author.AGENT else "founder"
     ticket.save(update_fields=["first_response_at", "status", "resolved_by"])
+    # Support knows no channel; the channels app (named, not imported) delivers the reply.
+    transaction.on_commit(
+        lambda: jobs.enqueue("founderops.channels.tasks.deliver_reply", message.pk)
+    )
     return message
 
 

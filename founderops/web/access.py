@@ -1,8 +1,9 @@
 """Who may use the cockpit, and one access helper per resource it shows.
 
-One installation serves one business, so "access" means: a signed-in, active staff member.
-LoginRequiredMiddleware sends anonymous visitors to the login page before any view runs;
-`staff_required` refuses signed-in accounts that are not staff.
+One installation serves one business, so "access" means: a signed-in, active team member
+whose role allows the view (accounts.roles). LoginRequiredMiddleware sends anonymous visitors
+to the login page before any view runs; `staff_required` lets any role look,
+`agent_required` lets agents and owners act, `owner_required` is for owners alone.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
 
+from founderops.accounts import roles
+from founderops.accounts.roles import Role
 from founderops.ai.models import Approval
 from founderops.core.models import AuditEvent
 from founderops.support import services
@@ -26,21 +29,33 @@ from founderops.support.models import Decision, KnowledgeArticle, Message, Ticke
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponseBase])
 
 
-def founder(request: HttpRequest) -> AbstractBaseUser:
-    """The signed-in staff member acting on this request."""
+def founder(request: HttpRequest, needed: str = Role.VIEWER) -> AbstractBaseUser:
+    """The signed-in team member acting on this request, if their role allows `needed`."""
     user = request.user
-    if not isinstance(user, AbstractBaseUser) or not getattr(user, "is_staff", False):
-        raise PermissionDenied("the cockpit is for the founder's staff accounts")
+    role = roles.role_of(user)
+    if not isinstance(user, AbstractBaseUser) or role is None:
+        raise PermissionDenied("the cockpit is for the founder's team accounts")
+    if not roles.allows(role, needed):
+        raise PermissionDenied(f"this needs the {needed} role; your account is {role}")
     return user
 
 
-def staff_required(view: ViewFunc) -> ViewFunc:
-    @wraps(view)
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        founder(request)
-        return view(request, *args, **kwargs)
+def role_required(needed: str) -> Callable[[ViewFunc], ViewFunc]:
+    def decorate(view: ViewFunc) -> ViewFunc:
+        @wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            founder(request, needed)
+            return view(request, *args, **kwargs)
 
-    return cast(ViewFunc, guarded)
+        return cast(ViewFunc, guarded)
+
+    return decorate
+
+
+# Any team member may look; agents (and owners) may act; owners alone change settings.
+staff_required = role_required(Role.VIEWER)
+agent_required = role_required(Role.AGENT)
+owner_required = role_required(Role.OWNER)
 
 
 # Tickets and their approvals.

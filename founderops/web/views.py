@@ -19,7 +19,7 @@ from founderops.core.errors import InvalidInput
 from founderops.support import services
 from founderops.support.models import KnowledgeArticle, Ticket, TrainingExample
 from founderops.web import access
-from founderops.web.access import staff_required
+from founderops.web.access import agent_required, staff_required
 from founderops.web.forms import (
     AuditFilterForm,
     DecisionForm,
@@ -118,7 +118,7 @@ def _field_problems(form: DecisionForm) -> str:
     return "Nothing was sent. " + ("; ".join(problems) or "Check the form.")
 
 
-@staff_required
+@agent_required
 @require_POST
 def approve(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = access.get_ticket(pk)
@@ -136,7 +136,7 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("web:ticket", pk=ticket.pk)
 
 
-@staff_required
+@agent_required
 @require_POST
 def reject(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = access.get_ticket(pk)
@@ -154,7 +154,7 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("web:ticket", pk=ticket.pk)
 
 
-@staff_required
+@agent_required
 @require_POST
 def relabel(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = access.get_ticket(pk)
