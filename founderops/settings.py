@@ -289,7 +289,7 @@ SUPPORT_FROM_EMAIL = env_str("SUPPORT_FROM_EMAIL", "support@localhost")
 MAIL_MAX_BYTES = env_int("MAIL_MAX_BYTES", 15 * 1024 * 1024, minimum=1024)
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 MAIL_SENDER_LIMIT_PER_HOUR = env_int("MAIL_SENDER_LIMIT_PER_HOUR", 20, minimum=1)
-IMAP_POLL_SECONDS = env_int("IMAP_POLL_SECONDS", 60, minimum=5)
+IMAP_POLL_MINUTES = env_int("IMAP_POLL_MINUTES", 1, minimum=1)
 # Inbound-mail webhooks: each provider's own way to prove a request is theirs.
 MAILGUN_SIGNING_KEY = env_str("MAILGUN_SIGNING_KEY", "")
 POSTMARK_INBOUND_SECRET = env_str("POSTMARK_INBOUND_SECRET", "")

@@ -46,6 +46,20 @@ class Daily:
         return {"at": self.at.strftime("%H:%M"), "zone": self.zone.key}
 
 
+@dataclass(frozen=True)
+class Every:
+    """A job run every `minutes` minutes (django-q2's MINUTES schedule: no wall clock)."""
+
+    name: str
+    func: str
+    minutes: int
+
+
+# Jobs that run on an interval; each domain's periodic work is listed here.
+def intervals() -> list[Every]:
+    return []
+
+
 def configured() -> list[Daily]:
     zone = briefing.configured_zone()
     return [
@@ -78,7 +92,30 @@ def ensure_schedules(now: datetime | None = None) -> list[Schedule]:
     now = now or clock.now()
     with transaction.atomic():
         _serialize()
-        return [_ensure(daily, now) for daily in configured()]
+        daily = [_ensure(each, now) for each in configured()]
+        return daily + [_ensure_every(each, now) for each in intervals()]
+
+
+def _ensure_every(every: Every, now: datetime) -> Schedule:
+    rows = list(Schedule.objects.filter(name=every.name).order_by("id"))
+    for extra in rows[1:]:
+        extra.delete()
+    schedule = rows[0] if rows else Schedule(name=every.name)
+    if (
+        schedule.pk is not None
+        and schedule.func == every.func
+        and schedule.schedule_type == Schedule.MINUTES
+        and schedule.minutes == every.minutes
+    ):
+        return schedule
+    schedule.func = every.func
+    schedule.schedule_type = Schedule.MINUTES
+    schedule.minutes = every.minutes
+    schedule.kwargs = "{}"
+    schedule.repeats = -1
+    schedule.next_run = now + timedelta(minutes=every.minutes)
+    schedule.save()
+    return schedule
 
 
 def _ensure(daily: Daily, now: datetime) -> Schedule:
