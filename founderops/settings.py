@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import dj_database_url
@@ -127,6 +128,25 @@ def unknown_variables(environ: Mapping[str, str], known: Collection[str]) -> lis
     return warnings
 
 
+SMTP_SCHEMES = ("smtp", "smtps", "smtp+plain")
+
+
+def check_smtp_url(raw: str, setting: str) -> None:
+    """Empty (replies stay in the cockpit) or smtp://, smtps://, smtp+plain:// with a host."""
+    if not raw:
+        return
+    scheme, _, rest = raw.partition("://")
+    host = rest.rpartition("@")[2].split("/", 1)[0]
+    if scheme not in SMTP_SCHEMES or not host.split(":", 1)[0]:
+        raise ImproperlyConfigured(
+            f"FOUNDEROPS_{setting} must look like smtp://user:password@host:587, "
+            "smtps://user:password@host:465 or smtp+plain://host:25"
+        )
+    if not unquote(rest).isascii():
+        # smtplib's AUTH sends credentials as ASCII only; say so now, not at the first reply.
+        raise ImproperlyConfigured(f"FOUNDEROPS_{setting} holds non-ASCII characters")
+
+
 def database_config(url: str, data_dir: Path, test_name: str = "") -> dict[str, Any]:
     if not url:
         return sqlite_config(data_dir / "founderops.sqlite3")
@@ -190,6 +210,7 @@ INSTALLED_APPS = [
     "ninja",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "founderops.core",
     "founderops.ai",
     "founderops.accounts",
@@ -211,6 +232,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "founderops.accounts.middleware.SessionTimeoutMiddleware",
+    "founderops.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -284,7 +307,10 @@ SUPPORT_SIGNATURE = env_str("SUPPORT_SIGNATURE", "The support team")
 
 # E-mail: replies go out by SMTP; mailboxes (IMAP) are connected in the cockpit.
 # smtp://user:password@host:587 (STARTTLS), smtps://…:465 (TLS), or smtp+plain://host:25.
-SMTP_URL = env_str("SMTP_URL", "")
+SMTP_URL = env_str("SMTP_URL", "", check=check_smtp_url)
+# A CA bundle for a relay with a private certificate (the system's CAs otherwise).
+SMTP_CA_FILE = env_str("SMTP_CA_FILE", "")
+SMTP_TIMEOUT_SECONDS = env_float("SMTP_TIMEOUT_SECONDS", 20.0, 1.0, 120.0)
 SUPPORT_FROM_EMAIL = env_str("SUPPORT_FROM_EMAIL", "support@localhost")
 MAIL_MAX_BYTES = env_int("MAIL_MAX_BYTES", 15 * 1024 * 1024, minimum=1024)
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
@@ -305,6 +331,8 @@ LOGIN_FAILURES_LIMIT = env_int("LOGIN_FAILURES_LIMIT", 5, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=10)
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 60 * 60 * 2, minimum=60)
 REQUIRE_2FA = env_bool("REQUIRE_2FA", False)
+# The issuer an authenticator app shows beside the account name.
+OTP_TOTP_ISSUER = "FounderOps"
 
 # AI layer: "local" (embedded, offline), or a real provider for drafting.
 AI_EMBEDDINGS = env_choice("AI_EMBEDDINGS", "minilm", {"minilm", "tfidf"})
@@ -349,13 +377,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "discard": {"class": "logging.NullHandler"},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # django-q2 logs every enqueued job at INFO, which would chatter through every
         # command's output; `founderops up` and `worker` raise it back to LOG_LEVEL.
         "django-q": {"level": max(LOG_LEVEL, "WARNING", key=logging.getLevelName)},
+        # apprise logs whole notification URLs (their tokens) when it cannot load one; its
+        # messages reach the founder scrubbed, through core.notify, and never the log.
+        "apprise": {"handlers": ["discard"], "propagate": False},
     },
 }
 

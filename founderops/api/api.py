@@ -22,6 +22,7 @@ from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from founderops.accounts import roles
 from founderops.api import schemas
 from founderops.api.auth import StaffSession, TokenAuth, require_scope
 from founderops.core import audit
@@ -55,8 +56,8 @@ def staff_docs(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        if not (user.is_active and getattr(user, "is_staff", False)):
-            raise PermissionDenied("the API documentation is for staff accounts")
+        if roles.role_of(user) is None:
+            raise PermissionDenied("the API documentation is for the team's accounts")
         return view(request, *args, **kwargs)
 
     return guarded

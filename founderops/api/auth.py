@@ -1,4 +1,4 @@
-"""Who calls the API: a header token (scripts, integrations) or a staff member's session.
+"""Who calls the API: a header token (scripts, integrations) or a team member's session.
 
 Token calls cannot be forged by another site (a browser never adds the Authorization header
 on its own), so they need no CSRF token. Session calls can, so they pass Django's CSRF check
@@ -16,6 +16,8 @@ from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
+from founderops.accounts import roles, two_factor
+from founderops.accounts.roles import Role
 from founderops.api.models import ApiToken
 from founderops.api.tokens import check_token
 
@@ -26,7 +28,7 @@ class TokenAuth(HttpBearer):
 
 
 class StaffSession(APIKeyCookie):
-    """A signed-in staff member, with CSRF checked once the session is known."""
+    """A signed-in team member (any role), with CSRF checked once the session is known."""
 
     param_name = settings.SESSION_COOKIE_NAME
 
@@ -37,18 +39,30 @@ class StaffSession(APIKeyCookie):
 
     def authenticate(self, request: HttpRequest, key: str | None) -> AbstractBaseUser | None:
         user: AbstractBaseUser | AnonymousUser = request.user
-        if not key or not user.is_authenticated or not getattr(user, "is_staff", False):
+        if not key or not isinstance(user, AbstractBaseUser) or roles.role_of(user) is None:
             return None
+        if settings.REQUIRE_2FA and not two_factor.is_enrolled(user):
+            raise HttpError(403, "set up two-factor login first (on /account/security/)")
         if check_csrf(request) is not None:
             raise HttpError(
                 403, "CSRF check failed: a browser session must send the X-CSRFToken header"
             )
-        assert isinstance(user, AbstractBaseUser)
         return user
 
 
+# What each scope asks of the role behind the call: reading is for every member, writing
+# for agents and owners. A token acts for its member and never does more than they may.
+SCOPE_ROLES = {"tickets:read": Role.VIEWER, "audit:read": Role.VIEWER, "tickets:write": Role.AGENT}
+
+
 def require_scope(request: HttpRequest, scope: str) -> None:
-    """Tokens carry scopes; a staff member's session may do everything the API offers."""
+    """A token needs the scope; the member behind a token or a session needs the role."""
     principal: Any = getattr(request, "auth", None)
-    if isinstance(principal, ApiToken) and scope not in principal.scopes:
-        raise HttpError(403, f"this token lacks the {scope!r} scope")
+    if isinstance(principal, ApiToken):
+        if scope not in principal.scopes:
+            raise HttpError(403, f"this token lacks the {scope!r} scope")
+        principal = principal.user
+    role = roles.role_of(principal) if principal is not None else None
+    if not roles.allows(role, SCOPE_ROLES[scope]):
+        who = role or "not a team member"
+        raise HttpError(403, f"{scope!r} needs the {SCOPE_ROLES[scope]} role; this account: {who}")

@@ -127,6 +127,9 @@ class OutboundEmail(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When a worker may next try: the retry backoff, and while one sends, its lease (a
+    # worker that died mid-send leaves a lease that expires, and the retry job takes over).
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -8,7 +8,13 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from founderops.core.models import AuditEvent, RateCounter
+from founderops.core.models import (
+    AuditEvent,
+    Notification,
+    NotificationDelivery,
+    NotificationRoute,
+    RateCounter,
+)
 
 if TYPE_CHECKING:
     ModelAdmin = admin.ModelAdmin
@@ -55,3 +61,24 @@ class AuditEventAdmin(ReadOnlyAdmin):
 class RateCounterAdmin(ReadOnlyAdmin):
     list_display = ["key", "window_start", "count"]
     search_fields = ["key"]
+
+
+# Notifications: routes change in the cockpit (owner only, audited); here they are seen.
+@admin.register(NotificationRoute)
+class NotificationRouteAdmin(ReadOnlyAdmin):
+    list_display = ["name", "target", "events", "enabled"]
+    # The sealed URL is ciphertext, but even that stays off the page.
+    exclude = ["url_sealed"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "event", "urgent", "title"]
+    list_filter = ["event", "urgent"]
+    search_fields = ["title", "key"]
+
+
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["notification", "route_name", "target", "state", "attempts", "next_attempt_at"]
+    list_filter = ["state"]

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from founderops.core import audit, clock, notify
+from founderops.core import audit, clock, notifications, notify
 from founderops.core.models import AuditEvent
 from founderops.reports import support
 
@@ -74,7 +74,7 @@ class Briefing:
 
 @dataclass(frozen=True)
 class Sending:
-    outcome: str  # delivered, partial, failed, no_targets, already_sent
+    outcome: str  # delivered, queued, partial, failed, no_targets, already_sent
     deliveries: list[notify.Delivery]
 
 
@@ -90,17 +90,36 @@ def morning(window: Window, sections: Sequence[Section] = MORNING) -> Briefing:
 
 
 def send(briefing: Briefing, urls: Sequence[str] | None = None, once: bool = False) -> Sending:
-    """Deliver and audit the outcome. With `once`, a briefing already sent is not resent."""
+    """Deliver and audit the outcome. With `once`, a briefing already sent is not resent.
+
+    Without `urls` the briefing is a `briefing` notification: it goes to the routes that take
+    that event (and FOUNDEROPS_NOTIFY_URLS), respects their quiet hours, and a failed
+    delivery is retried by the notifier; the outcome says what happened on the first try.
+    """
     if once and already_sent(briefing.key):
         return Sending("already_sent", [])
-    deliveries = notify.notify(f"FounderOps {briefing.title}", briefing.markdown, urls)
-    sending = Sending(_outcome(deliveries), deliveries)
+    title = f"FounderOps {briefing.title}"
+    notification_id = None
+    if urls is not None:
+        deliveries = notify.notify(title, briefing.markdown, urls)
+        sending = Sending(_outcome(deliveries), deliveries)
+    else:
+        key = f"briefing:{briefing.key}" if once else ""
+        notification = notifications.publish(
+            notifications.BRIEFING, title, briefing.markdown, key=key
+        )
+        notification_id = notification.pk
+        routed = notifications.deliver_now(notification)
+        sending = Sending(routed.outcome, routed.deliveries)
     audit.record(
         ACTOR,
         SENT,
         ("briefing", briefing.key),
         outcome=sending.outcome,
-        details={"deliveries": [d.as_record() for d in deliveries]},
+        details={
+            "deliveries": [d.as_record() for d in sending.deliveries],
+            "notification": notification_id,
+        },
     )
     return sending
 

@@ -10,11 +10,11 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from founderops.ai import registry, signals
+from founderops.ai import policy, registry, signals
 from founderops.ai.drafting import compose_reply
 from founderops.ai.intents import Prediction
 from founderops.ai.llm import Provider, make_provider
-from founderops.ai.models import AgentPolicy, AgentSwitch
+from founderops.ai.models import AgentPolicy
 from founderops.ai.retrieval import Index
 from founderops.core import audit, clock, http
 from founderops.core.audit import Decision as AuditDecision
@@ -89,11 +89,9 @@ def priority(text: str, sentiment: str) -> int:
 
 
 def policy_mode() -> str:
-    switch = AgentSwitch.objects.filter(agent=services.AGENT).first()
-    if switch and not switch.enabled:
-        return "off"
-    policy = AgentPolicy.objects.filter(agent=services.AGENT, action=services.REPLY).first()
-    return policy.mode if policy else AgentPolicy.Mode.AUTO
+    """The founder's policy for replies now (the agents page writes it): auto, approval,
+    notify, or off when the kill switch is off."""
+    return policy.verdict(services.AGENT, services.REPLY).mode
 
 
 def find_article(intent: str, text: str) -> KnowledgeArticle | None:

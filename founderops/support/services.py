@@ -8,13 +8,21 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from founderops.ai import approvals
 from founderops.ai.models import Approval
-from founderops.core import audit, clock, jobs
+from founderops.core import audit, clock, jobs, notifications
 from founderops.core.errors import Conflict, InvalidInput
 from founderops.customers.services import find_or_create_customer
-from founderops.support.models import KnowledgeArticle, Message, Ticket, TrainingExample
+from founderops.support.models import (
+    KnowledgeArticle,
+    Message,
+    Rating,
+    SavedReply,
+    Ticket,
+    TrainingExample,
+)
 from founderops.support.text import clean_body, clean_line
 
 AGENT = "support"
@@ -163,6 +171,25 @@ def add_customer_message(
     return message, True
 
 
+def assign_customer(ticket: Ticket, email: str, name: str = "") -> Ticket:
+    """The writer of a ticket gives (or corrects) their e-mail address, e.g. a chat visitor
+    asked for it before a handoff: the ticket moves to the customer known by that address."""
+    customer = find_or_create_customer(email, clean_line(name, 200))
+    if customer.pk == ticket.customer_id:
+        return ticket
+    previous = ticket.customer_id
+    ticket.customer = customer
+    ticket.save(update_fields=["customer"])
+    audit.record(
+        "customer",
+        "support.ticket_customer_changed",
+        ("ticket", ticket.pk),
+        outcome="moved",
+        details={"from_customer": previous, "to_customer": customer.pk},
+    )
+    return ticket
+
+
 def customer_text(ticket: Ticket) -> str:
     first = ticket.messages.filter(author=Message.Author.CUSTOMER).first()
     body = first.body if first else ""
@@ -189,10 +216,55 @@ def send_reply(ticket: Ticket, body: str, author: str) -> Message:
     return message
 
 
+RATABLE = {Message.Author.AGENT, Message.Author.FOUNDER}
+RATING_COMMENT_CHARS = 2000
+
+
+def rate_reply(message: Message, score: str, channel: str, comment: str = "") -> Rating:
+    """CSAT: the customer's verdict on one reply; a later click replaces the earlier one."""
+    if score not in Rating.Score.values:
+        raise InvalidInput(f"unknown score {score!r}; use one of {', '.join(Rating.Score.values)}")
+    if message.author not in RATABLE:
+        raise InvalidInput("only a reply (the agent's or the founder's) can be rated")
+    if channel not in Ticket.Channel.values:
+        raise InvalidInput(f"unknown channel {channel!r}")
+    if len(comment) > RATING_COMMENT_CHARS:
+        raise InvalidInput(f"the comment is longer than {RATING_COMMENT_CHARS} characters")
+    text = clean_body(comment, RATING_COMMENT_CHARS) if comment.strip() else ""
+    rating, created = Rating.objects.update_or_create(
+        message=message,
+        defaults={
+            "ticket_id": message.ticket_id,
+            "score": score,
+            "comment": text,
+            "channel": channel,
+            "created_at": clock.now(),
+        },
+    )
+    audit.record(
+        "customer",
+        "support.reply_rated",
+        ("ticket", message.ticket_id),
+        outcome=score,
+        details={"message": message.pk, "channel": channel, "changed": not created},
+    )
+    return rating
+
+
 def escalate(ticket: Ticket, summary: str, reason: str, payload: dict[str, object]) -> Approval:
     ticket.status = Ticket.Status.ESCALATED
     ticket.save(update_fields=["status"])
-    return approvals.request(AGENT, REPLY, ("ticket", ticket.pk), summary, reason, payload)
+    approval = approvals.request(AGENT, REPLY, ("ticket", ticket.pk), summary, reason, payload)
+    # Keyed by the approval: a ticket escalated again while it waits pings the founder once.
+    notifications.publish(
+        notifications.ESCALATION,
+        f"Ticket #{ticket.pk} needs you: {ticket.subject or '(no subject)'}",
+        f"{summary}\nWhy: {reason}",
+        link=f"{settings.SITE_URL.rstrip('/')}/tickets/{ticket.pk}/",
+        urgent=ticket.priority == Ticket.Priority.URGENT,
+        key=f"escalation:approval:{approval.pk}",
+    )
+    return approval
 
 
 def approve_reply(
@@ -291,3 +363,82 @@ def save_article(
         },
     )
     return article
+
+
+def edit_article(
+    slug: str,
+    title: str,
+    intent: str,
+    body: str,
+    answer: str,
+    examples: list[str],
+    published: bool,
+    user: AbstractBaseUser,
+) -> KnowledgeArticle:
+    """The founder writes an article in the cockpit: saved, audited, and the agent retrained
+    (its examples, or whether it is published, change what the classifier learns)."""
+    article = save_article(slug, title, intent, body, answer, examples, published)
+    audit.record(
+        f"user:{user.get_username()}",
+        "support.article_saved",
+        ("article", article.pk),
+        outcome="published" if published else "unpublished",
+        details={"slug": slug, "intent": article.intent, "examples": len(examples)},
+    )
+    transaction.on_commit(lambda: jobs.enqueue("founderops.support.tasks.refresh_classifier"))
+    return article
+
+
+# Saved replies (macros).
+
+
+def save_macro(
+    title: str, body: str, intent: str, user: AbstractBaseUser, macro: SavedReply | None = None
+) -> SavedReply:
+    """Create a saved reply, or update `macro`; titles are unique."""
+    title, body, intent = clean_line(title, 120), body.strip(), intent.strip()
+    if not title:
+        raise InvalidInput("a saved reply needs a title")
+    if not body:
+        raise InvalidInput("a saved reply needs a text")
+    taken = SavedReply.objects.filter(title=title)
+    if macro is not None and macro.pk is not None:
+        taken = taken.exclude(pk=macro.pk)
+    if taken.exists():
+        raise InvalidInput(f"a saved reply is already called {title!r}")
+    macro = macro or SavedReply()
+    macro.title, macro.body, macro.intent, macro.updated_at = title, body, intent, clock.now()
+    try:
+        with transaction.atomic():
+            macro.save()
+    except IntegrityError:
+        raise InvalidInput(f"a saved reply is already called {title!r}") from None
+    audit.record(
+        f"user:{user.get_username()}", "support.macro_saved", ("savedreply", macro.pk), title
+    )
+    return macro
+
+
+def delete_macro(macro: SavedReply, user: AbstractBaseUser) -> None:
+    pk, title = macro.pk, macro.title
+    macro.delete()
+    audit.record(f"user:{user.get_username()}", "support.macro_deleted", ("savedreply", pk), title)
+
+
+def fill_macro(body: str, customer_name: str) -> str:
+    """{name} becomes the customer's first name ("there" when unknown); other braces stay."""
+    first = customer_name.split()[0] if customer_name.strip() else "there"
+    return body.replace("{name}", first)
+
+
+def use_macro(macro: SavedReply, ticket: Ticket, user: AbstractBaseUser) -> str:
+    """The text to put in the ticket's draft; the use is counted (one conditional update)."""
+    SavedReply.objects.filter(pk=macro.pk).update(uses=F("uses") + 1)
+    audit.record(
+        f"user:{user.get_username()}",
+        "support.macro_used",
+        ("ticket", ticket.pk),
+        outcome=macro.title,
+        details={"macro": macro.pk},
+    )
+    return fill_macro(macro.body, ticket.customer.name)

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from founderops.accounts import roles
 from founderops.accounts.roles import Role
 from founderops.ai.models import Approval
 from founderops.core.models import AuditEvent
 from founderops.support import services
-from founderops.support.models import Decision, KnowledgeArticle, Message, Ticket
+from founderops.support.models import Decision, KnowledgeArticle, Message, Rating, Ticket
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponseBase])
 
@@ -58,6 +61,11 @@ agent_required = role_required(Role.AGENT)
 owner_required = role_required(Role.OWNER)
 
 
+def may(request: HttpRequest, needed: str) -> bool:
+    """Whether the signed-in member's role allows `needed` (pages hide what it would refuse)."""
+    return roles.allows(roles.role_of(request.user), needed)
+
+
 # Tickets and their approvals.
 
 
@@ -78,11 +86,31 @@ def pending_approval(ticket: Ticket) -> Approval | None:
     return ticket_approvals(ticket).filter(status=Approval.Status.PENDING).first()
 
 
-def search_tickets(query: str, status: str) -> QuerySet[Ticket]:
+def search_tickets(
+    q: str = "",
+    status: str = "",
+    channel: str = "",
+    priority: str = "",
+    intent: str = "",
+    sentiment: str = "",
+    since: date | str = "",
+    until: date | str = "",
+    rating: str = "",
+) -> QuerySet[Ticket]:
+    """Tickets matching every filter given (an empty one filters nothing), newest first.
+
+    Dates are days in the founder's time zone, both ends included.
+    """
     tickets = Ticket.objects.select_related("customer")
-    if status:
-        tickets = tickets.filter(status=status)
-    query = query.strip()
+    exact = {"status": status, "channel": channel, "priority": priority, "intent": intent}
+    tickets = tickets.filter(**{name: value for name, value in exact.items() if value})
+    if sentiment:
+        tickets = tickets.filter(sentiment=sentiment)
+    tickets = tickets.filter(**day_range("created_at", since, until))
+    return _matching(_rated(tickets, rating), q.strip())
+
+
+def _matching(tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
     if not query:
         return tickets
     if query.lstrip("#").isdigit():
@@ -94,6 +122,39 @@ def search_tickets(query: str, status: str) -> QuerySet[Ticket]:
         | Q(customer__name__icontains=query)
         | Exists(in_thread)
     )
+
+
+RATING_FILTERS = {
+    "rated": {},
+    "good": {"score": Rating.Score.GOOD},
+    "bad": {"score": Rating.Score.BAD},
+}
+
+
+def _rated(tickets: QuerySet[Ticket], rating: str) -> QuerySet[Ticket]:
+    if rating == "none":
+        return tickets.filter(~Exists(Rating.objects.filter(ticket=OuterRef("pk"))))
+    if rating not in RATING_FILTERS:
+        return tickets
+    scores = RATING_FILTERS[rating]
+    return tickets.filter(Exists(Rating.objects.filter(ticket=OuterRef("pk"), **scores)))
+
+
+def day_range(column: str, since: date | str, until: date | str) -> dict[str, datetime]:
+    """Lookups for the days since..until (inclusive) in the founder's time zone."""
+    zone = timezone.get_current_timezone()
+    lookups = {}
+    if isinstance(since, date):
+        lookups[f"{column}__gte"] = datetime.combine(since, time.min, tzinfo=zone)
+    if isinstance(until, date):
+        lookups[f"{column}__lt"] = datetime.combine(until + timedelta(days=1), time.min, zone)
+    return lookups
+
+
+def ticket_intents() -> list[str]:
+    """The intents tickets carry (for the filter), from the index on the column."""
+    rows = Ticket.objects.exclude(intent="").order_by("intent").values_list("intent", flat=True)
+    return list(rows.distinct())
 
 
 @dataclass(frozen=True)
@@ -201,19 +262,52 @@ class InboxRow:
     ticket: Ticket | None
 
 
-def inbox_rows() -> list[InboxRow]:
-    """Pending approvals, most urgent first, then oldest first, each with its ticket."""
-    pending = list(
-        Approval.objects.filter(status=Approval.Status.PENDING).order_by("created_at", "id")
+INBOX_PAGE_SIZE = 50
+
+
+def inbox_page(number: str | None) -> Page[InboxRow]:
+    """One page of pending approvals, most urgent first, then oldest first, with tickets.
+
+    Sorting needs every pending approval, but only its id, subject and age and its ticket's
+    priority (two narrow queries); full rows are loaded for the page shown alone.
+    """
+    order = Paginator(_inbox_order(), INBOX_PAGE_SIZE).get_page(number)
+    ids = [pk for pk, _ in order.object_list]
+    approvals = Approval.objects.in_bulk(ids)
+    tickets = Ticket.objects.select_related("customer").in_bulk(
+        [ticket_id for _, ticket_id in order.object_list if ticket_id is not None]
     )
-    ids = [int(a.subject_id) for a in pending if a.subject_type == "ticket"]
-    tickets = Ticket.objects.select_related("customer").in_bulk(ids)
     rows = [
-        InboxRow(a, tickets.get(int(a.subject_id)) if a.subject_type == "ticket" else None)
-        for a in pending
+        InboxRow(approvals[pk], tickets.get(ticket_id) if ticket_id is not None else None)
+        for pk, ticket_id in order.object_list
+        if pk in approvals
     ]
-    # sorted() is stable: within one priority the oldest stays first.
-    return sorted(rows, key=lambda r: r.ticket.priority if r.ticket else Ticket.Priority.NORMAL)
+    return Page(rows, order.number, order.paginator)  # type: ignore[arg-type]
+
+
+def _inbox_order() -> list[tuple[int, int | None]]:
+    """(approval id, ticket id) of every pending approval, in the order the inbox shows."""
+    pending = Approval.objects.filter(status=Approval.Status.PENDING).values_list(
+        "pk", "subject_type", "subject_id", "created_at"
+    )
+    items = [
+        (pk, int(sid) if kind == "ticket" and sid.isdigit() else None, at)
+        for pk, kind, sid, at in pending
+    ]
+    # Waiting tickets are the escalated ones: one indexed query gives their priorities.
+    priority = dict(
+        Ticket.objects.filter(status=Ticket.Status.ESCALATED).values_list("pk", "priority")
+    )
+    strays = [tid for _, tid, _ in items if tid is not None and tid not in priority]
+    if strays:
+        priority.update(Ticket.objects.filter(pk__in=strays).values_list("pk", "priority"))
+    normal = Ticket.Priority.NORMAL
+
+    def key(item: tuple[int, int | None, datetime]) -> tuple[int, datetime, int]:
+        pk, tid, at = item
+        return (priority.get(tid, normal) if tid is not None else normal, at, pk)
+
+    return [(pk, tid) for pk, tid, _ in sorted(items, key=key)]
 
 
 def pending_count() -> int:
@@ -240,9 +334,16 @@ def known_intents() -> list[tuple[str, str]]:
 # The audit trail.
 
 
-def audit_events(actor: str, action: str, subject: str) -> QuerySet[AuditEvent]:
-    """Events filtered by actor prefix ("user:" or "agent:support"), exact action, subject."""
-    events = AuditEvent.objects.all()
+def audit_events(
+    actor: str = "",
+    action: str = "",
+    subject: str = "",
+    since: date | str = "",
+    until: date | str = "",
+) -> QuerySet[AuditEvent]:
+    """Events filtered by actor prefix ("user:" or "agent:support"), exact action, subject
+    ("ticket" or "ticket:42") and days (inclusive, in the founder's time zone)."""
+    events = AuditEvent.objects.filter(**day_range("created_at", since, until))
     if actor:
         events = events.filter(actor__startswith=actor)
     if action:

@@ -35,12 +35,15 @@ class DecisionForm(forms.Form):
         return body.replace("\r\n", "\n").replace("\r", "\n")
 
     @classmethod
-    def for_approval(cls, approval: Approval, intents: list[tuple[str, str]]) -> DecisionForm:
+    def for_approval(
+        cls, approval: Approval, intents: list[tuple[str, str]], body: str | None = None
+    ) -> DecisionForm:
+        """The pending decision with the agent's draft (or `body`, e.g. a saved reply)."""
         suggested = str(approval.payload.get("intent", ""))
         known = {value for value, _ in intents}
         initial = {
             "approval": approval.pk,
-            "body": str(approval.payload.get("draft", "")),
+            "body": body if body is not None else str(approval.payload.get("draft", "")),
             "intent": suggested if suggested in known else "",
         }
         return cls(initial=initial, intents=intents)
@@ -64,16 +67,60 @@ class FilterForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+class DayInput(forms.DateInput):
+    input_type = "date"
+
+
+def day_field(label: str) -> forms.DateField:
+    return forms.DateField(label=label, required=False, widget=DayInput())
+
+
+RATING_CHOICES = [
+    ("", "Rated or not"),
+    ("rated", "Rated"),
+    ("good", "Rated good"),
+    ("bad", "Rated not good"),
+    ("none", "Not rated"),
+]
+
+
 class TicketFilterForm(FilterForm):
     q = forms.CharField(
         label="Search",
         required=False,
         max_length=200,
-        widget=forms.SearchInput(attrs={"placeholder": "Subject, customer, message or #id"}),
+        widget=forms.SearchInput(
+            attrs={"placeholder": "Subject, customer, message or #id", "data-shortcut": "search"}
+        ),
     )
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "Any status"), *Ticket.Status.choices]
     )
+    channel = forms.ChoiceField(
+        label="Channel", required=False, choices=[("", "Any channel"), *Ticket.Channel.choices]
+    )
+    priority = forms.ChoiceField(
+        label="Priority",
+        required=False,
+        choices=[("", "Any priority"), *[(str(v), n) for v, n in Ticket.Priority.choices]],
+    )
+    intent = forms.ChoiceField(label="Intent", required=False)
+    sentiment = forms.ChoiceField(
+        label="Sentiment",
+        required=False,
+        choices=[("", "Any sentiment"), *Ticket.Sentiment.choices],
+    )
+    since = day_field("From")
+    until = day_field("To")
+    rating = forms.ChoiceField(label="Rating", required=False, choices=RATING_CHOICES)
+
+    def __init__(self, *args: Any, intents: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [
+            ("", "Any intent"),
+            *[(i, "unknown request" if i == "oos" else i) for i in intents],
+        ]
+        cast(forms.ChoiceField, self.fields["intent"]).choices = choices
 
 
 class AuditFilterForm(FilterForm):
@@ -95,6 +142,8 @@ class AuditFilterForm(FilterForm):
         max_length=200,
         widget=forms.TextInput(attrs={"placeholder": "ticket:42"}),
     )
+    since = day_field("From")
+    until = day_field("To")
 
 
 def cleaned(form: forms.Form) -> dict[str, Any]:

@@ -6,18 +6,26 @@ answer every form with a redirect (post/redirect/get) so a reload never repeats 
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from founderops.accounts.roles import Role
 from founderops.ai.models import Approval
+from founderops.channels import outbound
 from founderops.core import audit
 from founderops.core.errors import InvalidInput
 from founderops.support import services
-from founderops.support.models import KnowledgeArticle, Ticket, TrainingExample
+from founderops.support.models import (
+    Rating,
+    SavedReply,
+    Ticket,
+    TrainingExample,
+)
 from founderops.web import access
 from founderops.web.access import agent_required, staff_required
 from founderops.web.forms import (
@@ -27,6 +35,7 @@ from founderops.web.forms import (
     TicketFilterForm,
     cleaned,
 )
+from founderops.web.macro_views import macros_for
 
 PAGE_SIZE = 50
 ALREADY_DECIDED = "This ticket was already decided, so nothing was sent twice."
@@ -38,16 +47,22 @@ STALE_FORM = (
 
 @staff_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/inbox.html", {"rows": access.inbox_rows()})
+    page = access.inbox_page(request.GET.get("page"))
+    return render(request, "web/inbox.html", {"page": page, "rows": page.object_list})
 
 
 @staff_required
 def ticket_list(request: HttpRequest) -> HttpResponse:
-    form = TicketFilterForm(request.GET)
+    form = TicketFilterForm(request.GET, intents=access.ticket_intents())
     filters = cleaned(form)
-    tickets = access.search_tickets(filters["q"], filters["status"])
+    tickets = access.search_tickets(**filters).annotate(
+        rated=Exists(Rating.objects.filter(ticket=OuterRef("pk")))
+    )
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "web/ticket_list.html", {"form": form, "page": page})
+    filtered = any(filters.values())
+    return render(
+        request, "web/ticket_list.html", {"form": form, "page": page, "filtered": filtered}
+    )
 
 
 @staff_required
@@ -62,18 +77,30 @@ def render_ticket(
     approval = access.pending_approval(ticket)
     latest = approval or access.ticket_approvals(ticket).first()
     if approval is not None and form is None:
-        form = DecisionForm.for_approval(approval, intents)
+        form = DecisionForm.for_approval(approval, intents, _macro_text(request, ticket))
     context = {
         "ticket": ticket,
-        "thread": ticket.messages.all(),
+        # Each reply with its e-mail (delivery status) and the customer's rating, in one query.
+        "thread": ticket.messages.select_related("email", "rating"),
+        "email_off": outbound.kept_in_cockpit(ticket),
         "why": access.reasoning(ticket, latest),
         "approval": approval,
         "latest": latest,
         "decision_form": form,
         "relabel_form": RelabelForm(initial={"intent": ticket.intent}, intents=intents),
+        "macros": macros_for(ticket) if approval is not None else [],
+        "can_act": access.may(request, Role.AGENT),
         "context": access.ticket_context(ticket, latest),
     }
     return render(request, "web/ticket_detail.html", context, status=status)
+
+
+def _macro_text(request: HttpRequest, ticket: Ticket) -> str | None:
+    """The draft a saved reply fills in without JavaScript (its use was counted by the POST
+    that redirected here with ?macro=<id>)."""
+    pk = request.GET.get("macro", "")
+    macro = SavedReply.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
+    return services.fill_macro(macro.body, ticket.customer.name) if macro else None
 
 
 def _decision(request: HttpRequest, ticket: Ticket) -> tuple[DecisionForm, Approval | None]:
@@ -177,7 +204,7 @@ def relabel(request: HttpRequest, pk: int) -> HttpResponse:
 def knowledge_list(request: HttpRequest) -> HttpResponse:
     context = {
         "articles": access.knowledge_articles(),
-        "can_edit": admin.site.is_registered(KnowledgeArticle),
+        "can_edit": access.may(request, Role.AGENT),
     }
     return render(request, "web/knowledge_list.html", context)
 
@@ -196,7 +223,8 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     filters = cleaned(AuditFilterForm(request.GET))
     user = access.founder(request)
     # Reading the trail is itself worth a line in it (who took a copy of what).
-    audit.record(f"user:{user.get_username()}", "audit.exported", details={"filters": filters})
+    chosen = {name: str(value) for name, value in filters.items() if value}
+    audit.record(f"user:{user.get_username()}", "audit.exported", details={"filters": chosen})
     events = access.audit_events(**filters).order_by("id")
     response = StreamingHttpResponse(audit.export_jsonl(events), content_type="application/jsonl")
     response["Content-Disposition"] = 'attachment; filename="founderops-audit.jsonl"'

@@ -57,7 +57,13 @@ class Every:
 
 # Jobs that run on an interval; each domain's periodic work is listed here.
 def intervals() -> list[Every]:
-    return []
+    return [
+        Every("retry-outbound-email", "founderops.channels.tasks.retry_outbound", 1),
+        Every(
+            "poll-mailboxes", "founderops.channels.tasks.poll_mailboxes", settings.IMAP_POLL_MINUTES
+        ),
+        Every("dispatch-notifications", "founderops.core.notifications.dispatch_notifications", 1),
+    ]
 
 
 def configured() -> list[Daily]:

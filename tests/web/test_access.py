@@ -12,6 +12,7 @@ from tests.web.cast import PASSWORD
 pytestmark = pytest.mark.django_db
 
 PAGES = [
+    ("web:home", {}),
     ("web:inbox", {}),
     ("web:tickets", {}),
     ("web:ticket", {"pk": 1}),
@@ -50,7 +51,7 @@ def test_it_refuses_accounts_that_are_not_staff(
 def test_it_signs_the_founder_in_through_the_login_form(client: Client, founder: User) -> None:
     response = client.post(reverse("web:login"), {"username": "fiona", "password": PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == reverse("web:inbox")
+    assert response["Location"] == reverse("web:home")
 
 
 def test_it_shows_a_wrong_password_on_the_login_page(client: Client, founder: User) -> None:

@@ -53,7 +53,7 @@ def sign_in(page: Page, base_url: str) -> None:
     page.get_by_label("Username").fill("fiona")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Approval inbox")).to_be_visible()
+    expect(page.get_by_role("heading", name="Today at a glance")).to_be_visible()
 
 
 def test_it_approves_an_edited_draft_in_the_browser(
@@ -62,6 +62,7 @@ def test_it_approves_an_edited_draft_in_the_browser(
     ARTIFACTS.mkdir(exist_ok=True)
     with chromium_page() as page:
         sign_in(page, live_server.url)
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox").click()
         page.get_by_role("link", name="Can't find the reset link").click()
         expect(page.get_by_label("Reply to Ada Lovelace")).to_contain_text("Hi Ada,")
         page.get_by_label("Reply to Ada Lovelace").fill(EDITED)

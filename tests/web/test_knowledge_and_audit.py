@@ -25,11 +25,11 @@ def test_it_lists_the_knowledge_articles(
     assert "2 example questions" in html
 
 
-def test_it_links_each_article_to_its_admin_page(
+def test_it_links_each_article_to_its_editor(
     founder_client: Client, reset_article: KnowledgeArticle
 ) -> None:
     html = founder_client.get(reverse("web:knowledge")).content.decode()
-    assert reverse("admin:support_knowledgearticle_change", args=[reset_article.pk]) in html
+    assert reverse("web:article_edit", kwargs={"pk": reset_article.pk}) in html
 
 
 def test_it_renders_article_markdown_sanitised(founder_client: Client) -> None:

@@ -65,7 +65,29 @@ def test_it_schedules_the_briefing_daily_at_the_local_time(paris: None) -> None:
 def test_it_ensures_the_schedules_idempotently(paris: None) -> None:
     first = [(s.pk, s.next_run) for s in schedules.ensure_schedules()]
     second = [(s.pk, s.next_run) for s in schedules.ensure_schedules()]
-    assert (second, Schedule.objects.count()) == (first, 2)
+    expected = len(schedules.configured()) + len(schedules.intervals())
+    assert (second, Schedule.objects.count()) == (first, expected)
+
+
+@pytest.mark.django_db
+def test_it_runs_interval_jobs_every_so_many_minutes() -> None:
+    with time_machine.travel(NOON_UTC, tick=False):
+        schedules.ensure_schedules()
+    every = {e.name: e for e in schedules.intervals()}
+    rows = Schedule.objects.filter(name__in=every)
+    assert sorted((r.name, r.schedule_type, r.minutes) for r in rows) == sorted(
+        (name, Schedule.MINUTES, e.minutes) for name, e in every.items()
+    )
+
+
+@pytest.mark.django_db
+def test_it_updates_an_interval_job_whose_period_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    job = schedules.Every("every-test", "founderops.worker.tasks.housekeeping", 5)
+    monkeypatch.setattr(schedules, "intervals", lambda: [job])
+    schedules.ensure_schedules()
+    monkeypatch.setattr(schedules, "intervals", lambda: [schedules.Every(job.name, job.func, 2)])
+    schedules.ensure_schedules()
+    assert list(Schedule.objects.filter(name=job.name).values_list("minutes", flat=True)) == [2]
 
 
 @pytest.mark.django_db

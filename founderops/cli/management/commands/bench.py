@@ -1,4 +1,4 @@
-"""`founderops bench support`: tickets per second through the whole Support Agent pipeline."""
+"""`founderops bench support|web`: the Support Agent's pipeline, and the cockpit under load."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.urls import reverse
 
-from founderops.cli import evaluation
+from founderops.cli import evaluation, web_bench
 
 # ../shared/data next to the project checkout, as the Makefile and tests find it.
 CLINC = Path(settings.BASE_DIR).parents[1] / "shared" / "data" / "support" / "clinc150"
@@ -28,8 +29,16 @@ class Command(BaseCommand):
         support = agents.add_parser("support", help="the Support Agent's whole pipeline")
         support.add_argument("--tickets", type=int, default=600, help="tickets to stream")
         support.add_argument("--intents", type=int, default=40, help="intents in the KB")
+        web = agents.add_parser("web", help="cockpit home and inbox under concurrent users")
+        web.add_argument("--tickets", type=int, default=10_000, help="tickets in the database")
+        web.add_argument("--users", type=int, default=50, help="concurrent signed-in users")
+        web.add_argument("--rounds", type=int, default=10, help="page loads per user and page")
+        web.add_argument("--threads", type=int, default=8, help="the web server's threads")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["agent"] == "web":
+            self.stdout.write(json.dumps(bench_web(options)))
+            return
         dataset, source = _dataset(options["intents"])
         evaluation.prepare_database()
         unknown = [text for text, _ in dataset.oos_train]
@@ -48,6 +57,24 @@ class Command(BaseCommand):
             "tickets_per_second": round(len(outcomes) / elapsed, 1) if elapsed else None,
         } | {key: figures[key] for key in (*keys, "peak_rss_mb")}
         self.stdout.write(json.dumps(report))
+
+
+def bench_web(options: dict[str, Any]) -> dict[str, object]:
+    evaluation.prepare_database()
+    seeded = web_bench.seed(options["tickets"])
+    sessions = web_bench.sign_in(options["users"])
+    paths = [reverse("web:home"), reverse("web:inbox")]
+    with web_bench.server(options["threads"]) as base:
+        web_bench.load(base, sessions[:2], paths, rounds=1)  # warm the server's caches
+        started = time.perf_counter()
+        timings = web_bench.load(base, sessions, paths, options["rounds"])
+        elapsed = time.perf_counter() - started
+    return {
+        "tickets": seeded.tickets,
+        "pending_approvals": seeded.pending,
+        "users": options["users"],
+        "server_threads": options["threads"],
+    } | web_bench.report(timings, elapsed)
 
 
 def _dataset(intents: int) -> tuple[evaluation.Dataset, str]:

@@ -6,10 +6,9 @@ from argparse import ArgumentTypeError
 from datetime import date, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from founderops.core import clock
+from founderops.core import clock, notifications
 from founderops.reports import briefing
 
 
@@ -17,7 +16,8 @@ class Command(BaseCommand):
     help = (
         "Print the morning briefing as Markdown: the last 24 hours, or one whole day in "
         "FOUNDEROPS_BRIEFING_TIME_ZONE with --date (YYYY-MM-DD, today or yesterday). "
-        "--send also delivers it to FOUNDEROPS_NOTIFY_URLS."
+        "--send also delivers it to the notification routes that take the briefing and to "
+        "FOUNDEROPS_NOTIFY_URLS."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,13 +45,17 @@ class Command(BaseCommand):
             self._send(page)
 
     def _send(self, page: briefing.Briefing) -> None:
-        if not settings.NOTIFY_URLS:
-            raise CommandError("FOUNDEROPS_NOTIFY_URLS is empty: there is nowhere to send it")
+        if not notifications.routes_for(notifications.BRIEFING):
+            raise CommandError(
+                "FOUNDEROPS_NOTIFY_URLS is empty and no notification route takes the briefing: "
+                "there is nowhere to send it"
+            )
         sending = briefing.send(page)
         for delivery in sending.deliveries:
             state = "sent" if delivery.ok else f"FAILED: {delivery.error}"
             self.stderr.write(f"{delivery.target}: {state}")
-        if sending.outcome != "delivered":
+        # "queued": held for a route's quiet hours or digest window; it is sent later.
+        if sending.outcome not in {"delivered", "queued"}:
             raise CommandError(f"the briefing was not delivered everywhere ({sending.outcome})")
 
 

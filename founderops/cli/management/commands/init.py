@@ -11,8 +11,11 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
+
+from founderops.accounts import services
+from founderops.accounts.roles import Role
 
 # Django's four standard checks, used when the settings name none: the owner's password
 # guards every approval and every customer's data.
@@ -46,7 +49,10 @@ class Command(BaseCommand):
         user.set_password(checked_password(user, self.password()))
         user.is_staff = user.is_superuser = True
         validate_user(user)
-        user.save()
+        with transaction.atomic():
+            user.save()
+            # The role is explicit from the start, so the Team page lists the owner as such.
+            services.register_member(user, Role.OWNER, "cli")
         self.stdout.write(self.style.SUCCESS(f"Created the owner account {user.get_username()!r}."))
 
     def password(self) -> str:

@@ -1,0 +1,63 @@
+"""Customers: the list, and one customer's timeline of everything that happened with them."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Max, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from founderops.customers.models import Customer
+from founderops.support.models import Rating
+from founderops.web.access import staff_required
+from founderops.web.forms import FilterForm, cleaned
+from founderops.web.timeline import timeline
+
+PAGE_SIZE = 50
+
+
+class CustomerFilterForm(FilterForm):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.SearchInput(
+            attrs={"placeholder": "Name or e-mail", "data-shortcut": "search"}
+        ),
+    )
+
+
+def search_customers(query: str) -> QuerySet[Customer]:
+    """Customers with their ticket count and last contact, the most recent contact first."""
+    customers = Customer.objects.annotate(
+        ticket_count=Count("tickets"), last_contact=Max("tickets__created_at")
+    )
+    query = query.strip()
+    if query:
+        customers = customers.filter(Q(name__icontains=query) | Q(email__icontains=query))
+    return customers.order_by(F("last_contact").desc(nulls_last=True), "name", "id")
+
+
+@staff_required
+def customer_list(request: HttpRequest) -> HttpResponse:
+    form = CustomerFilterForm(request.GET)
+    customers = search_customers(cleaned(form)["q"])
+    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "web/customer_list.html", {"form": form, "page": page})
+
+
+@staff_required
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    ratings = Rating.objects.filter(ticket__customer=customer).aggregate(
+        total=Count("pk"), good=Count("pk", filter=Q(score=Rating.Score.GOOD))
+    )
+    context = {
+        "customer": customer,
+        "identities": customer.identities.order_by("kind", "value"),
+        "ticket_count": customer.tickets.count(),
+        "ratings": ratings,
+        "timeline": timeline(customer),
+    }
+    return render(request, "web/customer_detail.html", context)

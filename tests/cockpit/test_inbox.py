@@ -1,0 +1,103 @@
+"""The approval inbox at /inbox/: most urgent first, paged, with keyboard shortcuts."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from founderops.ai.models import Approval
+from founderops.support.models import KnowledgeArticle, Ticket
+from founderops.web import access
+from tests.web.cast import escalate_with_draft, new_ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def inbox(client: Client, **params: str) -> str:
+    response = client.get(reverse("web:inbox"), params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def waiting(subject: str, article: KnowledgeArticle, priority: int = 3, at: str = "") -> Ticket:
+    with time_machine.travel(at or "2026-03-01T09:00:00Z", tick=False):
+        ticket = new_ticket(subject, f"About {subject}", f"{subject.replace(' ', '')}@example.com")
+        Ticket.objects.filter(pk=ticket.pk).update(priority=priority)
+        escalate_with_draft(ticket, article)
+    return ticket
+
+
+def test_it_lives_at_its_own_address(founder_client: Client, escalation: Approval) -> None:
+    assert reverse("web:inbox") == "/inbox/"
+    assert "Can&#x27;t find the reset link" in inbox(founder_client)
+
+
+def test_it_shows_urgent_before_older_normal_ones(
+    founder_client: Client, reset_article: KnowledgeArticle
+) -> None:
+    waiting("Old question", reset_article, at="2026-03-01T08:00:00Z")
+    waiting("Site down", reset_article, priority=1, at="2026-03-01T10:00:00Z")
+    html = inbox(founder_client)
+    assert html.index("Site down") < html.index("Old question")
+
+
+def test_it_pages_in_the_same_order(
+    founder_client: Client, reset_article: KnowledgeArticle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(access, "INBOX_PAGE_SIZE", 2)
+    waiting("Normal one", reset_article, at="2026-03-01T08:00:00Z")
+    waiting("Normal two", reset_article, at="2026-03-01T08:30:00Z")
+    waiting("Urgent one", reset_article, priority=1, at="2026-03-01T11:00:00Z")
+    first, second = inbox(founder_client), inbox(founder_client, page="2")
+    assert "Urgent one" in first and "Normal one" in first
+    assert "Normal two" in second and "Normal two" not in first
+    assert "3 waiting for you" in first
+    assert 'href="?page=2" rel="next">Next →</a>' in first
+
+
+def test_it_shows_an_approval_of_another_agent_without_a_ticket(
+    founder_client: Client, escalation: Approval
+) -> None:
+    Approval.objects.create(
+        created_at=escalation.created_at,
+        agent="billing",
+        action="refund",
+        subject_type="payment",
+        subject_id="pi_123",
+        summary="Refund 80.00 USD to Ada",
+        reason="over the 50.00 USD limit",
+    )
+    html = inbox(founder_client)
+    assert "billing · refund" in html
+    assert "Refund 80.00 USD to Ada" in html
+
+
+def test_it_documents_its_keyboard_shortcuts(founder_client: Client, escalation: Approval) -> None:
+    html = inbox(founder_client)
+    assert '<dialog id="shortcuts-help"' in html
+    for key in ("j", "k", "Enter", "o", "a", "e", "r", "/", "?"):
+        assert f"<kbd>{key}</kbd>" in html
+
+
+def test_it_marks_each_item_for_the_keyboard(founder_client: Client, escalation: Approval) -> None:
+    html = inbox(founder_client)
+    assert '<ol class="inbox" id="inbox-list" data-nav-list' in html
+    assert f'id="approval-{escalation.pk}"' in html
+    assert 'class="inbox-link" href="/tickets/' in html and "data-nav-open" in html
+
+
+def test_it_offers_a_search_the_slash_key_focuses(founder_client: Client) -> None:
+    html = inbox(founder_client)
+    assert f'action="{reverse("web:tickets")}"' in html
+    assert 'id="inbox-search" placeholder="Search tickets" data-shortcut="search"' in html
+
+
+def test_it_binds_the_ticket_page_buttons_to_their_keys(
+    founder_client: Client, escalation: Approval
+) -> None:
+    html = founder_client.get(reverse("web:ticket", kwargs={"pk": escalation.subject_id})).content
+    assert b'id="approve-button" data-shortcut="approve"' in html
+    assert b'id="reject-button" data-shortcut="reject"' in html
+    assert b'<dialog id="shortcuts-help"' in html
