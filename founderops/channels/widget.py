@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -63,6 +63,7 @@ _WORD = re.compile(r"\w+")
 ANSWERED = "answered"
 HANDOFF = "handoff"
 NEED_EMAIL = "need_email"
+EMAIL_NOTED = "email_noted"
 RATED = "rated"
 
 
@@ -115,7 +116,6 @@ class Reply:
     message_id: int | None = None
     rating_token: str = ""
     email: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -128,7 +128,7 @@ class Reply:
             data["rating_token"] = self.rating_token
         if self.email:
             data["email"] = self.email
-        return data | self.extra
+        return data
 
 
 # The form token.
@@ -336,7 +336,7 @@ def ask_question(question: Question, ip: str, deps: agents.SupportDeps | None = 
         if email:
             services.assign_customer(ticket, email, name)
         if not text:
-            return handoff(ticket, conversation_token(ticket))
+            return email_noted(ticket)
         message, _ = services.add_customer_message(ticket, text, external_id=external_id)
     # Idempotent: a resend, or a follow-up, finds the decision made the first time.
     agents.handle_ticket(ticket, deps)
@@ -389,6 +389,15 @@ def handoff(ticket: Ticket, conversation: str) -> Reply:
         conversation,
         email=email,
     )
+
+
+def email_noted(ticket: Ticket) -> Reply:
+    """The visitor gave their address without a question: usually the one a handoff asked for."""
+    if ticket.status == Ticket.Status.ESCALATED:
+        return handoff(ticket, conversation_token(ticket))
+    email = ticket.customer.email
+    text = f"Thanks! If we need to reach you, we'll write to {email}."
+    return Reply(EMAIL_NOTED, text, conversation_token(ticket), email=email)
 
 
 # Rating an answer.

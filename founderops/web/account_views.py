@@ -199,7 +199,7 @@ def security(request: HttpRequest) -> HttpResponse:
 
 def _confirm_app(request: HttpRequest, user: User) -> HttpResponse:
     form = CodeForm(request.POST)
-    codes = services.enable_two_factor(user, form.data.get("code", "")) if form.is_valid() else None
+    codes = services.enable_two_factor(user, form.cleaned_data["code"]) if form.is_valid() else None
     if codes is None:
         form.add_error("code", WRONG_CODE)
         return _render_security(request, user, form, status=400)
@@ -240,7 +240,7 @@ def security_codes(request: HttpRequest) -> HttpResponse:
     """New recovery codes, for a member who can show a current code from the app."""
     user = _me(request)
     form = CodeForm(request.POST)
-    check = two_factor.verify(user, form.data.get("code", "")) if form.is_valid() else None
+    check = two_factor.verify(user, form.cleaned_data["code"]) if form.is_valid() else None
     if check is None or check.method != "app":
         messages.error(request, "Enter a current code from the app to make new recovery codes.")
         return redirect("web:security")
@@ -255,7 +255,7 @@ def security_codes(request: HttpRequest) -> HttpResponse:
 def security_disable(request: HttpRequest) -> HttpResponse:
     user = _me(request)
     form = CodeForm(request.POST)
-    check = two_factor.verify(user, form.data.get("code", "")) if form.is_valid() else None
+    check = two_factor.verify(user, form.cleaned_data["code"]) if form.is_valid() else None
     if check is None or check.device is None:
         messages.error(request, "Enter a current code (or a recovery code) to turn it off.")
         return redirect("web:security")

@@ -142,7 +142,8 @@ def audit_entries(customer: Customer, limit: int) -> list[Entry]:
 SOURCES: list[Source] = [ticket_entries, message_entries, rating_entries, audit_entries]
 
 
-def timeline(customer: Customer, per_source: int = PER_SOURCE) -> Timeline:
+def timeline(customer: Customer, per_source: int | None = None) -> Timeline:
+    per_source = per_source or PER_SOURCE
     entries: list[Entry] = []
     cutoffs = []
     for source in SOURCES:
@@ -153,6 +154,7 @@ def timeline(customer: Customer, per_source: int = PER_SOURCE) -> Timeline:
         entries += found[:per_source]
     if cutoffs:
         entries = [e for e in entries if e.at >= max(cutoffs)]
-    # Newest first; a ticket opened and its first message share a moment: ticket first.
-    entries.sort(key=lambda e: (e.at, e.kind == "ticket"), reverse=True)
+    # Newest first. A ticket opened and its first message share a moment; the opening came
+    # first, so in newest-first order it goes below the message.
+    entries.sort(key=lambda e: (e.at, e.kind != "ticket"), reverse=True)
     return Timeline(entries, truncated=bool(cutoffs))

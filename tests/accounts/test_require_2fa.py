@@ -80,6 +80,22 @@ def test_it_refuses_the_api_to_a_session_without_an_app(founder_client: Client) 
     assert "two-factor" in response.json()["detail"]
 
 
+def test_it_lets_the_api_serve_a_session_signed_in_with_a_code(
+    client: Client, founder: User, clock: time_machine.Traveller
+) -> None:
+    device, _ = enrol(founder)
+    sign_in(client, "fiona")
+    client.post(reverse("web:login_code"), {"code": next_code(clock, device)})
+    assert client.get("/api/tickets").status_code == 200
+
+
+def test_it_refuses_the_api_to_a_session_that_never_gave_a_code(
+    founder_client: Client, founder: User
+) -> None:
+    enrol(founder)
+    assert founder_client.get("/api/tickets").status_code == 403
+
+
 def test_it_does_not_apply_when_not_required(founder_client: Client, settings: Any) -> None:
     settings.REQUIRE_2FA = False
     assert founder_client.get(reverse("web:tickets")).status_code == 200

@@ -101,9 +101,9 @@ class ImapServer:
     def trust(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca_file))
 
-    def add_account(self) -> Account:
+    def add_account(self, password: str | None = None) -> Account:
         self.users += 1
-        account = Account(self, f"user{self.users}", secrets.token_urlsafe(12))
+        account = Account(self, f"user{self.users}", password or secrets.token_urlsafe(12))
         with (self.root / "passwd").open("a") as passwd:
             passwd.write(f"{account.username}:{{PLAIN}}{account.password}\n")
         return account
@@ -183,6 +183,8 @@ ssl_cert = <{root}/server.pem
 ssl_key = <{root}/server.key
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# A wrong password is answered at once (the default waits 2 s against guessing).
+auth_failure_delay = 0
 default_internal_user = {me}
 default_internal_group = {group}
 default_login_user = {login_user}

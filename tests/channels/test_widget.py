@@ -110,6 +110,14 @@ def test_it_moves_the_ticket_to_the_visitor_once_they_give_their_email(token: st
     assert Ticket.objects.get().customer.email == ADA
 
 
+def test_it_notes_an_email_given_after_an_answer_without_promising_a_reply(token: str) -> None:
+    first = ask(token)
+    reply = ask(token, "", conversation=first.conversation, email=ADA)
+    assert reply.status == widget.EMAIL_NOTED
+    assert reply.text == f"Thanks! If we need to reach you, we'll write to {ADA}."
+    assert Ticket.objects.get().status == Ticket.Status.ANSWERED_AUTO
+
+
 def test_it_files_the_ticket_under_a_customer_already_known_by_that_email(token: str) -> None:
     known = widget.ask_question(Question(token=token, text=KNOWN, email=ADA), "198.51.100.1")
     first = ask(token, UNKNOWN)

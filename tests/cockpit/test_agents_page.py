@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,12 +21,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def billing(monkeypatch: pytest.MonkeyPatch) -> Iterator[policy.Action]:
+def billing(monkeypatch: pytest.MonkeyPatch) -> policy.Action:
     """Another domain's agent with a limited action, registered for this test only."""
     fresh = policy._Registry(dict(policy._registry.agents), dict(policy._registry.actions))
     monkeypatch.setattr(policy, "_registry", fresh)
     policy.register_agent("billing", "Billing Agent", "Refunds and credits")
-    yield policy.register("billing", "refund", "Refund a payment", noun="refunds")
+    return policy.register("billing", "refund", "Refund a payment", noun="refunds")
 
 
 def confident() -> SupportDeps:
@@ -98,7 +97,9 @@ def test_the_kill_switch_sends_the_next_ticket_to_the_founder(
 
 
 def test_it_shows_a_switched_off_agent_as_off(founder_client: Client) -> None:
-    founder_client.post(reverse("web:agent_switch", kwargs={"agent": "support"}), {"enabled": "off"})
+    founder_client.post(
+        reverse("web:agent_switch", kwargs={"agent": "support"}), {"enabled": "off"}
+    )
     html = founder_client.get(reverse("web:agents")).content.decode()
     assert 'id="agent-support-state">Off</span>' in html
     assert 'id="agent-support-on"' in html

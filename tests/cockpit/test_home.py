@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from founderops.ai.models import Approval
-from founderops.core import audit
+from founderops.core import audit, clock
 from founderops.support.models import Decision, KnowledgeArticle, Message, Ticket
 from founderops.web import home_views
 from tests.cockpit.conftest import answered, rate
@@ -65,7 +65,9 @@ def test_it_links_the_inbox_with_the_number_waiting(
     founder_client: Client, escalation: Approval
 ) -> None:
     html = home(founder_client)
-    assert f'<a href="{reverse("web:inbox")}" id="pending-count" data-count="1">1 waiting</a>' in html
+    assert (
+        f'<a href="{reverse("web:inbox")}" id="pending-count" data-count="1">1 waiting</a>' in html
+    )
 
 
 def test_it_names_the_oldest_approval_waiting(
@@ -107,7 +109,9 @@ def test_it_counts_what_the_agents_did_today(founder_client: Client) -> None:
     decide(today[0], Decision.Action.AUTO_REPLY)
     decide(today[1], Decision.Action.AUTO_REPLY)
     decide(today[2], Decision.Action.ESCALATE)
-    Ticket.objects.filter(pk=yesterday.pk).update(created_at=yesterday.created_at - timedelta(days=1))
+    Ticket.objects.filter(pk=yesterday.pk).update(
+        created_at=yesterday.created_at - timedelta(days=1)
+    )
     yesterday.refresh_from_db()
     decide(yesterday, Decision.Action.AUTO_REPLY)
     html = home(founder_client)
@@ -194,7 +198,7 @@ def test_it_says_when_there_are_no_ratings(founder_client: Client) -> None:
 
 def test_it_builds_every_domains_card_in_one_list() -> None:
     with time_machine.travel(NOON, tick=False):
-        cards = home_views.cards(home_views.clock.now())
+        cards = home_views.cards(clock.now())
     assert [c.key for c in cards] == ["support"]
     assert [f.key for f in cards[0].figures] == [
         "tickets-today",

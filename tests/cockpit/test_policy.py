@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,12 +19,12 @@ REFUND_LIMITS = policy.Limits(max_amount=5000, currency="USD", max_age_days=14)
 
 
 @pytest.fixture(autouse=True)
-def refunds(monkeypatch: pytest.MonkeyPatch) -> Iterator[policy.Action]:
+def refunds(monkeypatch: pytest.MonkeyPatch) -> policy.Action:
     """A billing agent that refunds, registered for this test only (beside support's)."""
     fresh = policy._Registry(dict(policy._registry.agents), dict(policy._registry.actions))
     monkeypatch.setattr(policy, "_registry", fresh)
     policy.register_agent("billing", "Billing Agent", "Refunds and credits")
-    yield policy.register("billing", "refund", "Refund a payment", noun="refunds")
+    return policy.register("billing", "refund", "Refund a payment", noun="refunds")
 
 
 def set_refunds(mode: str, limits: policy.Limits = REFUND_LIMITS) -> policy.Policy:

@@ -1,0 +1,148 @@
+"""Customers: the list, and one timeline of every ticket, message, rating and action."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from founderops.core import audit, clock
+from founderops.customers.models import Customer
+from founderops.support.models import Message, Ticket
+from founderops.web import timeline
+from tests.cockpit.conftest import answered, rate
+from tests.web.cast import new_ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def page(client: Client, customer: Customer) -> str:
+    response = client.get(reverse("web:customer", kwargs={"pk": customer.pk}))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def entries(html: str) -> str:
+    return html.split('id="timeline"')[1].split("</ol>")[0]
+
+
+def test_it_lists_customers_with_their_ticket_count(founder_client: Client) -> None:
+    new_ticket("One", "first", "ada@example.com")
+    new_ticket("Two", "second", "ada@example.com")
+    html = founder_client.get(reverse("web:customers")).content.decode()
+    assert "Ada Lovelace" in html
+    assert "2 tickets" in html
+
+
+def test_it_lists_the_most_recent_contact_first(founder_client: Client) -> None:
+    with time_machine.travel("2026-03-01T09:00:00Z", tick=False):
+        new_ticket("Old", "old", "old@example.com")
+    with time_machine.travel("2026-03-05T09:00:00Z", tick=False):
+        new_ticket("New", "new", "new@example.com")
+    html = founder_client.get(reverse("web:customers")).content.decode()
+    assert html.index("new@example.com") < html.index("old@example.com")
+
+
+def test_it_searches_customers_by_name_or_email(founder_client: Client) -> None:
+    new_ticket("One", "first", "ada@example.com")
+    new_ticket("Two", "second", "bob@example.org")
+    html = founder_client.get(reverse("web:customers"), {"q": "example.org"}).content.decode()
+    assert "bob@example.org" in html
+    assert "ada@example.com" not in html
+
+
+def test_it_answers_404_for_an_unknown_customer(founder_client: Client) -> None:
+    assert founder_client.get(reverse("web:customer", kwargs={"pk": 999})).status_code == 404
+
+
+def test_it_shows_tickets_messages_ratings_and_actions_on_one_page(founder_client: Client) -> None:
+    ticket = answered("Invoice copy", email="ada@example.com")
+    rate(ticket, "good")
+    audit.record("user:fiona", "support.ticket_labelled", ("ticket", ticket.pk), "confirmed")
+    html = entries(page(founder_client, ticket.customer))
+    assert f"Opened ticket #{ticket.pk}: Invoice copy" in html
+    assert f"Wrote on #{ticket.pk}" in html
+    assert "Here is how: Invoice copy" in html
+    assert f"Rated the reply on #{ticket.pk} good" in html
+    assert "support.ticket_labelled" in html
+
+
+def test_it_leaves_out_audit_lines_that_repeat_an_entry(founder_client: Client) -> None:
+    ticket = answered("Invoice copy", email="ada@example.com")
+    rate(ticket, "bad")
+    html = entries(page(founder_client, ticket.customer))
+    assert "support.ticket_received" not in html
+    assert "support.reply_rated" not in html
+
+
+def test_it_shows_nothing_about_other_customers(founder_client: Client) -> None:
+    ada = new_ticket("Ada's question", "hello", "ada@example.com")
+    bob = new_ticket("Bob's question", "hello", "bob@example.com")
+    audit.record("user:fiona", "support.ticket_labelled", ("ticket", bob.pk))
+    html = entries(page(founder_client, ada.customer))
+    assert "Bob&#x27;s question" not in html
+    assert "support.ticket_labelled" not in html
+
+
+def test_it_lists_the_newest_moment_first(founder_client: Client) -> None:
+    with time_machine.travel("2026-03-01T09:00:00Z", tick=False):
+        ticket = new_ticket("Question", "first message", "ada@example.com")
+    with time_machine.travel("2026-03-02T09:00:00Z", tick=False):
+        Message.objects.create(
+            ticket=ticket, author="founder", body="the answer", created_at=clock.now()
+        )
+    html = entries(page(founder_client, ticket.customer))
+    assert html.index("the answer") < html.index("first message") < html.index("Opened ticket")
+
+
+def test_it_shows_the_customers_csat(founder_client: Client) -> None:
+    rate(answered("One", email="ada@example.com"), "good")
+    rate(answered("Two", email="ada@example.com"), "bad")
+    html = page(founder_client, Ticket.objects.get(subject="One").customer)
+    assert "50% good" in html
+    assert "(1 of 2)" in html
+
+
+def test_it_shows_what_a_source_another_domain_adds(
+    founder_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticket = new_ticket("Question", "hello", "ada@example.com")
+
+    def payments(customer: Customer, limit: int) -> list[timeline.Entry]:
+        return [timeline.Entry(ticket.created_at + timedelta(hours=1), "payment", "Paid 9.00 USD")]
+
+    monkeypatch.setattr(timeline, "SOURCES", [*timeline.SOURCES, payments])
+    html = entries(page(founder_client, ticket.customer))
+    assert "Paid 9.00 USD" in html
+    assert html.index("Paid 9.00 USD") < html.index("Opened ticket")
+
+
+def test_it_shows_only_the_newest_moments_of_a_long_history(founder_client: Client) -> None:
+    with time_machine.travel("2026-03-01T09:00:00Z", tick=False):
+        oldest = new_ticket("Oldest", "long ago", "ada@example.com")
+    with time_machine.travel("2026-03-05T09:00:00Z", tick=False):
+        new_ticket("Middle", "recently", "ada@example.com")
+        new_ticket("Newest", "now", "ada@example.com")
+    found = timeline.timeline(oldest.customer, per_source=2)
+    titles = [e.title for e in found.entries]
+    assert found.truncated
+    assert not any("Oldest" in t or "long ago" in t for t in titles)
+    assert any("Newest" in t for t in titles)
+
+
+def test_it_says_when_the_history_is_cut(
+    founder_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(timeline, "PER_SOURCE", 1)
+    ticket = new_ticket("One", "a", "ada@example.com")
+    new_ticket("Two", "b", "ada@example.com")
+    assert 'id="timeline-truncated"' in page(founder_client, ticket.customer)
+
+
+def test_it_links_the_ticket_page_to_the_customer(founder_client: Client) -> None:
+    ticket = new_ticket("Question", "hello", "ada@example.com")
+    html = founder_client.get(reverse("web:ticket", kwargs={"pk": ticket.pk})).content.decode()
+    assert f'href="{reverse("web:customer", kwargs={"pk": ticket.customer_id})}"' in html
