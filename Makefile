@@ -7,7 +7,7 @@ DATA ?= ../shared/data
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install chromium demo up lint test test-sqlite test-postgres eval bench clean
+.PHONY: install chromium dovecot demo up lint test test-sqlite test-postgres eval bench clean
 
 install: $(VENV)/.installed
 
@@ -21,6 +21,11 @@ chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The inbound-mail tests start a real IMAP server (dovecot lives in sbin, often not on PATH).
+dovecot:
+	@command -v dovecot >/dev/null || test -x /usr/sbin/dovecot || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; }
+
 demo: install
 	$(BIN)/founderops demo
 
@@ -31,7 +36,7 @@ lint: install
 	$(BIN)/lint-imports
 	FOUNDEROPS_DATA_DIR=$$(mktemp -d) $(BIN)/founderops makemigrations --check --dry-run
 
-test: install chromium lint test-sqlite test-postgres
+test: install chromium dovecot lint test-sqlite test-postgres
 
 test-sqlite: install
 	FOUNDEROPS_DATA_DIR=$$(mktemp -d) $(BIN)/pytest -q -p no:randomly

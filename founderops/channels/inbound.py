@@ -68,7 +68,7 @@ def store_inbound(
     envelope = mime.parse_envelope(raw)
     row = InboundEmail(
         source=source,
-        mailbox=mailbox,
+        mailbox=mailbox or mailbox_for(envelope.recipients),
         msgid=envelope.msgid or "sha256:" + hashlib.sha256(raw).hexdigest(),
         received_at=clock.now(),
         raw=raw,
@@ -123,6 +123,14 @@ def _store(row: InboundEmail) -> tuple[InboundEmail, bool]:
         pk = row.pk
         transaction.on_commit(lambda: jobs.enqueue(PROCESS_JOB, pk))
     return row, True
+
+
+def mailbox_for(recipients: tuple[str, ...]) -> Mailbox | None:
+    """The mailbox a webhook's mail was sent to, so that the answer comes from there."""
+    if not recipients:
+        return None
+    boxes = {box.address.lower(): box for box in Mailbox.objects.filter(address__in=recipients)}
+    return next((boxes[address] for address in recipients if address in boxes), None)
 
 
 def megabytes(size: int) -> str:
@@ -201,11 +209,12 @@ def _within_sender_limit(sender: str) -> bool:
 
 def loop_reason(mail: ParsedMail) -> str:
     """Why this mail is automatic or our own (so answering it could loop), or ""."""
-    for check in (_auto_reply, _bounce, _own_mail, _mailing_list):
-        reason = check(mail)
-        if reason:
-            return reason
-    return ""
+    return (
+        _auto_reply(mail)
+        or _bounce(mail)
+        or _own_mail(mail, our_addresses())
+        or _mailing_list(mail)
+    )
 
 
 def _auto_reply(mail: ParsedMail) -> str:
@@ -232,10 +241,10 @@ def _bounce(mail: ParsedMail) -> str:
     return ""
 
 
-def _own_mail(mail: ParsedMail) -> str:
-    if mail.sender in our_addresses():
+def _own_mail(mail: ParsedMail, ours: set[str]) -> str:
+    if mail.sender in ours:
         return f"sent from our own address {mail.sender}: a mail loop, not answered"
-    if mail.msgid and _our_msgid(mail.msgid):
+    if mail.msgid and _our_msgid(mail.msgid, ours):
         return "our own outgoing mail came back (its Message-ID is ours): not answered"
     return ""
 
@@ -247,20 +256,18 @@ def _mailing_list(mail: ParsedMail) -> str:
 
 
 def our_addresses() -> set[str]:
-    """Every address we send from: the mailboxes, the default From, past replies' From."""
-    found = {settings.SUPPORT_FROM_EMAIL}
-    found.update(Mailbox.objects.values_list("address", flat=True))
-    found.update(OutboundEmail.objects.values_list("from_address", flat=True).distinct())
+    """Every address replies go out from: the mailboxes' and the default From."""
+    found = {settings.SUPPORT_FROM_EMAIL, *Mailbox.objects.values_list("address", flat=True)}
     return {parseaddr(each)[1].strip().lower() for each in found if each}
 
 
-def _our_msgid(msgid: str) -> bool:
+def _our_msgid(msgid: str, ours: set[str]) -> bool:
     """A Message-ID we sent, or one of our shape (a UUID at one of our domains)."""
     if OutboundEmail.objects.filter(msgid__in=[msgid, f"<{msgid}>"]).exists():
         return True
     local, _, domain = msgid.lower().rpartition("@")
-    ours = {address.rpartition("@")[2] for address in our_addresses()}
-    return bool(_UUID_LOCAL.match(local)) and domain in ours
+    domains = {address.rpartition("@")[2] for address in ours}
+    return bool(_UUID_LOCAL.match(local)) and domain in domains
 
 
 # Threading and delivery to support.

@@ -57,7 +57,7 @@ def _postmark(request: HttpRequest) -> JsonResponse:
 
 def _mailgun(request: HttpRequest) -> JsonResponse:
     key = _configured(settings.MAILGUN_SIGNING_KEY, "Mailgun", "MAILGUN_SIGNING_KEY")
-    form = webhooks.parse_form(request.content_type or "", read_body(request))
+    form = webhooks.parse_form(_content_type(request), read_body(request))
     timestamp = webhooks.check_mailgun(
         form.text("timestamp"), form.text("token"), form.text("signature"), key, clock.now()
     )
@@ -80,8 +80,13 @@ def _sendgrid(request: HttpRequest) -> JsonResponse:
             body,
             clock.now(),
         )
-    raw = webhooks.sendgrid_mime(webhooks.parse_form(request.content_type or "", body))
+    raw = webhooks.sendgrid_mime(webhooks.parse_form(_content_type(request), body))
     return _stored(raw, InboundEmail.Source.SENDGRID)
+
+
+def _content_type(request: HttpRequest) -> str:
+    # The whole header: `request.content_type` drops the multipart boundary.
+    return str(request.META.get("CONTENT_TYPE", ""))
 
 
 def _configured(value: str, provider: str, setting: str) -> str:

@@ -17,7 +17,7 @@ from email import errors as email_errors
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 
 from founderops.core.errors import InvalidInput
@@ -90,6 +90,10 @@ class Envelope:
     msgid: str
     sender: str
     subject: str
+    recipients: tuple[str, ...] = ()
+
+
+RECIPIENT_HEADERS = ("delivered-to", "x-original-to", "to", "cc")
 
 
 def parse_mail(raw: bytes) -> ParsedMail:
@@ -116,7 +120,15 @@ def parse_envelope(raw: bytes) -> Envelope:
         normalise_msgid(header_value(message, "message-id")),
         sender,
         clean_header(header_value(message, "subject"))[:300],
+        recipients(message),
     )
+
+
+def recipients(message: Message) -> tuple[str, ...]:
+    """The addresses the mail was delivered to, lower case, the delivery headers first."""
+    values = [value for name in RECIPIENT_HEADERS for value in header_values(message, name)]
+    found = (address.strip().lower() for _, address in getaddresses(values))
+    return tuple(dict.fromkeys(address for address in found if valid_address(address)))
 
 
 def header_block(raw: bytes) -> bytes:

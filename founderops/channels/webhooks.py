@@ -77,6 +77,13 @@ class TooLarge(WebhookError):
     code = "too_large"
 
 
+class Misconfigured(WebhookError):
+    """A setting is wrong: a 5xx, so the provider retries once the founder has fixed it."""
+
+    status = 500
+    code = "misconfigured"
+
+
 # Proof of origin.
 
 
@@ -161,7 +168,7 @@ def sendgrid_key(public_key: str) -> ec.EllipticCurvePublicKey:
     except (ValueError, binascii.Error):
         key = None
     if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise NotConfigured(
+        raise Misconfigured(
             "FOUNDEROPS_SENDGRID_PUBLIC_KEY is not an ECDSA public key "
             "(base64, as SendGrid shows it)"
         )

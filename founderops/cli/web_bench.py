@@ -8,6 +8,7 @@ load generator runs in this process and the server in another, so they don't sha
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import socket
@@ -190,8 +191,14 @@ class Timings:
     errors: int = 0
 
 
+def quiet_http_logs() -> None:
+    # httpx logs every request at INFO; thousands of lines would bury the figures.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
 def load(base: str, sessions: Sequence[str], paths: Sequence[str], rounds: int) -> Timings:
     """Every user loads each path in turn `rounds` times, all users at once."""
+    quiet_http_logs()
     timings = Timings({path: [] for path in paths})
     lock = threading.Lock()
     start = threading.Barrier(len(sessions))

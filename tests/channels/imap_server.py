@@ -11,6 +11,7 @@ Mail gets into a mailbox the way a mail client would put it there: IMAP APPEND.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import grp
 import imaplib
@@ -19,15 +20,17 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -36,6 +39,20 @@ from cryptography.x509.oid import NameOID
 
 HOST = "127.0.0.1"
 START_SECONDS = 15
+PR_SET_PDEATHSIG = 1
+ACCOUNTS = 500
+UNICODE_PASSWORD = "pässwörd-ünïcode"
+# One secret per test run: the accounts' passwords derive from it.
+_RUN_SECRET = secrets.token_hex(8)
+
+
+def account_password(username: str) -> str:
+    return f"{username}-{_RUN_SECRET}"
+
+
+def quoted(folder: str) -> str:
+    """imaplib sends names as they are; one with a space must be quoted."""
+    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def dovecot_binary() -> str | None:
@@ -64,28 +81,32 @@ class Account:
 
     @contextmanager
     def client(self) -> Iterator[imaplib.IMAP4_SSL]:
-        connection = imaplib.IMAP4_SSL(
-            HOST, self.server.imaps_port, ssl_context=self.server.trust()
-        )
-        connection.login(self.username, self.password)
+        trust = self.server.trust()
+        connection = imaplib.IMAP4_SSL(HOST, self.server.imaps_port, ssl_context=trust, timeout=10)
         try:
+            # AUTHENTICATE PLAIN takes UTF-8; imaplib's LOGIN only ASCII.
+            secret = f"\0{self.username}\0{self.password}".encode()
+            connection.authenticate("PLAIN", lambda _challenge: secret)
             yield connection
         finally:
             connection.logout()
 
     def append(self, raw: bytes, folder: str = "INBOX") -> None:
         with self.client() as connection:
-            status, data = connection.append(folder, None, None, raw)
+            # No flags, no date: imaplib leaves out what is empty.
+            status, data = cast(
+                tuple[str, list[bytes]], connection.append(quoted(folder), "", "", raw)
+            )
             assert status == "OK", data
 
     def create(self, folder: str) -> None:
         with self.client() as connection:
-            status, data = connection.create(folder)
+            status, data = connection.create(quoted(folder))
             assert status == "OK", data
 
     def delete(self, folder: str) -> None:
         with self.client() as connection:
-            status, data = connection.delete(folder)
+            status, data = connection.delete(quoted(folder))
             assert status == "OK", data
 
 
@@ -101,12 +122,17 @@ class ImapServer:
     def trust(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca_file))
 
-    def add_account(self, password: str | None = None) -> Account:
+    def add_account(self, unicode: bool = False) -> Account:
+        """The next unused account of the pool: dovecot notices a changed passwd file only
+        now and then, so every account exists from the start. `unicode`: one whose
+        password is not ASCII."""
         self.users += 1
-        account = Account(self, f"user{self.users}", password or secrets.token_urlsafe(12))
-        with (self.root / "passwd").open("a") as passwd:
-            passwd.write(f"{account.username}:{{PLAIN}}{account.password}\n")
-        return account
+        if self.users > ACCOUNTS:
+            raise RuntimeError(f"the test IMAP server has only {ACCOUNTS} accounts")
+        if unicode:
+            return Account(self, f"unicode{self.users}", UNICODE_PASSWORD)
+        username = f"user{self.users}"
+        return Account(self, username, account_password(username))
 
     def log(self) -> str:
         path = self.root / "dovecot.log"
@@ -128,7 +154,7 @@ def start(binary: str) -> ImapServer:
     # dovecot's unprivileged processes (as root: dovenull, nobody) must reach the directory.
     root.chmod(0o755)
     ca_file = write_certificates(root)
-    (root / "passwd").write_text("")
+    (root / "passwd").write_text(passwd_file())
     (root / "mail").mkdir()
     imap_port, imaps_port = free_port(), free_port()
     (root / "dovecot.conf").write_text(config(root, imap_port, imaps_port))
@@ -136,6 +162,7 @@ def start(binary: str) -> ImapServer:
         [binary, "-F", "-c", str(root / "dovecot.conf")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent,
     )
     server = ImapServer(root, imap_port, imaps_port, ca_file, process)
     try:
@@ -144,6 +171,19 @@ def start(binary: str) -> ImapServer:
         server.stop()
         raise
     return server
+
+
+def _die_with_parent() -> None:
+    # Linux: should the test process be killed outright, dovecot gets SIGTERM too instead of
+    # outliving the run.
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def passwd_file() -> str:
+    users = [f"user{n}:{{PLAIN}}{account_password(f'user{n}')}" for n in range(1, ACCOUNTS + 1)]
+    users += [f"unicode{n}:{{PLAIN}}{UNICODE_PASSWORD}" for n in range(1, ACCOUNTS + 1)]
+    return "\n".join(users) + "\n"
 
 
 def wait_until_listening(server: ImapServer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from founderops.channels import inbound, tasks
+from founderops.channels import inbound, mime, tasks
 from founderops.channels.models import Attachment, InboundEmail, Mailbox, OutboundEmail
 from founderops.core.models import AuditEvent
 from founderops.customers.services import add_identity
@@ -217,6 +218,31 @@ def test_it_processes_a_mail_once_when_its_job_runs_twice() -> None:
     row, _ = inbound.store_inbound(mail(), InboundEmail.Source.IMAP)
     outcomes = [tasks.process_inbound(row.pk), tasks.process_inbound(row.pk)]
     assert (outcomes, Ticket.objects.count(), Message.objects.count()) == (
+        ["processed", "skipped"],
+        1,
+        1,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_processes_a_mail_once_when_two_workers_take_it_at_once() -> None:
+    row, _ = inbound.store_inbound(mail(), InboundEmail.Source.IMAP)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def worker() -> None:
+        try:
+            start.wait(timeout=10)
+            outcomes.append(inbound.process_inbound(row.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert (sorted(outcomes), Ticket.objects.count(), Message.objects.count()) == (
         ["processed", "skipped"],
         1,
         1,
@@ -541,7 +567,7 @@ def test_it_reads_an_html_only_mail_as_text() -> None:
 
 def test_it_finds_a_thread_with_few_queries() -> None:
     ticket = ticket_of(receive(mail()))
-    parsed = inbound.mime.parse_mail(reply("Thanks", in_reply_to=FIRST_ID))
+    parsed = mime.parse_mail(reply("Thanks", in_reply_to=FIRST_ID))
     with CaptureQueriesContext(connection) as queries:
         found = inbound.find_thread(parsed)
     assert (found, len(queries) <= 6) == (ticket, True)

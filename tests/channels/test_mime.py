@@ -222,5 +222,10 @@ def test_it_reads_the_envelope_from_the_headers_alone() -> None:
     assert envelope == mime.Envelope("m1@mail.example.com", "ada@example.com", "Invoice")
 
 
+def test_it_reads_where_a_mail_was_delivered_delivery_headers_first() -> None:
+    raw = mail(headers={"Delivered-To": "Help@Inkwell.example", "Cc": "Bob <bob@example.com>"})
+    assert mime.parse_envelope(raw).recipients == ("help@inkwell.example", "bob@example.com")
+
+
 def test_it_reads_an_empty_envelope_from_garbage() -> None:
     assert mime.parse_envelope(b"\x00\xff garbage") == mime.Envelope("", "", "")
