@@ -198,6 +198,9 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]", required=True)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# The reverse proxy in front of `founderops web` (its address, or "*" for any): its
+# X-Forwarded-For names the client, which the rate limits count by.
+TRUSTED_PROXY = env_str("TRUSTED_PROXY", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -35,6 +35,7 @@ from django.utils.html import format_html
 from founderops.channels.models import InboundEmail, OutboundEmail
 from founderops.core import audit, clock
 from founderops.core.errors import InvalidInput
+from founderops.customers.services import is_visitor
 from founderops.support.models import Message, Ticket
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ def emailed(message: Message) -> bool:
     channel = message.ticket.channel
     if message.author == Message.Author.CUSTOMER:
         return False
+    if is_visitor(message.ticket.customer.email):
+        return False  # a chat visitor who never gave an address: the reply stays on the ticket
     if channel == Ticket.Channel.EMAIL:
         return True
     return channel == Ticket.Channel.CHAT and message.author == Message.Author.FOUNDER

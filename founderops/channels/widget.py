@@ -27,6 +27,7 @@ from django.templatetags.static import static
 
 from founderops.core import clock, ratelimit
 from founderops.core.errors import InvalidInput, NotFound
+from founderops.customers import services as customer_services
 from founderops.customers.services import normalise_email
 from founderops.support import agents, services
 from founderops.support.models import Message, Rating, Ticket
@@ -55,7 +56,7 @@ CONVERSATION_MESSAGES_PER_HOUR = 10
 RATINGS_PER_HOUR = 60
 HOUR = 3600
 
-PLACEHOLDER_DOMAIN = "widget.invalid"
+PLACEHOLDER_DOMAIN = customer_services.VISITOR_DOMAIN
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
@@ -308,11 +309,11 @@ def rated_message(token: str) -> Message:
 
 
 def is_placeholder(email: str) -> bool:
-    return email.endswith("@" + PLACEHOLDER_DOMAIN)
+    return customer_services.is_visitor(email)
 
 
 def placeholder_email() -> str:
-    return f"visitor-{secrets.token_hex(6)}@{PLACEHOLDER_DOMAIN}"
+    return customer_services.visitor_email()
 
 
 def ask_question(question: Question, ip: str, deps: agents.SupportDeps | None = None) -> Reply:

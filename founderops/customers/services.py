@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -9,6 +11,18 @@ from django.db import IntegrityError, transaction
 from founderops.core import clock
 from founderops.core.errors import InvalidInput
 from founderops.customers.models import Customer, Identity
+
+# A chat visitor who has not given an address yet. `.invalid` is reserved (RFC 2606), so no
+# mail can ever reach it; channels skip these customers and the cockpit lists them apart.
+VISITOR_DOMAIN = "widget.invalid"
+
+
+def visitor_email() -> str:
+    return f"visitor-{secrets.token_hex(6)}@{VISITOR_DOMAIN}"
+
+
+def is_visitor(email: str) -> bool:
+    return email.endswith("@" + VISITOR_DOMAIN)
 
 
 def normalise_email(email: str) -> str:

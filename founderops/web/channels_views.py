@@ -12,14 +12,14 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from founderops.accounts.roles import Role
-from founderops.channels import imap, mailboxes
-from founderops.channels.models import InboundEmail, Mailbox
+from founderops.channels import imap, inbound, mailboxes
+from founderops.channels.models import Attachment, InboundEmail, Mailbox
 from founderops.core.errors import InvalidInput
 from founderops.web import access
 from founderops.web.access import agent_required, owner_required, staff_required
@@ -132,6 +132,24 @@ def webhook_endpoints() -> list[dict[str, Any]]:
         }
         for provider, name, setting, proof in providers
     ]
+
+
+@staff_required
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+    """A stored attachment, always as a download of opaque bytes: a customer's HTML or SVG
+    must never render (and run) inside the cockpit's origin."""
+    attachment = get_object_or_404(Attachment, pk=pk)
+    path = inbound.attachments_dir() / attachment.path
+    if not path.is_file():
+        raise Http404("the file of this attachment is missing from the data directory")
+    response = FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type="application/octet-stream",
+    )
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @owner_required

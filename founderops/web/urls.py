@@ -103,4 +103,5 @@ urlpatterns = [
     path(
         "channels/mailboxes/<int:pk>/remove/", channels_views.mailbox_remove, name="mailbox_remove"
     ),
+    path("channels/attachments/<int:pk>/", channels_views.attachment_download, name="attachment"),
 ]

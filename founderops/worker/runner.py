@@ -30,6 +30,22 @@ logger = logging.getLogger(__name__)
 ALL_INTERFACES = {"", "0.0.0.0", "::"}  # noqa: S104 - a name for the check, not a bind
 
 
+def proxy_options(proxy: str) -> dict[str, Any]:
+    """waitress' options to take the client's address from a reverse proxy's headers.
+
+    Only the named proxy is believed; from anyone else the X-Forwarded-* headers are
+    removed, since a client could send them to dodge the login and widget rate limits.
+    """
+    if not proxy:
+        return {}
+    return {
+        "trusted_proxy": proxy,
+        "trusted_proxy_count": 1,
+        "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"},
+        "clear_untrusted_proxy_headers": True,
+    }
+
+
 class WebServer:
     """waitress serving the Django app from a thread; binds at construction."""
 
@@ -38,7 +54,13 @@ class WebServer:
 
         self._map: dict[int, Any] = {}
         self._server = create_server(
-            app, map=self._map, host=host, port=port, threads=threads, ident="FounderOps"
+            app,
+            map=self._map,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="FounderOps",
+            **proxy_options(settings.TRUSTED_PROXY),
         )
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="web", daemon=True)

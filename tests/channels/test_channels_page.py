@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from founderops.accounts import services as accounts
 from founderops.channels import inbound, tasks
-from founderops.channels.models import InboundEmail, Mailbox
+from founderops.channels.models import Attachment, InboundEmail, Mailbox
 from founderops.core import secrets
 from founderops.core.models import AuditEvent
 from tests.channels.imap_server import HOST, Account
@@ -255,6 +255,42 @@ def test_it_refuses_a_form_without_its_csrf_token(founder: User) -> None:
     client.force_login(founder)
     response = client.post(ADD, form())
     assert (response.status_code, Mailbox.objects.count()) == (403, 0)
+
+
+# Attachments.
+
+
+def test_it_serves_an_attachment_as_a_download(
+    founder_client: Client, settings: Any, tmp_path: Any
+) -> None:
+    settings.DATA_DIR = tmp_path
+    html = b"<script>alert(1)</script>"
+    received(mail(attachments=(("page.html", "text/html", html),)))
+    response = founder_client.get(reverse("web:attachment", args=[Attachment.objects.get().pk]))
+    assert (
+        response.getvalue(),
+        response["Content-Type"],
+        response["Content-Disposition"],
+    ) == (html, "application/octet-stream", 'attachment; filename="page.html"')
+
+
+def test_it_answers_404_for_an_attachment_whose_file_is_gone(
+    founder_client: Client, settings: Any, tmp_path: Any
+) -> None:
+    settings.DATA_DIR = tmp_path
+    received(mail(attachments=(("a.txt", "text/plain", b"x"),)))
+    for path in (tmp_path / "attachments").rglob("*"):
+        if path.is_file():
+            path.unlink()
+    response = founder_client.get(reverse("web:attachment", args=[Attachment.objects.get().pk]))
+    assert response.status_code == 404
+
+
+def test_it_serves_attachments_only_to_the_team(settings: Any, tmp_path: Any) -> None:
+    settings.DATA_DIR = tmp_path
+    received(mail(attachments=(("a.txt", "text/plain", b"x"),)))
+    response = Client().get(reverse("web:attachment", args=[Attachment.objects.get().pk]))
+    assert (response.status_code, response["Location"].startswith("/login/")) == (302, True)
 
 
 # Testing and polling from the page (a real dovecot).

@@ -20,6 +20,7 @@ from founderops.channels import outbound, tasks
 from founderops.channels.models import OutboundEmail
 from founderops.core import clock
 from founderops.core.models import AuditEvent
+from founderops.customers.services import visitor_email
 from founderops.support import services
 from founderops.support.models import Message, Ticket
 from founderops.worker import schedules
@@ -401,3 +402,13 @@ def test_it_refuses_a_test_email_without_an_smtp_url(settings: Any) -> None:
 
     with pytest.raises(CommandError, match="FOUNDEROPS_SMTP_URL is not set"):
         call_command("sendtest", "fiona@example.com")
+
+
+def test_it_does_not_email_a_chat_visitor_who_gave_no_address(smtp: Recorder) -> None:
+    ticket = services.receive_ticket(
+        services.Incoming(email=visitor_email(), body="Where is my invoice?", channel="chat"),
+        triage=False,
+    )[0]
+    reply = services.send_reply(ticket, "Hello! Your invoices are under Billing.", "founder")
+    assert outbound.deliver_reply(reply.pk) != "sent"
+    assert OutboundEmail.objects.count() == 0
