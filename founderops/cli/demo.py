@@ -12,21 +12,26 @@ import json
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.management.base import CommandError
 from django.db import transaction
 from django_q.models import Schedule
 
 from founderops.ai import registry
 from founderops.ai.models import Approval
+from founderops.channels import inbound
+from founderops.channels.models import InboundEmail
 from founderops.core import audit, clock
 from founderops.customers.models import Customer, Identity
 from founderops.customers.services import find_or_create_customer
 from founderops.support import agents, services, training
 from founderops.support.importers import ArticleFile, article_files, read_article
-from founderops.support.models import Decision, KnowledgeArticle, Ticket
+from founderops.support.models import Decision, KnowledgeArticle, Message, SavedReply, Ticket
 
 DATA_DIR = Path(__file__).resolve().parent / "demo_data"
 OWNER = "founder"
@@ -34,6 +39,9 @@ OWNER_EMAIL = "founder@example.com"
 STREAM = "demo: incoming tickets"
 FEED_JOB = "founderops.cli.demo.feed_next_ticket"
 TICKET_PREFIX = "demo-"
+# E-mail tickets arrive as real mail through the inbound channel; their Message-IDs end so.
+MAIL_DOMAIN = "mail.inkwell.example"
+SUPPORT_ADDRESS = "support@inkwell.example"
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,11 @@ def load(now: datetime | None = None) -> Summary:
     replayed = [replay_ticket(row, now) for row in rows if not row.live]
     summary.tickets = sum(1 for created in replayed if created)
     summary.scheduled = schedule_stream(rows, now)
+    owner = User.objects.filter(username=OWNER).first()
+    load_channel_noise(now)
+    rate_some_answers()
+    if owner is not None:
+        load_saved_replies(owner)
     count_outcomes(summary)
     if summary.articles or summary.customers or summary.tickets or summary.scheduled:
         audit.record("cli:demo", "demo.loaded", outcome="loaded", details=asdict(summary))
@@ -178,19 +191,114 @@ def incoming(row: TicketRow, created_at: datetime) -> services.Incoming:
         subject=row.subject,
         body=row.body,
         channel=row.channel,
-        external_id=row.external_id,
+        external_id=external_id(row),
         created_at=created_at,
     )
+
+
+def external_id(row: TicketRow) -> str:
+    """The ticket's id at its channel: an e-mail's is its Message-ID."""
+    return f"{row.external_id}@{MAIL_DOMAIN}" if row.channel == "email" else row.external_id
+
+
+def demo_mail(row: TicketRow, sent_at: datetime) -> bytes:
+    """The ticket as the customer's mail program would have sent it."""
+    mail = EmailMessage()
+    mail["From"] = row.email
+    mail["To"] = SUPPORT_ADDRESS
+    mail["Subject"] = row.subject
+    mail["Date"] = format_datetime(sent_at)
+    mail["Message-ID"] = f"<{external_id(row)}>"
+    mail.set_content(row.body)
+    return mail.as_bytes()
+
+
+def arrive(row: TicketRow, at: datetime, triage: bool) -> tuple[Ticket, bool]:
+    """The ticket comes in through its channel: e-mail through the real inbound path."""
+    if row.channel != "email":
+        return services.receive_ticket(incoming(row, at), triage=triage)
+    stored, new = inbound.store_inbound(demo_mail(row, at), InboundEmail.Source.UPLOAD)
+    inbound.process_inbound(stored.pk)
+    stored.refresh_from_db()
+    if stored.ticket is None:
+        raise CommandError(f"demo mail {row.external_id} was not accepted: {stored.reason}")
+    return stored.ticket, new
 
 
 def replay_ticket(row: TicketRow, now: datetime) -> bool:
     """Receive a past ticket at its time and let the agent decide; True when it was new."""
     moment = now + timedelta(minutes=row.offset_minutes)
     with clock.replaying(moment):
-        ticket, created = services.receive_ticket(incoming(row, moment), triage=False)
+        ticket, created = arrive(row, moment, triage=False)
         if not Decision.objects.filter(ticket=ticket).exists():
             agents.handle_ticket(ticket)
     return created
+
+
+# An out-of-office reply and a bounce: the Channels page shows them kept and not answered.
+NOISE = (
+    (
+        "out-of-office",
+        "ines@atelier-nord.example.org",
+        "Automatic reply: Your Inkwell receipt",
+        {"Auto-Submitted": "auto-replied"},
+        "I am out of the office until Monday.",
+    ),
+    (
+        "bounce",
+        "MAILER-DAEMON@mx.example.net",
+        "Undelivered Mail Returned to Sender",
+        {},
+        "This is the mail system: your message could not be delivered.",
+    ),
+)
+
+
+def load_channel_noise(now: datetime) -> None:
+    for key, sender, subject, headers, body in NOISE:
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = sender, SUPPORT_ADDRESS, subject
+        mail["Date"] = format_datetime(now - timedelta(hours=5))
+        mail["Message-ID"] = f"<demo-{key}@{MAIL_DOMAIN}>"
+        for name, value in headers.items():
+            mail[name] = value
+        mail.set_content(body)
+        stored, new = inbound.store_inbound(mail.as_bytes(), InboundEmail.Source.UPLOAD)
+        if new:
+            inbound.process_inbound(stored.pk)
+
+
+def rate_some_answers() -> None:
+    """CSAT: customers clicked on some automatic answers (one in six "not good")."""
+    replies = Message.objects.filter(
+        author=Message.Author.AGENT, ticket__external_id__in=demo_ticket_ids()
+    ).order_by("created_at", "id")
+    for number, reply in enumerate(replies[:18]):
+        score = "bad" if number % 6 == 5 else "good"
+        if not hasattr(reply, "rating"):
+            services.rate_reply(reply, score, reply.ticket.channel)
+
+
+SAVED_REPLIES = (
+    (
+        "Thanks, it's fixed",
+        "",
+        "Hi {name},\n\nThanks for telling us: it is fixed now. "
+        "Let me know if you still see it.\n\nThe Inkwell team",
+    ),
+    (
+        "Need more details",
+        "",
+        "Hi {name},\n\nCould you send a screenshot and the address "
+        "of the page where it happens? Then I can look right away.\n\nThe Inkwell team",
+    ),
+)
+
+
+def load_saved_replies(owner: User) -> None:
+    for title, intent, body in SAVED_REPLIES:
+        if not SavedReply.objects.filter(title=title).exists():
+            services.save_macro(title, body, intent, owner)
 
 
 def schedule_stream(rows: list[TicketRow], now: datetime) -> int:
@@ -210,11 +318,11 @@ def schedule_stream(rows: list[TicketRow], now: datetime) -> int:
 
 
 def received(row: TicketRow) -> bool:
-    return Ticket.objects.filter(channel=row.channel, external_id=row.external_id).exists()
+    return Ticket.objects.filter(channel=row.channel, external_id=external_id(row)).exists()
 
 
 def demo_ticket_ids() -> list[str]:
-    return [row.external_id for row in read_tickets()]
+    return [external_id(row) for row in read_tickets()]
 
 
 def count_outcomes(summary: Summary) -> None:
@@ -229,7 +337,7 @@ def feed_next_ticket() -> str:
     row = next((r for r in read_tickets() if r.live and not received(r)), None)
     if row is None:
         return "the demo stream is exhausted"
-    services.receive_ticket(incoming(row, clock.now()), triage=True)
+    arrive(row, clock.now(), triage=True)
     return f"received {row.external_id}"
 
 
@@ -250,4 +358,6 @@ def reset() -> None:
         ).delete()
         KnowledgeArticle.objects.filter(slug__in=[a.slug for a in read_articles()]).delete()
         Schedule.objects.filter(name=STREAM).delete()
+        InboundEmail.objects.filter(msgid__endswith="@" + MAIL_DOMAIN).delete()
+        SavedReply.objects.filter(title__in=[title for title, _, _ in SAVED_REPLIES]).delete()
         audit.record("cli:demo", "demo.reset", outcome="removed", details={"tickets": len(ids)})

@@ -19,11 +19,19 @@ from django_q.models import Schedule
 
 from founderops.ai import registry
 from founderops.ai.models import Approval, TrainedModel
+from founderops.channels.models import InboundEmail
 from founderops.cli import demo
 from founderops.core.models import AuditEvent
 from founderops.customers.models import Customer
 from founderops.support import services
-from founderops.support.models import Decision, KnowledgeArticle, Message, Ticket
+from founderops.support.models import (
+    Decision,
+    KnowledgeArticle,
+    Message,
+    Rating,
+    SavedReply,
+    Ticket,
+)
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "demo password for tests"
@@ -86,9 +94,31 @@ def test_it_gives_every_escalation_a_reason(workspace: str) -> None:
 
 
 def test_it_replays_each_ticket_at_its_own_time(workspace: str) -> None:
-    ticket = Ticket.objects.get(external_id="demo-001")
+    ticket = Ticket.objects.get(external_id=demo.external_id(demo.read_tickets()[0]))
     assert ticket.created_at == NOW + timedelta(minutes=demo.read_tickets()[0].offset_minutes)
     assert ticket.decisions.get().created_at == ticket.created_at
+
+
+def test_it_receives_the_email_tickets_as_real_mail(workspace: str) -> None:
+    mails = InboundEmail.objects.filter(status=InboundEmail.Status.PROCESSED)
+    emailed = [t for t in demo.read_tickets() if t.channel == "email" and not t.live]
+    assert sorted(m.ticket.external_id for m in mails if m.ticket) == sorted(
+        demo.external_id(t) for t in emailed
+    )
+
+
+def test_it_shows_an_auto_reply_and_a_bounce_kept_but_not_answered(workspace: str) -> None:
+    ignored = InboundEmail.objects.filter(status=InboundEmail.Status.IGNORED)
+    assert (ignored.count(), ignored.filter(ticket__isnull=False).count()) == (2, 0)
+
+
+def test_it_has_customers_rate_some_automatic_answers(workspace: str) -> None:
+    scores = list(Rating.objects.values_list("score", flat=True))
+    assert (len(scores), scores.count("bad")) == (18, 3)
+
+
+def test_it_gives_the_founder_saved_replies(workspace: str) -> None:
+    assert SavedReply.objects.count() == len(demo.SAVED_REPLIES)
 
 
 def test_it_records_first_responses_in_the_agents_own_time(workspace: str) -> None:
@@ -123,7 +153,7 @@ def test_it_feeds_the_next_live_ticket_for_the_worker_to_triage(
         django_capture_on_commit_callbacks(execute=True),
     ):
         assert demo.feed_next_ticket() == f"received {first.external_id}"
-    ticket = Ticket.objects.get(external_id=first.external_id)
+    ticket = Ticket.objects.get(external_id=demo.external_id(first))
     assert ticket.created_at == NOW
     assert ticket.decisions.exists()
 

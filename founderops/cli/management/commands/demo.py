@@ -50,7 +50,10 @@ class Command(BaseCommand):
         if serve:
             url = f"http://{options['host']}:{options['port']}"
             self.stdout.write(
-                self.style.SUCCESS(f"\n  Open  {url}\n  Login {demo.OWNER} / {password}\n")
+                self.style.SUCCESS(
+                    f"\n  Open  {url}\n  Login {demo.OWNER} / {password}\n"
+                    f"  Chat  {url}/widget/demo/ (the widget on a sample product page)\n"
+                )
             )
             self.serve(options["host"], options["port"])
         else:
