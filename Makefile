@@ -53,8 +53,11 @@ eval: install
 	FOUNDEROPS_DATA_DIR=$$(mktemp -d) $(BIN)/founderops eval support \
 	  --data $(DATA)/support/banking77-oos/clinc_format.json --target-precision 0.90
 
-bench: install
+# Each bench in its own empty data directory; `bench email` starts a private dovecot.
+bench: install dovecot
 	FOUNDEROPS_DATA_DIR=$$(mktemp -d) $(BIN)/founderops bench support
+	FOUNDEROPS_DATA_DIR=$$(mktemp -d) $(BIN)/founderops bench email --mails 500
+	FOUNDEROPS_DATA_DIR=$$(mktemp -d) $(BIN)/founderops bench web --tickets 10000 --users 50
 
 clean:
 	rm -rf $(VENV) var

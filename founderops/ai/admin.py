@@ -1,19 +1,11 @@
-"""Admin for the AI layer: policies and kill switches are edited (and audited) here."""
+"""Admin for the AI layer: read-only records; policies and switches change in the cockpit."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from founderops.ai.models import AgentPolicy, AgentSwitch, Approval, TrainedModel
-from founderops.core import audit, clock
-from founderops.core.admin import ModelAdmin, ReadOnlyAdmin
-
-
-def _actor(request: HttpRequest) -> str:
-    return f"user:{request.user.get_username()}"
+from founderops.core.admin import ReadOnlyAdmin
 
 
 @admin.register(TrainedModel)
@@ -32,34 +24,14 @@ class ApprovalAdmin(ReadOnlyAdmin):
     search_fields = ["summary", "subject_id"]
 
 
+# Policies and kill switches change on the cockpit's Agents page, through `ai.policy`, which
+# checks the limits and audits; here they are only shown.
 @admin.register(AgentPolicy)
-class AgentPolicyAdmin(ModelAdmin[AgentPolicy]):
+class AgentPolicyAdmin(ReadOnlyAdmin):
     list_display = ["agent", "action", "mode", "limits"]
     list_filter = ["agent", "mode"]
 
-    def save_model(self, request: HttpRequest, obj: AgentPolicy, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        audit.record(
-            _actor(request),
-            "ai.policy_changed",
-            ("agentpolicy", obj.pk),
-            outcome=obj.mode,
-            details={"agent": obj.agent, "action": obj.action, "limits": obj.limits},
-        )
-
 
 @admin.register(AgentSwitch)
-class AgentSwitchAdmin(ModelAdmin[AgentSwitch]):
+class AgentSwitchAdmin(ReadOnlyAdmin):
     list_display = ["agent", "enabled", "target_precision", "changed_at"]
-    readonly_fields = ["changed_at"]
-
-    def save_model(self, request: HttpRequest, obj: AgentSwitch, form: Any, change: bool) -> None:
-        obj.changed_at = clock.now()
-        super().save_model(request, obj, form, change)
-        audit.record(
-            _actor(request),
-            "ai.switch_changed",
-            ("agentswitch", obj.pk),
-            outcome="on" if obj.enabled else "off",
-            details={"agent": obj.agent, "target_precision": obj.target_precision},
-        )

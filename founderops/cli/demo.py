@@ -236,7 +236,7 @@ def replay_ticket(row: TicketRow, now: datetime) -> bool:
 
 
 # An out-of-office reply and a bounce: the Channels page shows them kept and not answered.
-NOISE = (
+NOISE: tuple[tuple[str, str, str, dict[str, str], str], ...] = (
     (
         "out-of-office",
         "ines@atelier-nord.example.org",

@@ -102,7 +102,7 @@ def test_it_replays_each_ticket_at_its_own_time(workspace: str) -> None:
 def test_it_receives_the_email_tickets_as_real_mail(workspace: str) -> None:
     mails = InboundEmail.objects.filter(status=InboundEmail.Status.PROCESSED)
     emailed = [t for t in demo.read_tickets() if t.channel == "email" and not t.live]
-    assert sorted(m.ticket.external_id for m in mails if m.ticket) == sorted(
+    assert sorted(str(m.ticket.external_id) for m in mails if m.ticket) == sorted(
         demo.external_id(t) for t in emailed
     )
 

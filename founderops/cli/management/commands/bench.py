@@ -1,4 +1,5 @@
-"""`founderops bench support|web`: the Support Agent's pipeline, and the cockpit under load."""
+"""`founderops bench support|email|web`: the Support Agent's pipeline, e-mail intake from IMAP,
+and the cockpit under load."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.urls import reverse
 
-from founderops.cli import evaluation, web_bench
+from founderops.cli import evaluation, mail_bench, web_bench
 
 # ../shared/data next to the project checkout, as the Makefile and tests find it.
 CLINC = Path(settings.BASE_DIR).parents[1] / "shared" / "data" / "support" / "clinc150"
@@ -29,6 +30,9 @@ class Command(BaseCommand):
         support = agents.add_parser("support", help="the Support Agent's whole pipeline")
         support.add_argument("--tickets", type=int, default=600, help="tickets to stream")
         support.add_argument("--intents", type=int, default=40, help="intents in the KB")
+        email = agents.add_parser("email", help="e-mail intake: IMAP to a decided ticket")
+        email.add_argument("--mails", type=int, default=500, help="mails in the mailbox")
+        email.add_argument("--intents", type=int, default=40, help="intents in the KB")
         web = agents.add_parser("web", help="cockpit home and inbox under concurrent users")
         web.add_argument("--tickets", type=int, default=10_000, help="tickets in the database")
         web.add_argument("--users", type=int, default=50, help="concurrent signed-in users")
@@ -38,6 +42,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["agent"] == "web":
             self.stdout.write(json.dumps(bench_web(options)))
+            return
+        if options["agent"] == "email":
+            dataset, source = _dataset(options["intents"])
+            self.stdout.write(json.dumps(mail_bench.run(dataset, source, options["mails"])))
             return
         dataset, source = _dataset(options["intents"])
         evaluation.prepare_database()
