@@ -41,6 +41,18 @@ def test_it_lets_a_viewer_read_a_ticket(viewer: User, escalation: Approval) -> N
     assert signed_in(viewer).get(url).status_code == 200
 
 
+def test_it_shows_a_viewer_no_decision_buttons(viewer: User, escalation: Approval) -> None:
+    url = reverse("web:ticket", kwargs={"pk": escalation.subject_id})
+    page = signed_in(viewer).get(url).content.decode()
+    assert ('id="approve-button"' in page, 'id="read-only"' in page) == (False, True)
+
+
+def test_it_shows_an_agent_the_decision_buttons(agent: User, escalation: Approval) -> None:
+    url = reverse("web:ticket", kwargs={"pk": escalation.subject_id})
+    page = signed_in(agent).get(url).content.decode()
+    assert ('id="approve-button"' in page, 'id="read-only"' in page) == (True, False)
+
+
 @pytest.mark.parametrize("name", ["web:approve", "web:reject", "web:relabel"])
 def test_it_refuses_a_viewer_the_decisions(viewer: User, escalation: Approval, name: str) -> None:
     url = reverse(name, kwargs={"pk": escalation.subject_id})

@@ -341,3 +341,14 @@ def test_it_lets_an_agent_poll_now(founder: User, imap_account: Account) -> None
         True,
         1,
     )
+
+
+def test_it_links_a_mails_attachments_from_the_ticket_page(
+    founder_client: Client, settings: Any, tmp_path: Any
+) -> None:
+    settings.DATA_DIR = tmp_path
+    received(mail(attachments=(("<b>invoice</b>.pdf", "application/pdf", b"%PDF-1.4"),)))
+    attachment = Attachment.objects.get()
+    page = founder_client.get(reverse("web:ticket", args=[attachment.message.ticket_id]))
+    link = reverse("web:attachment", args=[attachment.pk])
+    assert (link in page.content.decode(), "<b>invoice" in page.content.decode()) == (True, False)
