@@ -168,7 +168,12 @@ def server(threads: int) -> Iterator[str]:
         yield base
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # Threads stuck on requests the load generator gave up on: stop it for good.
+            process.kill()
+            process.wait(timeout=30)
 
 
 def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
@@ -196,14 +201,18 @@ def quiet_http_logs() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def load(base: str, sessions: Sequence[str], paths: Sequence[str], rounds: int) -> Timings:
-    """Every user loads each path in turn `rounds` times, all users at once."""
+def load(
+    base: str, sessions: Sequence[str], paths: Sequence[str], rounds: int, think: float = 0.0
+) -> Timings:
+    """Every user loads each path in turn `rounds` times, all users at once, pausing `think`
+    seconds after each page as a person reads it (0: as fast as the server answers)."""
     quiet_http_logs()
     timings = Timings({path: [] for path in paths})
     lock = threading.Lock()
     start = threading.Barrier(len(sessions))
 
     def user(key: str) -> None:
+        rng = random.Random(key)
         cookies = {settings.SESSION_COOKIE_NAME: key}
         with httpx.Client(base_url=base, cookies=cookies, timeout=60) as client:
             start.wait()
@@ -215,6 +224,7 @@ def load(base: str, sessions: Sequence[str], paths: Sequence[str], rounds: int) 
                     with lock:
                         timings.by_path[path].append(spent)
                         timings.errors += response.status_code != 200
+                    time.sleep(think * rng.uniform(0.5, 1.5))
 
     workers = [threading.Thread(target=user, args=(key,)) for key in sessions]
     for worker in workers:

@@ -79,7 +79,7 @@ def summarize(window: Window, now: datetime | None = None) -> SupportSummary:
     live = window.end >= now - LIVE_SLACK
     tickets = Ticket.objects.filter(created_at__gte=window.start, created_at__lt=window.end)
     rows = list(
-        tickets.values_list("pk", "created_at", "first_response_at", "intent", "resolved_by")
+        tickets.values_list("pk", "first_response_s", "intent", "resolved_by")
     )
     decisions = dict(Decision.objects.filter(ticket__in=tickets).values_list("ticket_id", "action"))
     labelled = set(
@@ -90,7 +90,8 @@ def summarize(window: Window, now: datetime | None = None) -> SupportSummary:
     confirmed = {
         pk for pk, *_ in rows if pk in labelled or decisions.get(pk) == Decision.Action.AUTO_REPLY
     }
-    waits = [(answered - created).total_seconds() for _, created, answered, *_ in rows if answered]
+    # Stored by the database (Ticket.first_response_s): no datetime arithmetic per row.
+    waits = [wait for _, wait, *_ in rows if wait is not None]
     unanswered = list(
         tickets.filter(first_response_at__isnull=True)
         .exclude(status=Ticket.Status.CLOSED)
@@ -107,7 +108,7 @@ def summarize(window: Window, now: datetime | None = None) -> SupportSummary:
         p95_first_response_s=percentile(waits, 95),
         still_waiting=len(unanswered),
         oldest_waiting_s=(now - min(unanswered)).total_seconds() if unanswered else None,
-        top_intents=top_intents(intent for pk, _, _, intent, _ in rows if pk in confirmed),
+        top_intents=top_intents(intent for pk, _, intent, _ in rows if pk in confirmed),
         unclassified=len(rows) - len(confirmed),
         needs_you=pressing(now) if live else None,
     )

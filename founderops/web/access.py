@@ -17,7 +17,23 @@ from typing import Any, TypeVar, cast
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    Exists,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.db.models.sql.compiler import SQLCompiler
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -35,7 +51,7 @@ ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponseBase])
 def founder(request: HttpRequest, needed: str = Role.VIEWER) -> AbstractBaseUser:
     """The signed-in team member acting on this request, if their role allows `needed`."""
     user = request.user
-    role = roles.role_of(user)
+    role = role_of(request)
     if not isinstance(user, AbstractBaseUser) or role is None:
         raise PermissionDenied("the cockpit is for the founder's team accounts")
     if not roles.allows(role, needed):
@@ -63,7 +79,22 @@ owner_required = role_required(Role.OWNER)
 
 def may(request: HttpRequest, needed: str) -> bool:
     """Whether the signed-in member's role allows `needed` (pages hide what it would refuse)."""
-    return roles.allows(roles.role_of(request.user), needed)
+    return roles.allows(role_of(request), needed)
+
+
+_ROLE_KEY = "_founderops_role"
+
+
+def role_of(request: HttpRequest) -> str | None:
+    """The signed-in member's role, read once per request (the guard and the page both ask).
+
+    Kept on the request, not the user object: a role changed in another request is seen by
+    the next one, and a request that changes a role redirects (post/redirect/get).
+    """
+    if _ROLE_KEY not in request.__dict__:
+        request.__dict__[_ROLE_KEY] = roles.role_of(request.user)
+    role: str | None = request.__dict__[_ROLE_KEY]
+    return role
 
 
 # Tickets and their approvals.
@@ -268,46 +299,76 @@ INBOX_PAGE_SIZE = 50
 def inbox_page(number: str | None) -> Page[InboxRow]:
     """One page of pending approvals, most urgent first, then oldest first, with tickets.
 
-    Sorting needs every pending approval, but only its id, subject and age and its ticket's
-    priority (two narrow queries); full rows are loaded for the page shown alone.
+    The database sorts (by each approval's ticket's priority, a subquery on the primary key)
+    and pages, so only the page shown is read: two queries, however many approvals wait.
     """
-    order = Paginator(_inbox_order(), INBOX_PAGE_SIZE).get_page(number)
-    ids = [pk for pk, _ in order.object_list]
-    approvals = Approval.objects.in_bulk(ids)
+    page = Paginator(inbox_order(), INBOX_PAGE_SIZE).get_page(number)
+    shown = [(approval, _ticket_pk(approval)) for approval in page.object_list]
     tickets = Ticket.objects.select_related("customer").in_bulk(
-        [ticket_id for _, ticket_id in order.object_list if ticket_id is not None]
+        [pk for _, pk in shown if pk is not None]
     )
-    rows = [
-        InboxRow(approvals[pk], tickets.get(ticket_id) if ticket_id is not None else None)
-        for pk, ticket_id in order.object_list
-        if pk in approvals
-    ]
-    return Page(rows, order.number, order.paginator)  # type: ignore[arg-type]
+    rows = [InboxRow(a, tickets.get(pk) if pk is not None else None) for a, pk in shown]
+    return Page(rows, page.number, page.paginator)  # type: ignore[arg-type]
 
 
-def _inbox_order() -> list[tuple[int, int | None]]:
-    """(approval id, ticket id) of every pending approval, in the order the inbox shows."""
-    pending = Approval.objects.filter(status=Approval.Status.PENDING).values_list(
-        "pk", "subject_type", "subject_id", "created_at"
+def _ticket_pk(approval: Approval) -> int | None:
+    """The ticket id `inbox_order` read from the approval's subject (None: not a ticket)."""
+    pk = approval.__dict__.get("ticket_pk")
+    return pk if isinstance(pk, int) else None
+
+
+def inbox_order() -> QuerySet[Approval]:
+    """Pending approvals in the order the inbox shows them: the ticket's priority (normal for
+    an approval that is not about a ticket, or whose ticket is gone), then oldest first."""
+    ticket_pk = Case(
+        When(subject_type="ticket", then=DigitsAsInteger("subject_id")),
+        default=None,
+        output_field=BigIntegerField(),
     )
-    items = [
-        (pk, int(sid) if kind == "ticket" and sid.isdigit() else None, at)
-        for pk, kind, sid, at in pending
-    ]
-    # Waiting tickets are the escalated ones: one indexed query gives their priorities.
-    priority = dict(
-        Ticket.objects.filter(status=Ticket.Status.ESCALATED).values_list("pk", "priority")
+    priority = Ticket.objects.filter(pk=OuterRef("ticket_pk")).values("priority")[:1]
+    return (
+        Approval.objects.filter(status=Approval.Status.PENDING)
+        .annotate(ticket_pk=ticket_pk)
+        .annotate(
+            rank=Coalesce(
+                Subquery(priority), Value(Ticket.Priority.NORMAL), output_field=IntegerField()
+            )
+        )
+        .order_by("rank", "created_at", "pk")
     )
-    strays = [tid for _, tid, _ in items if tid is not None and tid not in priority]
-    if strays:
-        priority.update(Ticket.objects.filter(pk__in=strays).values_list("pk", "priority"))
-    normal = Ticket.Priority.NORMAL
 
-    def key(item: tuple[int, int | None, datetime]) -> tuple[int, datetime, int]:
-        pk, tid, at = item
-        return (priority.get(tid, normal) if tid is not None else normal, at, pk)
 
-    return [(pk, tid) for pk, tid, _ in sorted(items, key=key)]
+class DigitsAsInteger(Func):
+    """A text column holding a number as that number, else NULL (never an error).
+
+    PostgreSQL refuses to cast "abc" (or a number too large) to bigint and fails the whole
+    query, so the text is checked first; SQLite's CAST never fails, but it would read "12abc"
+    as 12, so it is checked there too (with GLOB: a regular expression is Python on SQLite).
+    """
+
+    arity = 1
+    output_field = BigIntegerField()
+
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, list[Any]]:
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        # At most 18 digits: every such number fits in a bigint.
+        check = f"{sql} ~ '^[0-9]{{1,18}}$'"
+        return f"CASE WHEN {check} THEN CAST({sql} AS bigint) END", [*params, *params]
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> tuple[str, list[Any]]:
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        check = f"{sql} <> '' AND {sql} NOT GLOB '*[^0-9]*' AND length({sql}) <= 18"
+        return f"CASE WHEN {check} THEN CAST({sql} AS INTEGER) END", [*params] * 4
 
 
 def pending_count() -> int:

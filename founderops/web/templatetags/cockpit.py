@@ -14,9 +14,12 @@ from founderops.web import access
 register = template.Library()
 
 
-@register.simple_tag
-def pending_count() -> int:
-    return access.pending_count()
+@register.simple_tag(takes_context=True)
+def pending_count(context: template.Context) -> int:
+    """Approvals waiting, for the nav; a page that counted them already (home) passes its
+    count as `pending_total`, so the nav asks no second time."""
+    counted = context.get("pending_total")
+    return counted if isinstance(counted, int) else access.pending_count()
 
 
 @register.filter

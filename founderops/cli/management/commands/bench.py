@@ -38,6 +38,12 @@ class Command(BaseCommand):
         web.add_argument("--users", type=int, default=50, help="concurrent signed-in users")
         web.add_argument("--rounds", type=int, default=10, help="page loads per user and page")
         web.add_argument("--threads", type=int, default=8, help="the web server's threads")
+        web.add_argument(
+            "--think-ms",
+            type=int,
+            default=0,
+            help="a user's pause after each page (0: load the next at once, a stress test)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["agent"] == "web":
@@ -75,13 +81,15 @@ def bench_web(options: dict[str, Any]) -> dict[str, object]:
     with web_bench.server(options["threads"]) as base:
         web_bench.load(base, sessions[:2], paths, rounds=1)  # warm the server's caches
         started = time.perf_counter()
-        timings = web_bench.load(base, sessions, paths, options["rounds"])
+        think = options["think_ms"] / 1000
+        timings = web_bench.load(base, sessions, paths, options["rounds"], think)
         elapsed = time.perf_counter() - started
     return {
         "tickets": seeded.tickets,
         "pending_approvals": seeded.pending,
         "users": options["users"],
         "server_threads": options["threads"],
+        "think_ms": options["think_ms"],
     } | web_bench.report(timings, elapsed)
 
 
