@@ -5,6 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= ../shared/data
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install chromium dovecot demo up lint test test-sqlite test-postgres eval bench clean
@@ -27,7 +28,7 @@ dovecot:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; }
 
 demo: install
-	$(BIN)/founderops demo
+	$(BIN)/founderops demo --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check founderops tests

@@ -7,6 +7,7 @@ connection or touches the disk except creating the data directory.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import logging
 import os
 import sys
@@ -14,7 +15,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 import dj_database_url
@@ -145,6 +146,72 @@ def check_smtp_url(raw: str, setting: str) -> None:
     if not unquote(rest).isascii():
         # smtplib's AUTH sends credentials as ASCII only; say so now, not at the first reply.
         raise ImproperlyConfigured(f"FOUNDEROPS_{setting} holds non-ASCII characters")
+    if not has_valid_port(raw):
+        # Said at start, not at the first reply hours later (the URL holds a password).
+        raise ImproperlyConfigured(
+            f"FOUNDEROPS_{setting} has a port that is not a number from 1 to 65535"
+        )
+
+
+def has_valid_port(url: str) -> bool:
+    """No port, or a number from 1 to 65535 (urlsplit raises on anything else)."""
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        return False
+    return port != 0
+
+
+def check_web_url(raw: str, setting: str) -> None:
+    """An http(s) URL with a host: links in mail and on pages are built from it."""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImproperlyConfigured(
+            f"FOUNDEROPS_{setting}={raw!r} is not a URL like https://ops.example.com"
+        )
+
+
+def check_origins(origins: list[str], setting: str) -> list[str]:
+    """Each one exactly as a browser sends Origin (scheme, host, port), since only an exact
+    match is allowed: a path, a wildcard or a missing scheme would never match anything."""
+    for origin in origins:
+        parts = urlsplit(origin if has_valid_port(origin) else "")
+        extra = parts.path.strip("/") or parts.query or parts.fragment or "@" in parts.netloc
+        if parts.scheme not in ("http", "https") or not parts.hostname or extra or "*" in origin:
+            raise ImproperlyConfigured(
+                f"FOUNDEROPS_{setting}: {origin[:100]!r} is not an origin like "
+                "https://example.com or http://localhost:3000 (scheme, host and port only)"
+            )
+    return origins
+
+
+def check_user_password(raw: str, setting: str) -> None:
+    """Empty (off) or `user:password`, the credentials of the basic-auth URL (not echoed)."""
+    user, colon, password = raw.partition(":")
+    if raw and not (user and colon and password):
+        raise ImproperlyConfigured(
+            f"FOUNDEROPS_{setting} must be user:password (the credentials in the webhook URL)"
+        )
+
+
+def check_proxy(raw: str, setting: str) -> None:
+    """Empty, "*", or one IP address (waitress compares the connection's address to it)."""
+    if raw in {"", "*"}:
+        return
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"FOUNDEROPS_{setting}={raw!r} is not an IP address (or * for any proxy)"
+        ) from None
+
+
+def check_address(raw: str, setting: str) -> None:
+    local, at, domain = raw.rpartition("@")
+    if not (local and at and domain) or any(c.isspace() or c in "<>,;" for c in raw):
+        raise ImproperlyConfigured(
+            f"FOUNDEROPS_{setting}={raw[:100]!r} is not an e-mail address like support@example.com"
+        )
 
 
 def database_config(url: str, data_dir: Path, test_name: str = "") -> dict[str, Any]:
@@ -197,10 +264,10 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]", required=True)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000", check=check_web_url)
 # The reverse proxy in front of `founderops web` (its address, or "*" for any): its
 # X-Forwarded-For names the client, which the rate limits count by.
-TRUSTED_PROXY = env_str("TRUSTED_PROXY", "")
+TRUSTED_PROXY = env_str("TRUSTED_PROXY", "", check=check_proxy)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -314,19 +381,19 @@ SMTP_URL = env_str("SMTP_URL", "", check=check_smtp_url)
 # A CA bundle for a relay with a private certificate (the system's CAs otherwise).
 SMTP_CA_FILE = env_str("SMTP_CA_FILE", "")
 SMTP_TIMEOUT_SECONDS = env_float("SMTP_TIMEOUT_SECONDS", 20.0, 1.0, 120.0)
-SUPPORT_FROM_EMAIL = env_str("SUPPORT_FROM_EMAIL", "support@localhost")
+SUPPORT_FROM_EMAIL = env_str("SUPPORT_FROM_EMAIL", "support@localhost", check=check_address)
 MAIL_MAX_BYTES = env_int("MAIL_MAX_BYTES", 15 * 1024 * 1024, minimum=1024)
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 MAIL_SENDER_LIMIT_PER_HOUR = env_int("MAIL_SENDER_LIMIT_PER_HOUR", 20, minimum=1)
 IMAP_POLL_MINUTES = env_int("IMAP_POLL_MINUTES", 1, minimum=1)
 # Inbound-mail webhooks: each provider's own way to prove a request is theirs.
 MAILGUN_SIGNING_KEY = env_str("MAILGUN_SIGNING_KEY", "")
-POSTMARK_INBOUND_SECRET = env_str("POSTMARK_INBOUND_SECRET", "")
-SENDGRID_INBOUND_SECRET = env_str("SENDGRID_INBOUND_SECRET", "")
+POSTMARK_INBOUND_SECRET = env_str("POSTMARK_INBOUND_SECRET", "", check=check_user_password)
+SENDGRID_INBOUND_SECRET = env_str("SENDGRID_INBOUND_SECRET", "", check=check_user_password)
 SENDGRID_PUBLIC_KEY = env_str("SENDGRID_PUBLIC_KEY", "")
 
 # The chat widget: the founder's sites that may embed it, and how hard it may be used.
-WIDGET_ORIGINS = env_list("WIDGET_ORIGINS", "")
+WIDGET_ORIGINS = check_origins(env_list("WIDGET_ORIGINS", ""), "WIDGET_ORIGINS")
 WIDGET_QUESTIONS_PER_HOUR = env_int("WIDGET_QUESTIONS_PER_HOUR", 20, minimum=1)
 
 # Accounts: failed logins allowed per account and address before a pause, idle sign-out.

@@ -135,3 +135,70 @@ def test_it_stays_quiet_about_every_documented_variable(
     loaded = load_settings(monkeypatch, tmp_path, TEST_DATABASE_NAME="fo_test")
     documented = set(re.findall(r"`(FOUNDEROPS_[A-Z_]+)`", README))
     assert (capsys.readouterr().err, sorted(documented - loaded["_read"])) == ("", [])
+
+
+# Channel settings that would otherwise fail quietly, hours later, at the first mail or visit.
+
+
+@pytest.mark.parametrize(
+    "origin", ["bad", "example.com", "https://example.com/shop", "https://*.example.com", "*"]
+)
+def test_it_refuses_a_widget_origin_a_browser_never_sends(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, origin: str
+) -> None:
+    with pytest.raises(
+        ImproperlyConfigured, match=r"FOUNDEROPS_WIDGET_ORIGINS: .* is not an origin"
+    ):
+        load_settings(monkeypatch, tmp_path, WIDGET_ORIGINS=f"https://ok.example,{origin}")
+
+
+def test_it_accepts_widget_origins_with_a_port_or_a_final_slash(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    origins = "https://example.com/, http://localhost:3000"
+    loaded = load_settings(monkeypatch, tmp_path, WIDGET_ORIGINS=origins)
+    assert loaded["WIDGET_ORIGINS"] == ["https://example.com/", "http://localhost:3000"]
+
+
+def test_it_refuses_an_smtp_url_whose_port_is_not_a_number_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match="port that is not a number") as refused:
+        load_settings(monkeypatch, tmp_path, SMTP_URL="smtp://me:hunter2@mail.example:99999")
+    assert "hunter2" not in str(refused.value)
+
+
+def test_it_refuses_a_site_url_without_a_scheme(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match=r"FOUNDEROPS_SITE_URL='ops\.example\.com'"):
+        load_settings(monkeypatch, tmp_path, SITE_URL="ops.example.com")
+
+
+def test_it_refuses_an_inbound_secret_that_is_not_user_and_password_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match="must be user:password") as refused:
+        load_settings(monkeypatch, tmp_path, POSTMARK_INBOUND_SECRET="hunter2")
+    assert "hunter2" not in str(refused.value)
+
+
+def test_it_refuses_a_from_address_that_is_not_an_address(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match="FOUNDEROPS_SUPPORT_FROM_EMAIL='support'"):
+        load_settings(monkeypatch, tmp_path, SUPPORT_FROM_EMAIL="support")
+
+
+def test_it_refuses_a_trusted_proxy_that_is_not_an_address(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match="FOUNDEROPS_TRUSTED_PROXY='proxy.local'"):
+        load_settings(monkeypatch, tmp_path, TRUSTED_PROXY="proxy.local")
+
+
+@pytest.mark.parametrize("proxy", ["10.0.0.5", "::1", "*"])
+def test_it_accepts_a_trusted_proxy_address_or_any(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, proxy: str
+) -> None:
+    assert load_settings(monkeypatch, tmp_path, TRUSTED_PROXY=proxy)["TRUSTED_PROXY"] == proxy

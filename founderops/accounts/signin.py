@@ -1,8 +1,10 @@
 """Sign-in attempts: counted per account name and per client address, audited, locked out.
 
 LOGIN_FAILURES_LIMIT failed attempts (a wrong password or a wrong code, both steps count)
-within one LOGIN_LOCKOUT_SECONDS window lock that account name, or that address, until
-the window ends. The counters are keyed by hashes (core.ratelimit), and the same rule
+within one LOGIN_LOCKOUT_SECONDS window lock that account name until the window ends, and
+ADDRESS_FACTOR times as many lock the address: a team shares an office's address, so one
+member's typos must not lock the others out, while one address guessing many names still
+stops soon. The counters are keyed by hashes (core.ratelimit), and the same rule
 applies whether or not the account exists, so a lockout says nothing about who has an
 account. A locked attempt is neither checked nor counted again.
 """
@@ -18,6 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser, User
 
 from founderops.core import audit, clock, ratelimit
 
+ADDRESS_FACTOR = 4
 PASSWORD_STEP = "password"  # noqa: S105 (the name of a step, not a secret)
 CODE_STEP = "code"
 
@@ -35,11 +38,16 @@ class Attempt:
             ratelimit.key_for("login:ip", self.ip or "unknown"),
         )
 
+    def limits(self) -> tuple[int, int]:
+        limit = settings.LOGIN_FAILURES_LIMIT
+        return limit, limit * ADDRESS_FACTOR
+
 
 def locked_for(attempt: Attempt) -> int | None:
     """Seconds until this account name or address may try again, or None when it may now."""
-    window, limit = settings.LOGIN_LOCKOUT_SECONDS, settings.LOGIN_FAILURES_LIMIT
-    if all(ratelimit.peek(key, window) < limit for key in attempt.counters()):
+    window = settings.LOGIN_LOCKOUT_SECONDS
+    pairs = zip(attempt.counters(), attempt.limits(), strict=True)
+    if all(ratelimit.peek(key, window) < limit for key, limit in pairs):
         return None
     return seconds_left(window)
 
@@ -58,15 +66,16 @@ def lockout_message(seconds: int) -> str:
 
 def fail(attempt: Attempt, step: str) -> int | None:
     """Count a failed attempt and audit it; seconds locked if this one engaged the lock."""
-    window, limit = settings.LOGIN_LOCKOUT_SECONDS, settings.LOGIN_FAILURES_LIMIT
-    verdicts = [ratelimit.hit(key, limit, window) for key in attempt.counters()]
+    window = settings.LOGIN_LOCKOUT_SECONDS
+    pairs = zip(attempt.counters(), attempt.limits(), strict=True)
+    verdicts = [ratelimit.hit(key, limit, window) for key, limit in pairs]
     user = User.objects.filter(username=attempt.username).first()
     subject = ("user", user.pk) if user is not None else None
     # A name that is no account is left out: people type their password into the wrong box.
     account = user.get_username() if user is not None else "(no such account)"
     details: dict[str, object] = {"account": account, "ip": attempt.ip, "step": step}
     audit.record("anonymous", "accounts.login_failed", subject, "refused", details=details)
-    if all(v.count < limit for v in verdicts):
+    if all(v.count < v.limit for v in verdicts):
         return None
     seconds = seconds_left(window)
     details |= {"seconds": seconds, "by": _locked_by(verdicts)}

@@ -17,12 +17,18 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from founderops.core.errors import InvalidInput
+
 RECOVERY_CODES = 10
 APP_DEVICE_NAME = "Authenticator app"
 RECOVERY_DEVICE_NAME = "Recovery codes"
 _TOTP_SHAPE = re.compile(r"\d{6}")
 # StaticToken.random_token(): 8 lower-case base32 characters.
 _RECOVERY_SHAPE = re.compile(r"[a-z2-7]{8}")
+
+
+class TooSoon(InvalidInput):
+    """django-otp's back-off after a wrong code: until it ends, even the right code fails."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,13 @@ def confirm(device: TOTPDevice, code: str) -> list[str] | None:
         return None
     with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
-        if device.confirmed or not device.verify_token(code):
+        if device.confirmed:
+            return None
+        allowed, _ = device.verify_is_allowed()
+        if not allowed:
+            # Said as such: "not right" would send the founder hunting for a typo.
+            raise TooSoon("wait a few seconds, then enter the newest code from the app")
+        if not device.verify_token(code):
             return None
         device.confirmed = True
         device.save(update_fields=["confirmed"])

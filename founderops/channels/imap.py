@@ -87,7 +87,28 @@ def check_security(security: str, host: str) -> None:
 
 def tls_context(mailbox: Mailbox) -> ssl.SSLContext:
     """Certificates and host names are always verified; a private CA may be given."""
-    return ssl.create_default_context(cafile=mailbox.ca_file or None)
+    return ca_context(mailbox.ca_file)
+
+
+def ca_context(ca_file: str) -> ssl.SSLContext:
+    """The TLS context trusting `ca_file` too; a file that is missing, unreadable or holds
+    no certificate is named as such (not as a TLS failure of the server)."""
+    try:
+        return ssl.create_default_context(cafile=ca_file or None)
+    except ssl.SSLError:
+        raise MailboxError(f"the CA file {ca_file!r} holds no certificate (PEM)") from None
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        raise MailboxError(f"the CA file {ca_file!r} cannot be read: {reason}") from None
+
+
+def check_host(host: str) -> None:
+    """A host name or address only: a URL pasted into the field would never resolve."""
+    if "://" in host or any(c in host for c in "/@") or any(c.isspace() for c in host):
+        raise MailboxError(
+            f"{host[:100]!r} is not a host name: give the server's name only, "
+            "e.g. imap.gmail.com (no imaps://, user or path)"
+        )
 
 
 def open_connection(mailbox: Mailbox) -> imaplib.IMAP4:

@@ -49,7 +49,10 @@ class MailboxConfig:
             raise InvalidInput(f"unknown security {self.security!r}; use one of {options}")
         if not host:
             raise InvalidInput("the mailbox needs the IMAP server's host name")
+        imap.check_host(host)
         imap.check_security(self.security, host)
+        if self.ca_file.strip():
+            imap.ca_context(self.ca_file.strip())
         port = self.port or DEFAULT_PORTS[Mailbox.Security(self.security)]
         if not 1 <= port <= 65535:
             raise InvalidInput(f"port {port} is not between 1 and 65535")

@@ -78,9 +78,7 @@ def summarize(window: Window, now: datetime | None = None) -> SupportSummary:
     now = now or clock.now()
     live = window.end >= now - LIVE_SLACK
     tickets = Ticket.objects.filter(created_at__gte=window.start, created_at__lt=window.end)
-    rows = list(
-        tickets.values_list("pk", "first_response_s", "intent", "resolved_by")
-    )
+    rows = list(tickets.values_list("pk", "first_response_s", "intent", "resolved_by"))
     decisions = dict(Decision.objects.filter(ticket__in=tickets).values_list("ticket_id", "action"))
     labelled = set(
         TrainingExample.objects.filter(ticket__in=tickets, source__in=FOUNDER_LABELS).values_list(

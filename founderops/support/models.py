@@ -32,21 +32,24 @@ class SecondsBetween(models.Func):
         arg_joiner: str | None = None,
         **extra_context: Any,
     ) -> tuple[str, list[Any]]:
-        later, earlier = self._compiled(compiler)
-        return f"CAST(EXTRACT(EPOCH FROM ({later[0]} - {earlier[0]})) AS double precision)", [
-            *later[1],
-            *earlier[1],
-        ]
+        (later, earlier), params = self._compiled(compiler)
+        return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS double precision)", params
 
     def as_sqlite(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
     ) -> tuple[str, list[Any]]:
-        later, earlier = self._compiled(compiler)
-        sql = f"ROUND((julianday({later[0]}) - julianday({earlier[0]})) * 86400.0, 3)"
-        return sql, [*later[1], *earlier[1]]
+        (later, earlier), params = self._compiled(compiler)
+        return f"ROUND((julianday({later}) - julianday({earlier})) * 86400.0, 3)", params
 
-    def _compiled(self, compiler: SQLCompiler) -> list[tuple[str, list[Any]]]:
-        return [compiler.compile(source) for source in self.get_source_expressions()]
+    def _compiled(self, compiler: SQLCompiler) -> tuple[list[str], list[Any]]:
+        """Each argument's SQL, and all their parameters in the order the SQL uses them."""
+        sqls: list[str] = []
+        params: list[Any] = []
+        for source in self.get_source_expressions():
+            sql, more = compiler.compile(source)
+            sqls.append(sql)
+            params.extend(more)
+        return sqls, params
 
 
 class KnowledgeArticle(models.Model):

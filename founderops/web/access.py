@@ -300,7 +300,8 @@ def inbox_page(number: str | None) -> Page[InboxRow]:
     """One page of pending approvals, most urgent first, then oldest first, with tickets.
 
     The database sorts (by each approval's ticket's priority, a subquery on the primary key)
-    and pages, so only the page shown is read: two queries, however many approvals wait.
+    and pages, so only the page shown is read: its count, its rows and their tickets, three
+    queries however many approvals wait.
     """
     page = Paginator(inbox_order(), INBOX_PAGE_SIZE).get_page(number)
     shown = [(approval, _ticket_pk(approval)) for approval in page.object_list]
@@ -325,7 +326,8 @@ def inbox_order() -> QuerySet[Approval]:
         default=None,
         output_field=BigIntegerField(),
     )
-    priority = Ticket.objects.filter(pk=OuterRef("ticket_pk")).values("priority")[:1]
+    # No ordering: one row by primary key (Ticket's default order would sort it each time).
+    priority = Ticket.objects.filter(pk=OuterRef("ticket_pk")).order_by().values("priority")[:1]
     return (
         Approval.objects.filter(status=Approval.Status.PENDING)
         .annotate(ticket_pk=ticket_pk)

@@ -199,7 +199,13 @@ def security(request: HttpRequest) -> HttpResponse:
 
 def _confirm_app(request: HttpRequest, user: User) -> HttpResponse:
     form = CodeForm(request.POST)
-    codes = services.enable_two_factor(user, form.cleaned_data["code"]) if form.is_valid() else None
+    try:
+        codes = (
+            services.enable_two_factor(user, form.cleaned_data["code"]) if form.is_valid() else None
+        )
+    except two_factor.TooSoon:
+        form.add_error("code", THROTTLED)
+        return _render_security(request, user, form, status=400)
     if codes is None:
         form.add_error("code", WRONG_CODE)
         return _render_security(request, user, form, status=400)

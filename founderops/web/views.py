@@ -81,9 +81,7 @@ def render_ticket(
     context = {
         "ticket": ticket,
         # Each reply with its e-mail (delivery status) and the customer's rating, in one query.
-        "thread": ticket.messages.select_related("email", "rating").prefetch_related(
-            "attachments"
-        ),
+        "thread": ticket.messages.select_related("email", "rating").prefetch_related("attachments"),
         "email_off": outbound.kept_in_cockpit(ticket),
         "why": access.reasoning(ticket, latest),
         "approval": approval,

@@ -53,6 +53,19 @@ def test_it_refuses_a_wrong_code_at_enrolment(founder_client: Client, founder: U
     assert not two_factor.is_enrolled(founder)
 
 
+def test_it_says_to_wait_when_the_right_code_comes_during_the_back_off_after_a_wrong_one(
+    founder_client: Client, founder: User
+) -> None:
+    founder_client.get(reverse("web:security"))
+    device = TOTPDevice.objects.get(user=founder)
+    # The clock stands still (conftest): the right code comes within the wrong one's back-off.
+    founder_client.post(reverse("web:security"), {"code": "000000"})
+    response = founder_client.post(reverse("web:security"), {"code": code_for(device)})
+    assert b"Wait a few seconds" in response.content
+    assert b"That code is not right" not in response.content
+    assert not two_factor.is_enrolled(founder)
+
+
 def test_it_turns_two_factor_on_with_a_code_from_the_app(
     founder_client: Client, founder: User
 ) -> None:

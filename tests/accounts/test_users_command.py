@@ -52,6 +52,18 @@ def test_it_refuses_two_different_passwords(founder: User, monkeypatch: pytest.M
     assert not User.objects.filter(username="arthur").exists()
 
 
+def test_it_refuses_a_password_that_was_never_typed(
+    founder: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_terminal(prompt: str) -> str:
+        raise EOFError  # what getpass raises when standard input is closed or runs out
+
+    monkeypatch.setattr("getpass.getpass", no_terminal)
+    with pytest.raises(CommandError, match="no password was typed"):
+        users("add", "arthur", "--password")
+    assert not User.objects.filter(username="arthur").exists()
+
+
 def test_it_lists_members_with_role_state_and_two_factor(founder: User, agent: User) -> None:
     enrol(agent)
     lines = users("list").splitlines()

@@ -278,6 +278,16 @@ def test_it_reports_a_password_that_can_no_longer_be_decrypted(imap_account: Acc
     assert "cannot be decrypted" in mailbox.last_error
 
 
+def test_it_records_a_ca_file_that_went_missing_as_such(imap_account: Account) -> None:
+    mailbox = connect(imap_account)
+    Mailbox.objects.filter(pk=mailbox.pk).update(ca_file="/nonexistent/ca.pem")
+    mailbox.refresh_from_db()
+    poll(mailbox)
+    assert mailbox.last_error == (
+        "the CA file '/nonexistent/ca.pem' cannot be read: no such file or directory"
+    )
+
+
 def test_it_refuses_to_send_a_password_unencrypted_to_another_host() -> None:
     mailbox = Mailbox.objects.create(
         name="Remote",

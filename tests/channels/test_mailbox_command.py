@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import sys
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -120,6 +121,28 @@ def test_it_refuses_a_second_mailbox_of_the_same_name() -> None:
 def test_it_refuses_an_address_that_is_not_one() -> None:
     with pytest.raises(CommandError, match="is not an e-mail address"):
         run("add", "s", "--address", "help", "--host", "imap.x.com", "--password-stdin", stdin="p")
+
+
+def test_it_refuses_a_url_where_the_host_name_goes() -> None:
+    args = ("add", "s", "--address", "help@inkwell.example", "--host", "imaps://imap.x.com")
+    with pytest.raises(CommandError, match="is not a host name"):
+        run(*args, "--password-stdin", stdin=PASSWORD)
+    assert not Mailbox.objects.exists()
+
+
+def test_it_refuses_a_ca_file_that_does_not_exist(tmp_path: Path) -> None:
+    missing = str(tmp_path / "ca.pem")
+    args = ("add", "s", "--address", "help@inkwell.example", "--host", "imap.x.com")
+    with pytest.raises(CommandError, match=r"the CA file .* cannot be read: no such file"):
+        run(*args, "--ca-file", missing, "--password-stdin", stdin=PASSWORD)
+
+
+def test_it_refuses_a_ca_file_without_a_certificate(tmp_path: Path) -> None:
+    not_pem = tmp_path / "notes.txt"
+    not_pem.write_text("not a certificate\n")
+    args = ("add", "s", "--address", "help@inkwell.example", "--host", "imap.x.com")
+    with pytest.raises(CommandError, match=r"holds no certificate \(PEM\)"):
+        run(*args, "--ca-file", str(not_pem), "--password-stdin", stdin=PASSWORD)
 
 
 def test_it_starts_with_new_mail_only_unless_told() -> None:

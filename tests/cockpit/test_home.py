@@ -247,3 +247,27 @@ def test_it_runs_as_many_queries_for_many_tickets_as_for_few(
     many = queries(founder_client, reverse(name))
     assert few == many
     assert many <= 20
+
+
+def matching(client: Client, url: str, *fragments: str) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return [q["sql"] for q in captured if all(f in q["sql"] for f in fragments)]
+
+
+def test_it_counts_the_waiting_approvals_once_for_the_page_and_the_nav(
+    founder_client: Client, reset_article: KnowledgeArticle
+) -> None:
+    load(2, reset_article)
+    founder_client.get(reverse("web:home"))
+    counts = matching(founder_client, reverse("web:home"), "COUNT(*)", '"ai_approval"')
+    assert len(counts) == 1
+    assert '<span class="count" title="2 waiting for you">2</span>' in home(founder_client)
+
+
+@pytest.mark.parametrize("name", ["web:home", "web:knowledge"])
+def test_it_reads_the_members_role_once_per_request(
+    founder_client: Client, reset_article: KnowledgeArticle, name: str
+) -> None:
+    founder_client.get(reverse(name))
+    assert len(matching(founder_client, reverse(name), '"accounts_membership"')) == 1

@@ -104,3 +104,67 @@ def test_it_binds_the_ticket_page_buttons_to_their_keys(
     assert b'id="approve-button" data-shortcut="approve"' in html
     assert b'id="reject-button" data-shortcut="reject"' in html
     assert b'<dialog id="shortcuts-help"' in html
+
+
+def other_approval(subject_type: str, subject_id: str, at: str) -> Approval:
+    return Approval.objects.create(
+        created_at=at,
+        agent="billing",
+        action="refund",
+        subject_type=subject_type,
+        subject_id=subject_id,
+        summary=f"About {subject_type} {subject_id}",
+        reason="over the limit",
+    )
+
+
+def order() -> list[str]:
+    return [a.summary for a in access.inbox_order()]
+
+
+def test_it_orders_every_pending_approval_by_priority_then_age(
+    reset_article: KnowledgeArticle,
+) -> None:
+    waiting("Low oldest", reset_article, priority=4, at="2026-03-01T07:00:00Z")
+    waiting("Normal old", reset_article, priority=3, at="2026-03-01T08:00:00Z")
+    waiting("High older", reset_article, priority=2, at="2026-03-01T08:30:00Z")
+    waiting("Urgent newest", reset_article, priority=1, at="2026-03-01T12:00:00Z")
+    waiting("High newer", reset_article, priority=2, at="2026-03-01T11:00:00Z")
+    other_approval("payment", "pi_1", at="2026-03-01T09:00:00Z")
+    summaries = order()
+    subjects = ["Urgent newest", "High older", "High newer", "Normal old", "payment", "Low oldest"]
+    assert [next(s for s in summaries if subject in s) for subject in subjects] == summaries
+
+
+def test_it_ranks_approvals_whose_subject_is_no_ticket_id_as_normal(
+    founder_client: Client, reset_article: KnowledgeArticle
+) -> None:
+    waiting("Low", reset_article, priority=4, at="2026-03-01T07:00:00Z")
+    other_approval("ticket", "not-a-number", at="2026-03-01T08:00:00Z")
+    other_approval("ticket", "12abc", at="2026-03-01T08:10:00Z")
+    other_approval("ticket", "9" * 30, at="2026-03-01T08:20:00Z")
+    other_approval("ticket", "999999", at="2026-03-01T08:30:00Z")  # a deleted ticket
+    assert order() == [
+        "About ticket not-a-number",
+        "About ticket 12abc",
+        f"About ticket {'9' * 30}",
+        "About ticket 999999",
+        next(a.summary for a in Approval.objects.filter(subject_type="ticket", agent="support")),
+    ]
+    html = inbox(founder_client)
+    assert "About ticket 12abc" in html
+    assert "5 waiting for you" in html
+
+
+def test_it_gives_a_later_page_in_the_same_order(
+    reset_article: KnowledgeArticle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(access, "INBOX_PAGE_SIZE", 2)
+    for n in range(5):
+        waiting(f"Question {n}", reset_article, at=f"2026-03-01T0{n}:00:00Z")
+    page = access.inbox_page("2")
+    assert [row.ticket.subject for row in page.object_list if row.ticket] == [
+        "Question 2",
+        "Question 3",
+    ]
+    assert page.paginator.count == 5

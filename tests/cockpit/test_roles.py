@@ -85,6 +85,16 @@ def test_a_viewer_changes_nothing(
     assert not AgentPolicy.objects.exists()
 
 
+def test_it_tells_a_viewer_which_role_an_action_needs(
+    viewer_client: Client, escalation: Approval, reset_article: KnowledgeArticle
+) -> None:
+    response = viewer_client.post(reverse("web:article_new"), {"title": "X"})
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "This needs the agent role; your account is viewer." in page
+    assert "Ask the owner for a staff account" not in page
+
+
 def test_a_viewer_is_shown_no_forms_to_change_things(
     viewer_client: Client, pages: list[str], escalation: Approval
 ) -> None:

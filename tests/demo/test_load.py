@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
-from django_q.models import Schedule
+from django_q.models import OrmQ, Schedule
 
 from founderops.ai import registry
 from founderops.ai.models import Approval, TrainedModel
@@ -115,6 +115,10 @@ def test_it_shows_an_auto_reply_and_a_bounce_kept_but_not_answered(workspace: st
 def test_it_has_customers_rate_some_automatic_answers(workspace: str) -> None:
     scores = list(Rating.objects.values_list("score", flat=True))
     assert (len(scores), scores.count("bad")) == (18, 3)
+
+
+def test_it_leaves_no_job_of_the_history_waiting_in_the_queue(workspace: str) -> None:
+    assert OrmQ.objects.count() == 0
 
 
 def test_it_gives_the_founder_saved_replies(workspace: str) -> None:

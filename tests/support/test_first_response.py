@@ -13,12 +13,13 @@ from founderops.support import services
 from founderops.support.models import Message, Ticket
 from tests.web.cast import new_ticket
 
+# The last migration before the column: the test fills a ticket in, then adds the column.
 BEFORE = ("support", "0004_savedreply_rating")
-ADDED = ("support", "0005_ticket_first_response_s")
 
 
 def wait_of(ticket: Ticket) -> float | None:
-    return Ticket.objects.values_list("first_response_s", flat=True).get(pk=ticket.pk)
+    wait: float | None = Ticket.objects.values_list("first_response_s", flat=True).get(pk=ticket.pk)
+    return wait
 
 
 @pytest.mark.django_db

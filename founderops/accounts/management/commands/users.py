@@ -109,8 +109,15 @@ class Command(BaseCommand):
 
 
 def ask_password() -> str:
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Password (again): "):
+    try:
+        first, again = getpass.getpass("Password: "), getpass.getpass("Password (again): ")
+    except EOFError:
+        # No terminal, and standard input ran out: nothing was typed, so nothing is added.
+        raise CommandError(
+            "no password was typed (standard input ended): run this in a terminal, "
+            "or leave out --password to print a set-password link"
+        ) from None
+    if first != again:
         raise CommandError("the two passwords differ")
     return first
 
