@@ -193,7 +193,7 @@ def test_it_refuses_a_from_address_that_is_not_an_address(
 def test_it_refuses_a_trusted_proxy_that_is_not_an_address(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    with pytest.raises(ImproperlyConfigured, match="FOUNDEROPS_TRUSTED_PROXY='proxy.local'"):
+    with pytest.raises(ImproperlyConfigured, match=r"FOUNDEROPS_TRUSTED_PROXY='proxy\.local'"):
         load_settings(monkeypatch, tmp_path, TRUSTED_PROXY="proxy.local")
 
 
