@@ -17,9 +17,8 @@ from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
 from founderops.accounts import roles, sessions
-from founderops.accounts.roles import Role
 from founderops.api.models import ApiToken
-from founderops.api.tokens import check_token
+from founderops.api.tokens import SCOPE_ROLES, check_token
 
 
 class TokenAuth(HttpBearer):
@@ -49,11 +48,6 @@ class StaffSession(APIKeyCookie):
                 403, "CSRF check failed: a browser session must send the X-CSRFToken header"
             )
         return user
-
-
-# What each scope asks of the role behind the call: reading is for every member, writing
-# for agents and owners. A token acts for its member and never does more than they may.
-SCOPE_ROLES = {"tickets:read": Role.VIEWER, "audit:read": Role.VIEWER, "tickets:write": Role.AGENT}
 
 
 def require_scope(request: HttpRequest, scope: str) -> None:

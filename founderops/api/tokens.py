@@ -13,11 +13,16 @@ from datetime import timedelta
 from django.contrib.auth.models import User
 from django.db.models import Q
 
+from founderops.accounts import roles
+from founderops.accounts.roles import Role
 from founderops.api.models import ApiToken
 from founderops.core import audit, clock
 from founderops.core.errors import InvalidInput, NotFound
 
 SCOPES = {"tickets:write", "tickets:read", "audit:read"}
+# What each scope asks of the role behind the call: reading is for every member, writing
+# for agents and owners. A token acts for its member and never does more than they may.
+SCOPE_ROLES = {"tickets:read": Role.VIEWER, "audit:read": Role.VIEWER, "tickets:write": Role.AGENT}
 # Marking every call would make each read a write; a minute's precision is enough.
 LAST_USED_PRECISION = timedelta(minutes=1)
 
@@ -37,6 +42,13 @@ def create_token(user: User, name: str, scopes: list[str]) -> tuple[ApiToken, st
         raise InvalidInput(f"a token needs at least one scope: {', '.join(sorted(SCOPES))}")
     if not name or len(name) > 100:
         raise InvalidInput("a token needs a name of 1 to 100 characters")
+    role = roles.role_of(user)
+    beyond = sorted(s for s in set(scopes) if not roles.allows(role, SCOPE_ROLES[s]))
+    if beyond:
+        raise InvalidInput(
+            f"{user.get_username()} is {role or 'not a team member'}: a token acting for them "
+            f"cannot use {', '.join(beyond)}"
+        )
     prefix = secrets.token_hex(4)
     token = f"fo_{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiToken.objects.create(

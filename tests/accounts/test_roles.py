@@ -8,8 +8,10 @@ from django.test import Client
 from django.urls import reverse
 
 from founderops.accounts import services
+from founderops.accounts.roles import Role
 from founderops.ai.models import Approval
 from founderops.api import tokens
+from founderops.core.errors import InvalidInput
 from founderops.support import services as support
 from tests.web.cast import decision_post, escalate_with_draft, new_ticket
 
@@ -81,8 +83,14 @@ def test_it_lets_a_viewer_read_tickets_through_the_api(viewer: User) -> None:
     assert signed_in(viewer).get("/api/tickets").status_code == 200
 
 
-def test_it_limits_a_token_to_its_members_role(viewer: User) -> None:
-    _, token = tokens.create_token(viewer, "reader", ["tickets:write", "tickets:read"])
+def test_it_refuses_a_token_with_scopes_beyond_its_members_role(viewer: User) -> None:
+    with pytest.raises(InvalidInput, match=r"vera is viewer: .* cannot use tickets:write"):
+        tokens.create_token(viewer, "writer", ["tickets:write", "tickets:read"])
+
+
+def test_it_limits_a_token_to_its_members_role_after_a_demotion(agent: User) -> None:
+    _, token = tokens.create_token(agent, "reader", ["tickets:write", "tickets:read"])
+    services.change_role(agent, Role.VIEWER, "test")
     auth = {"authorization": f"Bearer {token}"}
     assert Client().get("/api/tickets", headers=auth).status_code == 200
     posted = Client().post("/api/tickets", TICKET, content_type="application/json", headers=auth)
