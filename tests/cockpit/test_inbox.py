@@ -168,3 +168,16 @@ def test_it_gives_a_later_page_in_the_same_order(
         "Question 3",
     ]
     assert page.paginator.count == 5
+
+
+def test_it_dates_and_links_each_row(
+    founder_client: Client, reset_article: KnowledgeArticle
+) -> None:
+    ticket = waiting("Dated", reset_article, at="2026-03-01T08:00:00Z")
+    with time_machine.travel("2026-03-01T10:30:00Z", tick=False):
+        html = inbox(founder_client)
+    row = html.split('id="approval-')[1].split("</li>")[0]
+    assert f'href="{reverse("web:ticket", args=[ticket.pk])}"' in row
+    assert 'datetime="2026-03-01T08:00:00+00:00"' in row
+    assert 'title="March 1, 2026, 8 a.m."' in row
+    assert "2\xa0hours, 30\xa0minutes ago" in row
