@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from founderops.customers.models import Customer
+from founderops.customers.services import VISITOR_DOMAIN
 from founderops.support.models import Rating
 from founderops.web.access import staff_required
 from founderops.web.forms import FilterForm, cleaned
@@ -26,13 +27,19 @@ class CustomerFilterForm(FilterForm):
             attrs={"placeholder": "Name or e-mail", "data-shortcut": "search"}
         ),
     )
+    visitors = forms.BooleanField(label="Include chat visitors without an e-mail", required=False)
 
 
-def search_customers(query: str) -> QuerySet[Customer]:
-    """Customers with their ticket count and last contact, the most recent contact first."""
+def search_customers(query: str, visitors: bool = False) -> QuerySet[Customer]:
+    """Customers with their ticket count and last contact, the most recent contact first.
+
+    Chat visitors who never gave an address are left out unless asked for: there can be
+    many, and none of them can be written to."""
     customers = Customer.objects.annotate(
         ticket_count=Count("tickets"), last_contact=Max("tickets__created_at")
     )
+    if not visitors:
+        customers = customers.exclude(email__endswith="@" + VISITOR_DOMAIN)
     query = query.strip()
     if query:
         customers = customers.filter(Q(name__icontains=query) | Q(email__icontains=query))
@@ -42,7 +49,8 @@ def search_customers(query: str) -> QuerySet[Customer]:
 @staff_required
 def customer_list(request: HttpRequest) -> HttpResponse:
     form = CustomerFilterForm(request.GET)
-    customers = search_customers(cleaned(form)["q"])
+    filters = cleaned(form)
+    customers = search_customers(filters["q"], bool(filters.get("visitors")))
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "web/customer_list.html", {"form": form, "page": page})
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from founderops.core import audit, clock
 from founderops.customers.models import Customer
+from founderops.customers.services import visitor_email
 from founderops.support.models import Message, Ticket
 from founderops.web import timeline
 from tests.cockpit.conftest import answered, rate
@@ -146,3 +147,18 @@ def test_it_links_the_ticket_page_to_the_customer(founder_client: Client) -> Non
     ticket = new_ticket("Question", "hello", "ada@example.com")
     html = founder_client.get(reverse("web:ticket", kwargs={"pk": ticket.pk})).content.decode()
     assert f'href="{reverse("web:customer", kwargs={"pk": ticket.customer_id})}"' in html
+
+
+def test_it_leaves_chat_visitors_without_an_address_out_of_the_list(
+    founder_client: Client,
+) -> None:
+    new_ticket("Hello", "Where is my invoice?", email="ada@example.com")
+    new_ticket("Hi", "Do you have a free plan?", email=visitor_email())
+    html = founder_client.get(reverse("web:customers")).content.decode()
+    assert ("ada@example.com" in html, "widget.invalid" in html) == (True, False)
+
+
+def test_it_lists_chat_visitors_when_asked(founder_client: Client) -> None:
+    new_ticket("Hi", "Do you have a free plan?", email=visitor_email())
+    html = founder_client.get(reverse("web:customers"), {"visitors": "on"}).content.decode()
+    assert "widget.invalid" in html
