@@ -4,30 +4,29 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 
 from founderops.accounts import services as accounts
 from founderops.accounts.roles import Role
-from founderops.ai.models import Approval
 from founderops.customers.models import Customer
 from founderops.support import services
 from founderops.support.models import KnowledgeArticle, Message, Rating, Ticket
-from tests.web.cast import PASSWORD, RESET_ANSWER, escalate_with_draft, new_ticket
+from tests.web.cast import PASSWORD, new_ticket
+
+# The cockpit shares the web tests' cast of fixtures (pytest finds them imported here).
+from tests.web.conftest import (  # noqa: F401
+    _static_root,
+    escalation,
+    reset_article,
+    ticket,
+)
 
 XSS = "<script>alert('xss')</script>"
 ESCAPED = "&lt;script&gt;alert(&#x27;xss&#x27;)&lt;/script&gt;"
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _static_root() -> None:
-    # WhiteNoise warns (an error under our filterwarnings) when STATIC_ROOT does not exist.
-    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture
@@ -73,28 +72,6 @@ def csrf_token(html: str) -> str:
     return found.group(1)
 
 
-@pytest.fixture
-def reset_article(db: None) -> KnowledgeArticle:
-    return services.save_article(
-        "reset-password",
-        "Reset your password",
-        "reset_password",
-        "How to reset a forgotten password.",
-        RESET_ANSWER,
-        ["I forgot my password", "how do I reset my password"],
-    )
-
-
-@pytest.fixture
-def ticket(db: None) -> Ticket:
-    return new_ticket("Can't find the reset link", "Hi, I forgot my password. Where do I reset it?")
-
-
-@pytest.fixture
-def escalation(ticket: Ticket, reset_article: KnowledgeArticle) -> Approval:
-    return escalate_with_draft(ticket, reset_article)
-
-
 def answered(
     subject: str,
     by: str = Message.Author.AGENT,
@@ -103,17 +80,17 @@ def answered(
     wait: timedelta = timedelta(seconds=30),
 ) -> Ticket:
     """A ticket answered `wait` after it arrived, by the agent or the founder."""
-    ticket = new_ticket(subject, f"About {subject}", email=email)
-    ticket.created_at = ticket.created_at - wait
-    ticket.article = article
-    ticket.save(update_fields=["created_at", "article"])
-    services.send_reply(ticket, f"Here is how: {subject}", by)
-    ticket.refresh_from_db()
-    return ticket
+    made = new_ticket(subject, f"About {subject}", email=email)
+    made.created_at = made.created_at - wait
+    made.article = article
+    made.save(update_fields=["created_at", "article"])
+    services.send_reply(made, f"Here is how: {subject}", by)
+    made.refresh_from_db()
+    return made
 
 
-def rate(ticket: Ticket, score: str, at: datetime | None = None) -> Rating:
-    reply = ticket.messages.exclude(author=Message.Author.CUSTOMER).last()
+def rate(answered_ticket: Ticket, score: str, at: datetime | None = None) -> Rating:
+    reply = answered_ticket.messages.exclude(author=Message.Author.CUSTOMER).last()
     assert reply is not None
     rating = services.rate_reply(reply, score, "email")
     if at is not None:
@@ -123,8 +100,8 @@ def rate(ticket: Ticket, score: str, at: datetime | None = None) -> Rating:
 
 def hostile_customer() -> Customer:
     """A customer whose name and ticket carry markup, stored as another system might have."""
-    ticket = new_ticket("placeholder", XSS, email="mallory@example.com")
-    Customer.objects.filter(pk=ticket.customer_id).update(name=XSS)
-    Ticket.objects.filter(pk=ticket.pk).update(subject=XSS)
-    customer = Customer.objects.get(pk=ticket.customer_id)
+    placeholder = new_ticket("placeholder", XSS, email="mallory@example.com")
+    Customer.objects.filter(pk=placeholder.customer_id).update(name=XSS)
+    Ticket.objects.filter(pk=placeholder.pk).update(subject=XSS)
+    customer = Customer.objects.get(pk=placeholder.customer_id)
     return customer
