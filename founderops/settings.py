@@ -286,6 +286,8 @@ INSTALLED_APPS = [
     "founderops.accounts",
     "founderops.customers",
     "founderops.support",
+    "founderops.incidents",
+    "founderops.monitoring",
     "founderops.reports",
     "founderops.channels",
     "founderops.api",
