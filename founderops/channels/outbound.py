@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import logging
 import re
-import smtplib
-import ssl
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import format_datetime
-from urllib.parse import unquote, urlsplit
 
 import markdown as md
 import nh3
@@ -35,6 +32,7 @@ from django.utils.html import format_html
 from founderops.channels.models import InboundEmail, OutboundEmail
 from founderops.core import audit, clock
 from founderops.core.errors import InvalidInput
+from founderops.core.smtp import Failure, classify, smtp_server, transmit
 from founderops.customers.services import is_visitor
 from founderops.support.models import Message, Ticket
 
@@ -49,7 +47,6 @@ RETRY_BATCH = 25
 REFERENCES_CAP = 20
 ERROR_CHARS = 500
 OPEN = (OutboundEmail.Status.QUEUED, OutboundEmail.Status.FAILED)
-DEFAULT_PORTS = {"smtp": 587, "smtps": 465, "smtp+plain": 25}
 
 RATING_SALT = "founderops.channels.rating"
 RATING_MAX_AGE = timedelta(days=30)
@@ -308,86 +305,7 @@ def sender_name() -> str:
     return signature if signature and "\n" not in signature and len(signature) <= 80 else ""
 
 
-# SMTP.
-
-
-@dataclass(frozen=True)
-class SmtpServer:
-    scheme: str
-    host: str
-    port: int
-    username: str = ""
-    password: str = field(default="", repr=False)
-
-
-def smtp_server(url: str) -> SmtpServer:
-    parts = urlsplit(url)
-    try:
-        port = parts.port or DEFAULT_PORTS.get(parts.scheme, 0)
-    except ValueError:
-        raise InvalidInput("FOUNDEROPS_SMTP_URL has a port that is not a number") from None
-    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-        raise InvalidInput("FOUNDEROPS_SMTP_URL must be smtp://, smtps:// or smtp+plain://")
-    return SmtpServer(
-        parts.scheme,
-        parts.hostname,
-        port,
-        unquote(parts.username or ""),
-        unquote(parts.password or ""),
-    )
-
-
-def tls_context() -> ssl.SSLContext:
-    """Certificates and host names are always verified; a private CA may be added."""
-    return ssl.create_default_context(cafile=settings.SMTP_CA_FILE or None)
-
-
-def transmit(server: SmtpServer, mail: EmailMessage, sender: str, recipient: str) -> None:
-    timeout = settings.SMTP_TIMEOUT_SECONDS
-    client = (
-        smtplib.SMTP_SSL(server.host, server.port, timeout=timeout, context=tls_context())
-        if server.scheme == "smtps"
-        else smtplib.SMTP(server.host, server.port, timeout=timeout)
-    )
-    with client:
-        if server.scheme == "smtp":
-            client.starttls(context=tls_context())
-        if server.username:
-            client.login(server.username, server.password)
-        client.send_message(mail, from_addr=sender, to_addrs=[recipient])
-
-
-@dataclass(frozen=True)
-class Failure:
-    reason: str
-    permanent: bool = False
-    code: int | None = None
-    # False when the server could not be reached at all: the retry job stops its round.
-    reached: bool = True
-
-
-def classify(error: OSError) -> Failure:
-    """What a failed send means: 5xx about the message is final, the rest is retried."""
-    if isinstance(error, smtplib.SMTPAuthenticationError):
-        # A 535 says the credentials are wrong, not the message: retry once they are fixed.
-        reason = f"the SMTP server refused the login ({error.smtp_code}); check FOUNDEROPS_SMTP_URL"
-        return Failure(reason, code=error.smtp_code)
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        code, text = next(iter(error.recipients.values()))
-        return by_code(code, text)
-    if isinstance(error, smtplib.SMTPResponseException):
-        return by_code(error.smtp_code, error.smtp_error)
-    if isinstance(error, ssl.SSLCertVerificationError):
-        reason = f"the SMTP server's certificate is not trusted ({error.verify_message})"
-        return Failure(reason + "; set FOUNDEROPS_SMTP_CA_FILE for a private CA", reached=False)
-    if isinstance(error, smtplib.SMTPException):
-        return Failure(f"{type(error).__name__}: {error}")
-    return Failure(f"{type(error).__name__}: {error}", reached=False)
-
-
-def by_code(code: int, text: bytes | str) -> Failure:
-    said = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
-    return Failure(f"{code} {' '.join(said.split())}", permanent=500 <= code < 600, code=code)
+# SMTP: the connection and the send are founderops.core.smtp's, shared with status notices.
 
 
 def scrub(reason: str, email: OutboundEmail) -> str:

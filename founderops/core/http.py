@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 from urllib.parse import urlsplit
 
 import httpx
@@ -15,6 +16,7 @@ import httpx
 from founderops.core.errors import InvalidInput
 
 _transport: httpx.BaseTransport | None = None
+_async_transport: httpx.AsyncBaseTransport | None = None
 USER_AGENT = "FounderOps/0.1"
 
 
@@ -27,6 +29,33 @@ def client(timeout: float = 10.0) -> httpx.Client:
     return httpx.Client(
         transport=_transport,
         timeout=timeout,
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+    )
+
+
+def set_async_transport(transport: httpx.AsyncBaseTransport | None) -> None:
+    global _async_transport
+    _async_transport = transport
+
+
+def async_client(
+    timeout: float = 10.0,
+    verify: bool | ssl.SSLContext = True,
+    max_connections: int = 100,
+    keepalive: bool = True,
+) -> httpx.AsyncClient:
+    """The asyncio client (the monitors' checks). `keepalive=False` opens a fresh connection
+    per request, so a server that stops accepting connections is noticed at once."""
+    limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections if keepalive else 0,
+    )
+    return httpx.AsyncClient(
+        transport=_async_transport,
+        timeout=timeout,
+        verify=verify,
+        limits=limits,
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
     )

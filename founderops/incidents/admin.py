@@ -14,6 +14,7 @@ from founderops.incidents.models import (
     RunbookRun,
     StatusUpdate,
     Subscriber,
+    SubscriberNotice,
     TimelineEntry,
 )
 
@@ -66,3 +67,9 @@ class RunbookRunAdmin(ReadOnlyAdmin):
 class SubscriberAdmin(ReadOnlyAdmin):
     list_display = ["email", "created_at", "confirmed_at", "unsubscribed_at"]
     exclude = ["token_hash"]
+
+
+@admin.register(SubscriberNotice)
+class SubscriberNoticeAdmin(ReadOnlyAdmin):
+    list_display = ["claimed_at", "update", "subscriber", "state", "attempts", "sent_at"]
+    list_filter = ["state"]

@@ -101,6 +101,14 @@ class Incident(models.Model):
     postmortem = models.TextField(blank=True, help_text="Markdown draft, written when resolved")
     postmortem_drafted_at = models.DateTimeField(null=True, blank=True)
     public = models.BooleanField(default=True, help_text="Shown on the public status page")
+    # Set when the founder edits the draft: a later resolve never overwrites their words.
+    postmortem_edited_at = models.DateTimeField(null=True, blank=True)
+    # Why the founder is not paged for it ("opened during maintenance …"); "" pages as usual.
+    muted_reason = models.CharField(max_length=300, blank=True)
+    # A duplicate folded into another incident: resolved, and left out of the counts.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged"
+    )
 
     class Meta:
         ordering = ["-started_at", "-pk"]
@@ -251,6 +259,8 @@ class RunbookRun(models.Model):
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     next_step = models.PositiveIntegerField(default=0)
+    # A `wait` step parks the run until then; the incidents tick resumes it.
+    resume_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # One entry per step tried: {"name", "mode", "state", "output", "started_at", "finished_at"}.
     steps = models.JSONField(default=list, blank=True)
 
@@ -281,6 +291,40 @@ class Subscriber(models.Model):
         return self.email
 
 
+class SubscriberNotice(models.Model):
+    """One status update e-mailed to one subscriber: one row each, so it is sent once.
+
+    The row is claimed (`claimed_at`) before the send and marked `sent` after; a worker that
+    died mid-send leaves a claim that expires, and the retry carries the same Message-ID.
+    """
+
+    class State(models.TextChoices):
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed for good"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="notices")
+    update = models.ForeignKey(StatusUpdate, on_delete=models.CASCADE, related_name="notices")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.SENDING)
+    msgid = models.CharField(max_length=200)
+    claimed_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # The server's answer, with the recipient's address replaced by <recipient>.
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-claimed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscriber", "update"], name="one_notice_per_subscriber_and_update"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"update {self.update_id} to subscriber {self.subscriber_id}: {self.state}"
+
+
 personal_data.not_personal(Component, ("name", "slug", "description", "status"))
 personal_data.not_personal(ComponentStatusChange, ("status",))
 personal_data.not_personal(
@@ -295,6 +339,7 @@ personal_data.not_personal(
         "diagnostics",
         "plan",
         "postmortem",
+        "muted_reason",
     ),
 )
 personal_data.not_personal(Alert, ("fingerprint", "source", "cause", "title", "state", "facts"))
@@ -305,3 +350,4 @@ personal_data.not_personal(RunbookRun, ("state", "steps"))
 # Subscribers are reached by their address, not through a customer record.
 personal_data.personal(Subscriber, ("email",), customer_path=None)
 personal_data.not_personal(Subscriber, ("token_hash",))
+personal_data.not_personal(SubscriberNotice, ("state", "msgid", "last_error"))

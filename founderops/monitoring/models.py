@@ -71,6 +71,14 @@ class Monitor(models.Model):
     # Heartbeats: the secret in the ping URL (stored hashed) and the last ping.
     ping_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     last_ping_at = models.DateTimeField(null=True, blank=True)
+    # The alert this monitor has firing ("monitor:NAME:CAUSE"), so recovery clears that one.
+    firing_fingerprint = models.CharField(max_length=200, blank=True)
+    # The learned normal: the latest successful latencies at normal speed (newest last);
+    # their median is the baseline a slowdown is measured against.
+    normal_latencies_ms = models.JSONField(default=list, blank=True)
+    # Any change through save() (the cockpit, the config file) bumps this, and the running
+    # engine reloads; the engine's own state writes are bulk updates that leave it alone.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -296,6 +304,8 @@ personal_data.not_personal(
         "state",
         "last_error",
         "ping_token_hash",
+        "firing_fingerprint",
+        "normal_latencies_ms",
     ),
 )
 personal_data.not_personal(CheckResult, ("outcome", "error", "detail"))

@@ -18,7 +18,7 @@ from django.urls import reverse
 from founderops import settings as settings_module
 from founderops.channels import outbound, tasks
 from founderops.channels.models import OutboundEmail
-from founderops.core import clock
+from founderops.core import clock, smtp
 from founderops.core.models import AuditEvent
 from founderops.customers.services import visitor_email
 from founderops.support import services
@@ -319,9 +319,9 @@ def test_it_accepts_each_documented_smtp_url() -> None:
     for url in ("smtp://u:p@mail.example:587", "smtps://u:p@mail.example", "smtp+plain://[::1]:25"):
         settings_module.check_smtp_url(url, "SMTP_URL")
 
-    assert outbound.smtp_server("smtps://u:p%2Fq@mail.example").port == 465
-    assert outbound.smtp_server("smtps://u:p%2Fq@mail.example").password == "p/q"
-    assert "p/q" not in repr(outbound.smtp_server("smtps://u:p%2Fq@mail.example"))
+    assert smtp.smtp_server("smtps://u:p%2Fq@mail.example").port == 465
+    assert smtp.smtp_server("smtps://u:p%2Fq@mail.example").password == "p/q"
+    assert "p/q" not in repr(smtp.smtp_server("smtps://u:p%2Fq@mail.example"))
 
 
 def test_it_schedules_the_retry_job_every_minute() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from founderops.cli import evaluation
+from founderops.monitoring import loghub, nab
 
 
 class Command(BaseCommand):
@@ -42,8 +43,51 @@ class Command(BaseCommand):
             default=None,
             help="keep only the first K training examples of each intent (few-shot)",
         )
+        logs = agents.add_parser(
+            "logs",
+            help="log template grouping accuracy on Loghub's labelled 2k samples",
+            description=(
+                "DIR holds <System>/<System>_2k.log and <System>_2k.log_structured.csv per "
+                "system, as in Loghub. Needs no database."
+            ),
+        )
+        logs.add_argument("--loghub", type=Path, required=True, help="the Loghub directory")
+        logs.add_argument(
+            "--systems",
+            default=None,
+            help=f"comma-separated subset of {','.join(loghub.LOG_FORMATS)} (default: all)",
+        )
+
+        anomalies = agents.add_parser(
+            "anomalies",
+            help="the metric anomaly detector scored with NAB's profiles",
+            description=(
+                "DIR is in NAB's layout: data/<group>/*.csv, labels/combined_windows.json, "
+                "config/profiles.json (results/ optional: published scores to compare). "
+                "Needs no database."
+            ),
+        )
+        anomalies.add_argument("--nab", type=Path, required=True, help="the NAB directory")
+        anomalies.add_argument(
+            "--reproduce",
+            action="store_true",
+            help="print only the published detectors' scores from results/, normalised by us",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["agent"] == "anomalies":
+            try:
+                if options["reproduce"]:
+                    figures = nab.reproduction(options["nab"])
+                else:
+                    figures = nab.report(options["nab"])
+            except nab.NabInputError as error:
+                raise CommandError(str(error)) from None
+            self.stdout.write(json.dumps(figures))
+            return
+        if options["agent"] == "logs":
+            self.stdout.write(json.dumps(_logs(options["loghub"], options["systems"])))
+            return
         loaded = evaluation.load_dataset(options["data"]).with_shots(options["shots"])
         dataset, skipped = evaluation.without_empty_texts(loaded)
         evaluation.prepare_database()
@@ -60,6 +104,14 @@ class Command(BaseCommand):
         }
         figures = evaluation.Summary(outcomes, extra).figures()
         self.stdout.write(json.dumps(figures))
+
+
+def _logs(directory: Path, systems: str | None) -> dict[str, object]:
+    names = [name.strip() for name in systems.split(",")] if systems else None
+    try:
+        return loghub.evaluate(directory, names)
+    except loghub.LoghubError as error:
+        raise CommandError(str(error)) from None
 
 
 def _precision(value: str) -> float:

@@ -1,0 +1,197 @@
+"""Streaming anomaly detector for metric series: one point at a time, bounded memory.
+
+For each new value three raw surprises are measured against the last HISTORY values:
+
+- point: |x - mean| / std, a spike;
+- level: the same for the mean of the last SHORT values, times sqrt(SHORT), a level shift that
+  single points are too noisy to show;
+- diff:  how unusual |x - previous x| is against the recent step sizes, a sudden jump in a
+  series that otherwise drifts.
+
+Each surprise is compressed with log1p and turned into an "anomaly likelihood" the way NAB's
+Numenta detector does: the mean of its last AVERAGE values is compared with the mean and std of
+its last LIKELIHOOD_WINDOW values, and the Gaussian tail probability p of that gives the score
+log(p) / log(1e-5) (capped at 1), so the score reads "how many orders of magnitude rarer than
+usual is what just happened". A series whose surprise is always high (a noisy metric) thus does
+not alarm; one that is usually quiet does on its first jump. The score is the highest of the
+three. After a detection (score >= THRESHOLD) the detector stays silent for SUPPRESS points:
+one incident is one alert, not a burst.
+
+All constants are fixed here, once, for every series; nothing is fitted per series beyond the
+streaming statistics. `to_state()`/`from_state()` give a JSON-serialisable snapshot so a
+restarted process continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+# A detection is a score >= THRESHOLD: a tail probability below about 10^-2.5 (see module doc).
+THRESHOLD = 0.5
+HISTORY = 200
+SHORT = 5
+AVERAGE = 3
+LIKELIHOOD_WINDOW = 1000
+# The likelihood needs some surprises before its mean and std mean anything.
+LIKELIHOOD_MIN = 50
+MIN_HISTORY = 10
+WARMUP = 100
+SUPPRESS = 100
+# A flat series has std 0: scale by at least this share of its magnitude, not by nothing.
+RELATIVE_FLOOR = 1e-4
+TAIL_FLOOR = 1e-5
+STREAMS = ("point", "level", "diff")
+STATE_VERSION = 1
+
+
+class Rolling:
+    """Mean and standard deviation of the last `size` numbers in O(1) per value."""
+
+    def __init__(self, size: int, items: Iterable[float] = (), sums: tuple[float, float] = (0, 0)):
+        self.size = size
+        self.items: deque[float] = deque(items, maxlen=None)
+        self.total, self.squares = sums
+        self.pushed = 0
+
+    def push(self, x: float) -> None:
+        self.items.append(x)
+        self.total += x
+        self.squares += x * x
+        if len(self.items) > self.size:
+            old = self.items.popleft()
+            self.total -= old
+            self.squares -= old * old
+        self.pushed += 1
+        # Running sums drift with cancellation: recompute them exactly now and then.
+        if self.pushed % self.size == 0:
+            self.total = math.fsum(self.items)
+            self.squares = math.fsum(v * v for v in self.items)
+
+    def mean(self) -> float:
+        return self.total / len(self.items)
+
+    def std(self) -> float:
+        m = self.mean()
+        return math.sqrt(max(self.squares / len(self.items) - m * m, 0.0))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "items": list(self.items),
+            "total": self.total,
+            "squares": self.squares,
+            "pushed": self.pushed,
+        }
+
+    @classmethod
+    def from_state(cls, size: int, state: dict[str, Any]) -> Rolling:
+        rolling = cls(size, [float(v) for v in state["items"]], (state["total"], state["squares"]))
+        rolling.pushed = int(state["pushed"])
+        return rolling
+
+
+class AnomalyDetector:
+    """Feed `update(value)` one point at a time; it returns an anomaly score in [0, 1]."""
+
+    def __init__(self) -> None:
+        self.values = Rolling(HISTORY)
+        self.steps = Rolling(HISTORY)
+        self.recent: deque[float] = deque(maxlen=SHORT)
+        self.surprises = {name: Rolling(LIKELIHOOD_WINDOW) for name in STREAMS}
+        self.averages: dict[str, deque[float]] = {name: deque(maxlen=AVERAGE) for name in STREAMS}
+        self.seen = 0
+        self.quiet = 0
+        self.last: float | None = None
+
+    def update(self, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError(f"anomaly detector: value {value!r} is not a finite number")
+        self.seen += 1
+        raw = self._surprises(value)
+        if self.last is not None:
+            self.steps.push(abs(value - self.last))
+        self.values.push(value)
+        self.last = value
+        score = max((self._likelihood(name, r) for name, r in raw.items()), default=0.0)
+        if self.seen < WARMUP or self.quiet > 0:
+            self.quiet = max(self.quiet - 1, 0)
+            return 0.0
+        if score >= THRESHOLD:
+            self.quiet = SUPPRESS
+        return score
+
+    def is_anomaly(self, score: float) -> bool:
+        return score >= THRESHOLD
+
+    def _surprises(self, value: float) -> dict[str, float]:
+        if len(self.values) < MIN_HISTORY:
+            return {}
+        mean = self.values.mean()
+        floor = RELATIVE_FLOOR * max(abs(mean), 1.0)
+        scale = max(self.values.std(), floor)
+        self.recent.append(value)
+        short_mean = sum(self.recent) / len(self.recent)
+        raw = {
+            "point": abs(value - mean) / scale,
+            "level": abs(short_mean - mean) / scale * math.sqrt(len(self.recent)),
+        }
+        if self.last is not None and len(self.steps) >= MIN_HISTORY:
+            step = abs(value - self.last)
+            raw["diff"] = abs(step - self.steps.mean()) / max(self.steps.std(), floor)
+        return raw
+
+    def _likelihood(self, name: str, surprise: float) -> float:
+        compressed = math.log1p(surprise)
+        average = self.averages[name]
+        average.append(compressed)
+        past = self.surprises[name]
+        score = 0.0
+        if len(past) >= LIKELIHOOD_MIN:
+            z = (sum(average) / len(average) - past.mean()) / max(past.std(), 1e-6)
+            tail = 0.5 * math.erfc(z / math.sqrt(2.0))
+            score = min(math.log(1.0000000001 - (1.0 - tail)) / math.log(TAIL_FLOOR), 1.0)
+        past.push(compressed)
+        return max(score, 0.0)
+
+    def to_state(self) -> dict[str, Any]:
+        """A JSON-serialisable snapshot (floats round-trip exactly through JSON)."""
+        return {
+            "version": STATE_VERSION,
+            "values": self.values.to_state(),
+            "steps": self.steps.to_state(),
+            "recent": list(self.recent),
+            "surprises": {name: r.to_state() for name, r in self.surprises.items()},
+            "averages": {name: list(a) for name, a in self.averages.items()},
+            "seen": self.seen,
+            "quiet": self.quiet,
+            "last": self.last,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> AnomalyDetector:
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"anomaly detector: unknown state version {state.get('version')!r}")
+        detector = cls()
+        try:
+            detector.values = Rolling.from_state(HISTORY, state["values"])
+            detector.steps = Rolling.from_state(HISTORY, state["steps"])
+            detector.recent = deque((float(v) for v in state["recent"]), maxlen=SHORT)
+            detector.surprises = {
+                name: Rolling.from_state(LIKELIHOOD_WINDOW, state["surprises"][name])
+                for name in STREAMS
+            }
+            detector.averages = {
+                name: deque((float(v) for v in state["averages"][name]), maxlen=AVERAGE)
+                for name in STREAMS
+            }
+            detector.seen = int(state["seen"])
+            detector.quiet = int(state["quiet"])
+            detector.last = None if state["last"] is None else float(state["last"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"anomaly detector: malformed state ({error!r})") from None
+        return detector
