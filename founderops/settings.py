@@ -377,6 +377,11 @@ SUPPORT_UNKNOWN_SHARE = env_float("SUPPORT_UNKNOWN_SHARE", 0.25, 0.0, 0.9)
 SUPPORT_MAX_BODY_CHARS = env_int("SUPPORT_MAX_BODY_CHARS", 20_000, minimum=100)
 SUPPORT_SIGNATURE = env_str("SUPPORT_SIGNATURE", "The support team")
 
+# Incidents: resolved on their own once every alert stayed clear this long (0: never).
+INCIDENT_AUTO_RESOLVE_MINUTES = env_int("INCIDENT_AUTO_RESOLVE_MINUTES", 10, minimum=0)
+# A runbook's shell step may run at most this long, whatever the runbook asks.
+RUNBOOK_SHELL_MAX_SECONDS = env_int("RUNBOOK_SHELL_MAX_SECONDS", 300, minimum=1)
+
 # E-mail: replies go out by SMTP; mailboxes (IMAP) are connected in the cockpit.
 # smtp://user:password@host:587 (STARTTLS), smtps://…:465 (TLS), or smtp+plain://host:25.
 SMTP_URL = env_str("SMTP_URL", "", check=check_smtp_url)
@@ -393,6 +398,9 @@ MAILGUN_SIGNING_KEY = env_str("MAILGUN_SIGNING_KEY", "")
 POSTMARK_INBOUND_SECRET = env_str("POSTMARK_INBOUND_SECRET", "", check=check_user_password)
 SENDGRID_INBOUND_SECRET = env_str("SENDGRID_INBOUND_SECRET", "", check=check_user_password)
 SENDGRID_PUBLIC_KEY = env_str("SENDGRID_PUBLIC_KEY", "")
+
+# The public status page (/status/): its title, in the page, the feeds and notice e-mails.
+STATUS_TITLE = env_str("STATUS_TITLE", "Status")
 
 # The chat widget: the founder's sites that may embed it, and how hard it may be used.
 WIDGET_ORIGINS = check_origins(env_list("WIDGET_ORIGINS", ""), "WIDGET_ORIGINS")
@@ -423,6 +431,14 @@ NOTIFY_URLS = env_list("NOTIFY_URLS", "")
 BRIEFING_TIME = env_str("BRIEFING_TIME", "07:30", check=parse_wall_time)
 BRIEFING_TIME_ZONE = env_str("BRIEFING_TIME_ZONE", TIME_ZONE, check=parse_zone)
 
+# Monitoring: logs and metrics sent in (API, file tail, syslog).
+LOG_LINES_PER_MINUTE = env_int("LOG_LINES_PER_MINUTE", 6000, minimum=10)
+LOG_SAMPLE_EVERY = env_int("LOG_SAMPLE_EVERY", 100, minimum=1)
+LOG_LINE_MAX_CHARS = env_int("LOG_LINE_MAX_CHARS", 2000, minimum=80)
+LOG_ERROR_SPIKE_MIN = env_int("LOG_ERROR_SPIKE_MIN", 10, minimum=1)
+LOG_MAX_SERVICES = env_int("LOG_MAX_SERVICES", 200, minimum=1)
+INGEST_MAX_SKEW_SECONDS = env_int("INGEST_MAX_SKEW_SECONDS", 300, minimum=0)
+
 # Jobs: django-q2 on the ORM broker (delivery receipts survive a killed worker).
 JOB_WORKERS = env_int("WORKERS", 2, minimum=1)
 JOB_TIMEOUT_SECONDS = env_int("JOB_TIMEOUT_SECONDS", 300, minimum=1)
@@ -444,6 +460,16 @@ Q_CLUSTER = {
     "sync": env_bool("JOBS_SYNC", False),
 }
 
+# Monitoring: the check engine and how long its numbers are kept.
+MONITOR_CONCURRENCY = env_int("MONITOR_CONCURRENCY", 100, minimum=1)
+MONITOR_MAX_BODY_BYTES = env_int("MONITOR_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+METRICS_RAW_DAYS = env_int("METRICS_RAW_DAYS", 7, minimum=1)
+METRICS_5MIN_DAYS = env_int("METRICS_5MIN_DAYS", 90, minimum=1)
+METRICS_HOURLY_DAYS = env_int("METRICS_HOURLY_DAYS", 400, minimum=1)
+CHECK_RESULTS_DAYS = env_int("CHECK_RESULTS_DAYS", 90, minimum=1)
+# Monitors as code: a YAML file applied at start when it changed (empty: none).
+MONITOR_CONFIG = env_str("MONITOR_CONFIG", "")
+
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 LOGGING = {
     "version": 1,
@@ -456,6 +482,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # httpx logs every request at INFO: the monitors' checks would flood the log.
+        "httpx": {"level": "WARNING"},
         # django-q2 logs every enqueued job at INFO, which would chatter through every
         # command's output; `founderops up` and `worker` raise it back to LOG_LEVEL.
         "django-q": {"level": max(LOG_LEVEL, "WARNING", key=logging.getLevelName)},

@@ -23,7 +23,7 @@ from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from founderops.accounts import roles
-from founderops.api import schemas
+from founderops.api import ingest, schemas
 from founderops.api.auth import StaffSession, TokenAuth, require_scope
 from founderops.core import audit
 from founderops.core.errors import Conflict, InvalidInput
@@ -66,7 +66,7 @@ def staff_docs(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 api = FounderOpsAPI(
     title="FounderOps API",
     version="1",
-    description="Send tickets in, read them and the audit trail. "
+    description="Send tickets, logs and metrics in, read tickets and the audit trail. "
     "Authenticate with `Authorization: Bearer fo_…` (see `founderops tokens create`).",
     auth=[TokenAuth(), StaffSession()],
     docs_decorator=staff_docs,
@@ -238,3 +238,7 @@ def _audit_events(filters: schemas.AuditFilters) -> QuerySet[AuditEvent]:
         if value:
             events = events.filter(**{name: value})
     return events
+
+
+# Logs and metrics in (founderops.api.ingest): their own body format, JSON Lines or an array.
+api.add_router("", ingest.router)

@@ -19,10 +19,17 @@ from founderops.api.models import ApiToken
 from founderops.core import audit, clock
 from founderops.core.errors import InvalidInput, NotFound
 
-SCOPES = {"tickets:write", "tickets:read", "audit:read"}
+SCOPES = {"tickets:write", "tickets:read", "audit:read", "logs:write", "metrics:write"}
 # What each scope asks of the role behind the call: reading is for every member, writing
 # for agents and owners. A token acts for its member and never does more than they may.
-SCOPE_ROLES = {"tickets:read": Role.VIEWER, "audit:read": Role.VIEWER, "tickets:write": Role.AGENT}
+SCOPE_ROLES = {
+    "tickets:read": Role.VIEWER,
+    "audit:read": Role.VIEWER,
+    "tickets:write": Role.AGENT,
+    # The application's own logs and metrics: sent by a deploy, written by an agent's token.
+    "logs:write": Role.AGENT,
+    "metrics:write": Role.AGENT,
+}
 # Marking every call would make each read a write; a minute's precision is enough.
 LAST_USED_PRECISION = timedelta(minutes=1)
 

@@ -226,7 +226,7 @@ class _Farm:
             else:
                 sock.context = self.valid
 
-        context.sni_callback = pick  # type: ignore[assignment]
+        context.sni_callback = pick
         return context
 
     async def _answer(
@@ -294,7 +294,9 @@ class _Farm:
             for writer in list(target.hung):
                 writer.transport.abort()
         applied = Applied(name, kind or previous, bool(kind), dt.datetime.now(dt.UTC))
-        self.log.append(applied)
+        if kind or previous:
+            # Clearing a healthy target changes nothing: nothing to log.
+            self.log.append(applied)
         return applied
 
     def schedule(self, start: float, faults: Sequence[Fault]) -> None:

@@ -124,6 +124,9 @@ def update(
     incident.refresh_from_db(fields=["last_notified_at", "muted_reason", "priority"])
     if incident.last_notified_at is None or incident.muted_reason:
         return None
+    full_key = f"incident:{incident.pk}:{key}"
+    if (known := Notification.objects.filter(key=full_key).first()) is not None:
+        return known
     at = clock.now()
     with transaction.atomic():
         sent = notifications.publish(
@@ -132,13 +135,12 @@ def update(
             body,
             link=incident_link(incident),
             urgent=incident.priority in URGENT if urgent is None else urgent,
-            key=f"incident:{incident.pk}:{key}",
+            key=full_key,
         )
-        if sent.created_at >= at:  # a new notification, not the stored one of a repeat
-            Incident.objects.filter(pk=incident.pk).update(
-                last_notified_at=at, notifications_sent=F("notifications_sent") + 1
-            )
-            _entry(incident, f"Founder told: {title}", ACTOR, at)
+        Incident.objects.filter(pk=incident.pk).update(
+            last_notified_at=at, notifications_sent=F("notifications_sent") + 1
+        )
+        _entry(incident, f"Founder told: {title}", ACTOR, at)
     return sent
 
 
@@ -170,8 +172,7 @@ def _remind(incident: Incident, last: datetime, now: datetime) -> int:
         notifications.publish(
             notifications.INCIDENT,
             f"{incident.priority} still unacknowledged: {incident.title}",
-            f"Open for {waited} min and not acknowledged yet.\n\n"
-            + page_body(incident, ""),
+            f"Open for {waited} min and not acknowledged yet.\n\n" + page_body(incident, ""),
             link=incident_link(incident),
             urgent=incident.priority in URGENT,
             key=f"incident:{incident.pk}:reminder:{now:%Y%m%d%H%M%S}",
@@ -196,5 +197,9 @@ def page_unpaged(now: datetime | None = None) -> int:
 
 def _entry(incident: Incident, text: str, actor: str, at: datetime | None = None) -> None:
     TimelineEntry.objects.create(
-        incident=incident, at=at or clock.now(), kind=TimelineEntry.Kind.MESSAGE, actor=actor, text=text
+        incident=incident,
+        at=at or clock.now(),
+        kind=TimelineEntry.Kind.MESSAGE,
+        actor=actor,
+        text=text,
     )

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from founderops.incidents.models import Component, ComponentStatusChange, Incident, StatusUpdate
 
@@ -178,12 +178,17 @@ def public_incidents() -> QuerySet[Incident]:
     return (
         Incident.objects.filter(public=True)
         .filter(Exists(published))
-        .annotate(first_published=Subquery(published.order_by("published_at").values("at")[:1]))
         .prefetch_related(
             Prefetch("updates", queryset=published_updates(), to_attr="published"),
             Prefetch("components", queryset=Component.objects.filter(public=True)),
         )
     )
+
+
+def published_of(incident: Incident) -> list[StatusUpdate]:
+    """The published updates prefetched by `public_incidents`, newest first."""
+    found: list[StatusUpdate] = getattr(incident, "published", [])
+    return found
 
 
 def active_incidents() -> list[Incident]:
@@ -250,6 +255,11 @@ class Row:
     def uptime(self) -> float | None:
         return self.overall.uptime
 
+    @property
+    def uptime_text(self) -> str:
+        uptime = self.uptime
+        return "no data" if uptime is None else percent(uptime)
+
 
 def rows(
     components: Sequence[Component], now: datetime, zone: ZoneInfo, days: int = HISTORY_DAYS
@@ -303,12 +313,6 @@ def banner(components: Sequence[Component]) -> tuple[str, str]:
     return BANNERS[worst]
 
 
-def first_data(components: Sequence[Component]) -> datetime | None:
-    found = ComponentStatusChange.objects.filter(component__in=components).aggregate(Min("at"))
-    first: datetime | None = found["at__min"]
-    return first
-
-
 def percent(share: float) -> str:
     """An uptime share as the page writes it: 100 %, 99.95 %, 87.5 % (never rounded up to 100)."""
     if share >= 1.0:
@@ -318,7 +322,11 @@ def percent(share: float) -> str:
 
 
 def duration(span: timedelta) -> str:
-    minutes = round(span.total_seconds() / 60)
+    """A span in words: 45 s, 12 min, 3 h, 1 h 5 min."""
+    seconds = span.total_seconds()
+    if seconds < 60:
+        return f"{round(seconds)} s"
+    minutes = round(seconds / 60)
     hours, rest = divmod(minutes, 60)
     if hours and rest:
         return f"{hours} h {rest} min"

@@ -78,6 +78,11 @@ class Stale(HookError):
     code = "stale"
 
 
+class Unreadable(HookError):
+    status = 503
+    code = "secret_unreadable"
+
+
 class UnknownHook(HookError):
     status = 404
     code = "unknown_hook"
@@ -145,7 +150,10 @@ def hook_named(name: str) -> DeployHook:
 
 def verify(hook: DeployHook, headers: dict[str, str], body: bytes) -> None:
     """Raise Forged unless the request carries the hook's signature (or bearer secret)."""
-    secret = secrets.reveal(hook.secret_sealed).encode()
+    try:
+        secret = secrets.reveal(hook.secret_sealed).encode()
+    except InvalidInput as error:
+        raise Unreadable(f"hook {hook.name!r}: {error}") from None
     lowered = {key.lower(): value for key, value in headers.items()}
     if hook.provider == DeployHook.Provider.VERCEL:
         _check_hmac(lowered.get("x-vercel-signature", ""), secret, body, hashlib.sha1, "")
@@ -166,7 +174,9 @@ def _check_hmac(given: str, secret: bytes, body: bytes, digest: Any, prefix: str
     if prefix and not given.startswith(prefix):
         raise Forged(f"{header} must look like {prefix}<hex digest>")
     expected = hmac.new(secret, body, digest).hexdigest()
-    if not hmac.compare_digest(given.removeprefix(prefix).strip().lower().encode(), expected.encode()):
+    if not hmac.compare_digest(
+        given.removeprefix(prefix).strip().lower().encode(), expected.encode()
+    ):
         raise Forged(f"{header} does not match the body signed with this hook's secret")
 
 
@@ -192,7 +202,8 @@ def _vercel(data: dict[str, Any]) -> Event | None:
         return None
     payload = _object(data, "payload")
     deployment = _object(payload, "deployment", where="payload.")
-    meta = deployment.get("meta") if isinstance(deployment.get("meta"), dict) else {}
+    found = deployment.get("meta")
+    meta: dict[str, Any] = found if isinstance(found, dict) else {}
     created = data.get("createdAt")
     if not isinstance(created, int | float) or isinstance(created, bool):
         raise Malformed("createdAt must be a number (milliseconds since 1970)")
@@ -357,16 +368,19 @@ def describe(deploy: Deploy) -> str:
 
 def _tell_incidents(hook: DeployHook, deploy: Deploy) -> None:
     component = hook.component.slug if hook.component else ""
-    if deploy.state == Deploy.State.FAILED and deploy.environment.lower() in PRODUCTION:
+    production = deploy.environment.lower() in PRODUCTION
+    if production and deploy.state == Deploy.State.FAILED:
         incidents.fire(_signal(hook, deploy, component))
-    elif deploy.state == Deploy.State.SUCCEEDED:
+    elif production and deploy.state == Deploy.State.SUCCEEDED:
         _clear_failures(hook, deploy.at)
     open_ones = incidents.open_incidents()
     if hook.component is not None:
         open_ones = open_ones.filter(components=hook.component)
     data = {"deploy": deploy.pk, "hook": hook.name, "state": deploy.state, "commit": deploy.commit}
     for incident in open_ones.distinct():
-        incidents.add_entry(incident, TimelineEntry.Kind.DEPLOY, describe(deploy), deploy.at, data=data)
+        incidents.add_entry(
+            incident, TimelineEntry.Kind.DEPLOY, describe(deploy), deploy.at, data=data
+        )
 
 
 def fingerprint(hook: DeployHook, deploy: Deploy) -> str:

@@ -123,6 +123,11 @@ class TemplateMiner:
             is_error=is_error(line),
         )
 
+    def reserve_ids(self, highest: int) -> None:
+        """New templates get ids above `highest`: ids already stored elsewhere (saved after
+        this state was) are never handed out again for a different template."""
+        self._drain.clusters_counter = max(self._drain.clusters_counter, highest)
+
     def templates(self) -> dict[int, str]:
         return {c.cluster_id: c.get_template() for c in self._drain.clusters}
 

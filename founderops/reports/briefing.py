@@ -16,7 +16,7 @@ from django.conf import settings
 
 from founderops.core import audit, clock, notifications, notify
 from founderops.core.models import AuditEvent
-from founderops.reports import support
+from founderops.reports import health, support
 
 # The settings' parser, so a zone is refused the same way at start-up and at use.
 
@@ -78,7 +78,11 @@ class Sending:
     deliveries: list[notify.Delivery]
 
 
-MORNING: tuple[Section, ...] = (Section("support", "Support", support.render),)
+# System health first: an outage overnight matters before the tickets it caused.
+MORNING: tuple[Section, ...] = (
+    Section("health", "System health", health.render),
+    Section("support", "Support", support.render),
+)
 
 
 def morning(window: Window, sections: Sequence[Section] = MORNING) -> Briefing:

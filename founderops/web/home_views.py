@@ -21,6 +21,8 @@ from django.utils import timezone
 from founderops.ai.models import Approval
 from founderops.core import clock
 from founderops.core.models import AuditEvent
+from founderops.incidents import slo, statuspage
+from founderops.incidents.models import Incident
 from founderops.reports.support import PRESSING, duration
 from founderops.support.models import Decision, Rating, Ticket
 from founderops.web.access import staff_required
@@ -119,7 +121,38 @@ def agents_today(midnight: datetime) -> AgentsToday:
 
 def cards(now: datetime) -> list[Card]:
     """Every domain's card, in the order shown. Incidents and revenue add theirs here."""
-    return [support_card(now)]
+    return [health_card(now), support_card(now)]
+
+
+def health_card(now: datetime) -> Card:
+    """Open incidents, and uptime and error budgets over 30 days (slo.py's rule)."""
+    open_now = Incident.objects.exclude(state=Incident.State.RESOLVED)
+    worst = open_now.order_by("priority").values_list("priority", flat=True).first()
+    budgets = slo.budgets(slo.tracked_components(), now)
+    measured = [b for b in budgets if b.uptime is not None]
+    lowest = min(measured, key=lambda b: b.uptime or 0.0, default=None)
+    low = [b.component.name for b in budgets if b.warning]
+    figures = [
+        Figure(
+            "open-incidents",
+            "Open incidents",
+            str(open_now.count()),
+            f"highest {worst}" if worst else "none open",
+        ),
+        Figure(
+            "lowest-uptime",
+            f"Lowest uptime, {slo.BUDGET_DAYS} days",
+            lowest.uptime_text if lowest else "—",
+            lowest.component.name if lowest else "no component measured yet",
+        ),
+        Figure(
+            "budget-warnings",
+            f"Error budget under {slo.WARN_REMAINING:.0%}",
+            str(len(low)),
+            ", ".join(low) or f"all within {statuspage.percent(slo.TARGET)}",
+        ),
+    ]
+    return Card("health", "System health", figures, reverse("web:slo"), "SLOs")
 
 
 def support_card(now: datetime) -> Card:

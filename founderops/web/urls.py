@@ -8,9 +8,12 @@ from founderops.web import (
     channels_views,
     customer_views,
     home_views,
+    incident_views,
     knowledge_views,
     macro_views,
+    monitor_views,
     notifications_views,
+    status_views,
     views,
 )
 
@@ -65,6 +68,49 @@ urlpatterns = [
         "agents/<str:agent>/actions/<str:action>/",
         agent_views.agent_policy,
         name="agent_policy",
+    ),
+    path("slo/", status_views.slo_view, name="slo"),
+    # Incidents (incident_views): the list, one incident and what the founder does with it.
+    path("incidents/", incident_views.incident_list, name="incidents"),
+    path("incidents/<int:pk>/", incident_views.incident_detail, name="incident"),
+    path(
+        "incidents/<int:pk>/acknowledge/",
+        incident_views.incident_acknowledge,
+        name="incident_acknowledge",
+    ),
+    path("incidents/<int:pk>/state/", incident_views.incident_state, name="incident_state"),
+    path(
+        "incidents/<int:pk>/priority/", incident_views.incident_priority, name="incident_priority"
+    ),
+    path("incidents/<int:pk>/note/", incident_views.incident_note, name="incident_note"),
+    path("incidents/<int:pk>/merge/", incident_views.incident_merge, name="incident_merge"),
+    path(
+        "incidents/<int:pk>/postmortem/",
+        incident_views.incident_postmortem,
+        name="incident_postmortem",
+    ),
+    path("incidents/<int:pk>/updates/new/", incident_views.update_new, name="incident_update_new"),
+    path("incidents/updates/<int:pk>/", incident_views.update_action, name="incident_update"),
+    path("incidents/runs/<int:pk>/decide/", incident_views.runbook_decide, name="runbook_decide"),
+    # Monitors (monitor_views): the list, one monitor, the form, maintenance, export.
+    path("monitors/", monitor_views.monitor_list, name="monitors"),
+    path("monitors/new/", monitor_views.monitor_new, name="monitor_new"),
+    path("monitors/maintenance/", monitor_views.maintenance, name="maintenance"),
+    path(
+        "monitors/maintenance/<int:pk>/end/",
+        monitor_views.maintenance_end,
+        name="maintenance_end",
+    ),
+    path("monitors/export.yaml", monitor_views.monitors_export, name="monitors_export"),
+    path("monitors/<slug:name>/", monitor_views.monitor_detail, name="monitor"),
+    path("monitors/<slug:name>/edit/", monitor_views.monitor_edit, name="monitor_edit"),
+    path("monitors/<slug:name>/pause/", monitor_views.monitor_pause, name="monitor_pause"),
+    path("monitors/<slug:name>/resume/", monitor_views.monitor_resume, name="monitor_resume"),
+    path("monitors/<slug:name>/check/", monitor_views.monitor_check, name="monitor_check"),
+    path(
+        "monitors/<slug:name>/ping-url/",
+        monitor_views.monitor_ping_token,
+        name="monitor_ping_token",
     ),
     path("audit/", views.audit_list, name="audit"),
     path("audit/export.jsonl", views.audit_export, name="audit_export"),

@@ -183,10 +183,19 @@ def collect_static() -> None:
 
 
 def run(
-    web_factory: Callable[[], WebServer] | None, cluster: bool, out: Callable[[str], None]
+    web_factory: Callable[[], WebServer] | None,
+    cluster: bool,
+    out: Callable[[str], None],
+    monitoring: bool = False,
 ) -> str:
-    """Serve until a signal or until a part dies; returns what died, or "" after a signal."""
+    """Serve until a signal or until a part dies; returns what died, or "" after a signal.
+
+    With `monitoring`, the check engine runs on a thread of this process (the embedded
+    `up`); in production it is its own process, `founderops monitor run`.
+    """
     from django_q.cluster import Cluster
+
+    from founderops.monitoring.engine import EngineThread
 
     stop = Stop()
     q = Cluster() if cluster else None  # installs its own handlers; ours replace them
@@ -194,20 +203,26 @@ def run(
     # Forked processes must not share this process's database connections.
     db.connections.close_all()
     web: WebServer | None = None
+    engine: EngineThread | None = None
     try:
         if q is not None:
             # Fork the cluster before the web server opens its socket and threads: a fork
             # copies both, and a forked copy of a threaded process is not safe to run.
             q.start()
+        if monitoring:
+            engine = EngineThread()
+            engine.start()
         if web_factory is not None:
             web = web_factory()
             web.start()
         out(ready_message(web, cluster))
-        failed = _watch(stop, q, web)
+        failed = _watch(stop, q, web, engine)
         out(f"Stopping ({failed or stop.reason})…")
     finally:
         if web is not None:
             web.stop()
+        if engine is not None:
+            engine.stop()
         if q is not None:
             q.stop()
     out("Stopped.")
@@ -223,10 +238,12 @@ def ready_message(web: WebServer | None, cluster: bool) -> str:
     return f"{serving} with {jobs}. Press Ctrl-C to stop." if cluster else f"{serving}."
 
 
-def _watch(stop: Stop, q: Any, web: WebServer | None) -> str:
+def _watch(stop: Stop, q: Any, web: WebServer | None, engine: Any = None) -> str:
     while not stop.event.wait(0.5):
         if q is not None and not q.sentinel.is_alive():
             return "the job cluster died"
         if web is not None and not web.is_alive():
             return "the web server died"
+        if engine is not None and not engine.is_alive():
+            return "the monitoring engine died"
     return ""

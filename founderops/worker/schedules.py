@@ -63,6 +63,12 @@ def intervals() -> list[Every]:
             "poll-mailboxes", "founderops.channels.tasks.poll_mailboxes", settings.IMAP_POLL_MINUTES
         ),
         Every("dispatch-notifications", "founderops.core.notifications.dispatch_notifications", 1),
+        # Incidents: late pages, reminders until acknowledged, auto-resolve, runbook waits.
+        Every("incidents-tick", "founderops.incidents.tasks.tick", 1),
+        # Status-page e-mails the relay deferred (or whose sender died), tried again.
+        Every("retry-status-notices", "founderops.incidents.subscribers.retry_notices", 5),
+        # Monitoring: 5-minute and hourly rollups, then retention of points and results.
+        Every("prune-metrics", "founderops.monitoring.metrics.prune_metrics", 5),
     ]
 
 

@@ -39,10 +39,25 @@ PUBLIC = {
     # CSAT: the one-click rating in an answer's e-mail (a signed link is the credential).
     "csat_rate": "a customer rating an answer",
     "csat_thanks": "a customer rating an answer",
+    # The public status page: the same for everyone, published updates only.
+    "status": "the status page customers read",
+    "status_incident": "one incident on the status page",
+    "status_rss": "the status page's RSS feed",
+    "status_atom": "the status page's Atom feed",
+    "status_subscribe": "customers subscribing to status e-mails (rate-limited)",
+    "status_subscribe_sent": "the page after subscribing",
+    "status_confirm": "a subscriber's confirmation link (the hashed token is the credential)",
+    "status_unsubscribe": "the unsubscribe link in status e-mails (signed)",
     # Inbound-mail webhooks: each checks its provider's signature or secret.
     "inbound_postmark": "Postmark's inbound webhook",
     "inbound_mailgun": "Mailgun's inbound webhook",
     "inbound_sendgrid": "SendGrid's inbound webhook",
+    # Monitoring: heartbeat pings (the secret token in the URL, stored hashed, rate-limited)
+    # and deploy webhooks (the hook's HMAC signature or bearer secret).
+    "monitor_ping": "a monitored job's heartbeat",
+    "monitor_ping_start": "a monitored job saying it started",
+    "monitor_ping_fail": "a monitored job saying it failed",
+    "deploy_hook": "a deploy platform's signed webhook",
 }
 # What a pattern's parameters get on the walk.
 SAMPLES = {

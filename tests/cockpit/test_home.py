@@ -199,8 +199,8 @@ def test_it_says_when_there_are_no_ratings(founder_client: Client) -> None:
 def test_it_builds_every_domains_card_in_one_list() -> None:
     with time_machine.travel(NOON, tick=False):
         cards = home_views.cards(clock.now())
-    assert [c.key for c in cards] == ["support"]
-    assert [f.key for f in cards[0].figures] == [
+    assert [c.key for c in cards] == ["health", "support"]
+    assert [f.key for f in cards[1].figures] == [
         "tickets-today",
         "tickets-week",
         "automatic-share",

@@ -61,8 +61,9 @@ def test_it_titles_the_briefing_with_the_local_day(cast: list[Ticket], window: W
     page = briefing.morning(window)
     assert page.markdown.startswith(
         "# Morning briefing · Tuesday 10 March 2026\n\n"
-        "Covering the 24 hours until 07:30 Europe/Paris.\n\n## Support\n\n**Needs you now:**"
+        "Covering the 24 hours until 07:30 Europe/Paris.\n\n## System health\n\n"
     )
+    assert "\n\n## Support\n\n**Needs you now:**" in page.markdown
 
 
 @time_machine.travel(BRIEFING_AT, tick=False)

@@ -1,18 +1,19 @@
-"""`founderops bench support|email|web`: the Support Agent's pipeline, e-mail intake from IMAP,
-and the cockpit under load."""
+"""`founderops bench support|email|web|monitoring`: the Support Agent's pipeline, e-mail intake
+from IMAP, the cockpit under load, and the outage harness of the Monitoring Agent."""
 
 from __future__ import annotations
 
 import json
+import random
 import time
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
-from founderops.cli import evaluation, mail_bench, web_bench
+from founderops.cli import evaluation, mail_bench, outage_bench, web_bench
 
 # ../shared/data next to the project checkout, as the Makefile and tests find it.
 CLINC = Path(settings.BASE_DIR).parents[1] / "shared" / "data" / "support" / "clinc150"
@@ -44,8 +45,23 @@ class Command(BaseCommand):
             default=0,
             help="a user's pause after each page (0: load the next at once, a stress test)",
         )
+        outage = agents.add_parser(
+            "monitoring", help="outage harness: time to detect, false pages, cost of 1,000 monitors"
+        )
+        outage.add_argument("--seed", type=int, help="plans the faults (default: a random one)")
+        outage.add_argument("--per-fault", type=int, default=5, help="targets per fault kind")
+        outage.add_argument("--monitors", type=int, default=1000, help="monitors in the load phase")
+        outage.add_argument(
+            "--load-seconds", type=float, default=120, help="the load phase's length"
+        )
+        outage.add_argument(
+            "--quick", action="store_true", help="a small, short run (refused target, one blip)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["agent"] == "monitoring":
+            self._monitoring(options)
+            return
         if options["agent"] == "web":
             self.stdout.write(json.dumps(bench_web(options)))
             return
@@ -70,6 +86,21 @@ class Command(BaseCommand):
             "tickets": len(outcomes),
             "tickets_per_second": round(len(outcomes) / elapsed, 1) if elapsed else None,
         } | {key: figures[key] for key in (*keys, "peak_rss_mb")}
+        self.stdout.write(json.dumps(report))
+
+    def _monitoring(self, options: dict[str, Any]) -> None:
+        if options["per_fault"] < 1 or options["monitors"] < 0 or options["load_seconds"] < 0:
+            raise CommandError(
+                "--per-fault must be at least 1, --monitors and --load-seconds at least 0"
+            )
+        seed = options["seed"] if options["seed"] is not None else random.randrange(1_000_000)
+        self.stdout.write(f"seed {seed}")
+        if options["quick"]:
+            report = outage_bench.run(seed, outage_bench.QUICK, 0, 0)
+        else:
+            scenario = outage_bench.Scenario(per_fault=options["per_fault"])
+            report = outage_bench.run(seed, scenario, options["monitors"], options["load_seconds"])
+        self.stdout.write(outage_bench.table(report))
         self.stdout.write(json.dumps(report))
 
 

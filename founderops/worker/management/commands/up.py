@@ -13,7 +13,8 @@ from founderops.worker import runner, schedules
 class Command(BaseCommand):
     help = (
         "Run FounderOps in one process tree: migrate if needed, then the web server, "
-        "the job workers and the schedules. Ctrl-C or SIGTERM stops everything."
+        "the job workers, the schedules and the monitoring engine. Ctrl-C or SIGTERM stops "
+        "everything."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -27,4 +28,6 @@ class Command(BaseCommand):
         schedules.ensure_schedules()
         if not get_user_model().objects.exists():
             say("No login yet: create the owner account with `founderops init`.")
-        runner.finish(runner.run(lambda: runner.web_server(options), cluster=True, out=say))
+        runner.finish(
+            runner.run(lambda: runner.web_server(options), cluster=True, out=say, monitoring=True)
+        )

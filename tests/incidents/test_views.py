@@ -1,0 +1,109 @@
+"""The cockpit's incident pages: the founder acts; a viewer sees and is refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from founderops.incidents import runbooks
+from founderops.incidents.models import Component, Incident, Runbook, RunbookRun, StatusUpdate
+from tests.cockpit.conftest import member_client
+from tests.incidents.conftest import down
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def incident(clock: time_machine.Coordinates, api: Component) -> Incident:
+    return down().incident
+
+
+@pytest.fixture
+def viewer() -> Client:
+    return member_client("vera", "viewer")
+
+
+def test_it_lists_open_incidents_first_with_the_sla(
+    founder_client: Client, incident: Incident, founder: Any
+) -> None:
+    page = founder_client.get(reverse("web:incidents")).content.decode()
+    assert "api-health does not answer" in page
+    assert "acknowledge within 60 min" in page
+
+
+def test_it_acknowledges_from_the_incident_page(founder_client: Client, incident: Incident) -> None:
+    response = founder_client.post(reverse("web:incident_acknowledge", args=[incident.pk]))
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert incident.acknowledged_at is not None
+
+
+def test_it_resolves_and_shows_the_postmortem_editor(
+    founder_client: Client, incident: Incident
+) -> None:
+    founder_client.post(reverse("web:incident_state", args=[incident.pk]), {"state": "resolved"})
+    page = founder_client.get(reverse("web:incident", args=[incident.pk])).content.decode()
+    assert "# Post-mortem: api-health does not answer" in page
+
+
+def test_it_changes_the_priority_with_a_reason(founder_client: Client, incident: Incident) -> None:
+    url = reverse("web:incident_priority", args=[incident.pk])
+    founder_client.post(url, {"priority": "P2", "reason": "only the beta API"})
+    incident.refresh_from_db()
+    assert incident.priority == "P2"
+
+
+def test_it_approves_a_waiting_runbook_step_from_the_page(
+    founder_client: Client, incident: Incident, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queued: list[tuple[str, tuple[Any, ...]]] = []
+    monkeypatch.setattr("founderops.core.jobs.enqueue", lambda f, *a, **_: queued.append((f, a)))
+    book = Runbook.objects.create(
+        name="restart",
+        trigger={"cause": "down"},
+        steps=[{"kind": "shell", "argv": ["true"], "name": "restart"}],
+    )
+    run = runbooks.start(book, incident)
+    page = founder_client.get(reverse("web:incident", args=[incident.pk])).content.decode()
+    assert "Approve and run" in page
+    with pytest.MonkeyPatch.context():
+        founder_client.post(reverse("web:runbook_decide", args=[run.pk]), {"decision": "approve"})
+    run.refresh_from_db()
+    assert run.state == RunbookRun.State.RUNNING
+
+
+def test_it_posts_an_edited_status_update(founder_client: Client, incident: Incident) -> None:
+    draft = StatusUpdate.objects.create(
+        incident=incident,
+        status="investigating",
+        body="draft",
+        created_at=incident.detected_at,
+        author="agent:monitoring",
+    )
+    founder_client.post(
+        reverse("web:incident_update", args=[draft.pk]),
+        {"action": "publish", "body": "We are looking into errors on the API."},
+    )
+    draft.refresh_from_db()
+    assert (draft.state, draft.body) == ("published", "We are looking into errors on the API.")
+
+
+def test_it_shows_a_viewer_no_buttons(viewer: Client, incident: Incident) -> None:
+    page = viewer.get(reverse("web:incident", args=[incident.pk])).content.decode()
+    assert "Read-only" in page
+    assert "Acknowledge</button>" not in page
+    assert "Save post-mortem" not in page
+
+
+@pytest.mark.parametrize(
+    "name", ["incident_acknowledge", "incident_state", "incident_note", "incident_postmortem"]
+)
+def test_it_refuses_a_viewers_posts(viewer: Client, incident: Incident, name: str) -> None:
+    response = viewer.post(reverse(f"web:{name}", args=[incident.pk]), {"state": "resolved"})
+    assert response.status_code == 403
+    incident.refresh_from_db()
+    assert (incident.acknowledged_at, incident.state) == (None, "investigating")
