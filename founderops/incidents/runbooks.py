@@ -5,12 +5,14 @@ Step kinds:
 - `http`: {method, url, headers, body, expect, timeout}, sent through founderops.core.http;
   `${NAME}` in the url, headers or body is the environment variable NAME (secrets stay out
   of the database, and out of what is recorded: their values are masked back to `${NAME}`).
-- `shell`: {argv, timeout, cwd, env}: a program with its arguments, never a shell; a minimal
-  environment (PATH, LANG and the `env` names given); output capped.
+- `shell`: {argv (or command, split like a shell would but never run by one), timeout, cwd,
+  env}: a program with its arguments; a minimal environment (PATH, LANG and the `env`
+  given); output capped.
 - `wait`: {seconds}: park the run, then re-check; if the alerts cleared, stop: recovered.
 - `check`: succeed when every alert of the incident cleared, fail otherwise.
 
-Each http/shell step asks ai.policy (runbook_http, runbook_shell): *auto* runs it; *approval*
+Each http/shell step asks ai.policy (runbook_http, runbook_shell; a step's own `mode` can
+only make it stricter): *auto* runs it; *approval*
 opens an approval and stops until the founder decides; *notify* (or the agent switched off)
 tells the founder what to run and stops. A failed step is reported and ends the run: nothing
 is retried blindly. A step is marked started (committed) before it runs, so one that was cut
@@ -22,6 +24,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import shlex
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
@@ -50,6 +53,8 @@ MAX_WAIT_SECONDS = 3_600
 DEFAULT_HTTP_TIMEOUT = 15.0
 SHELL_PATH = "/usr/local/bin:/usr/bin:/bin"
 ADVANCE_JOB = "founderops.incidents.runbooks.advance_job"
+# From least to most careful: a step's own mode may move it right, never left.
+MODES = ("auto", "approval", "notify")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 # Step states recorded in RunbookRun.steps.
@@ -92,10 +97,13 @@ def _validate_step(number: int, step: object) -> None:
         if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
             raise InvalidInput(f"{where}: headers must map names to text")
         _expected(step, where)
+    if step.get("mode", "auto") not in MODES:
+        raise InvalidInput(f"{where}: mode must be one of {', '.join(MODES)}")
     if kind == "shell":
-        argv = step.get("argv")
-        if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
-            raise InvalidInput(f"{where}: argv must be a list of strings (no shell is used)")
+        try:
+            argv_of(step)
+        except InvalidInput as refused:
+            raise InvalidInput(f"{where}: {refused}") from None
         env = step.get("env", {})
         if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
             raise InvalidInput(f"{where}: env must map names to text")
@@ -106,6 +114,19 @@ def _validate_step(number: int, step: object) -> None:
     timeout = step.get("timeout")
     if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
         raise InvalidInput(f"{where}: timeout must be a positive number of seconds")
+
+
+def argv_of(step: Mapping[str, Any]) -> list[str]:
+    """The program and its arguments: `argv` as given, or `command` split (never a shell)."""
+    argv, command = step.get("argv"), step.get("command")
+    if argv is None and isinstance(command, str):
+        try:
+            argv = shlex.split(command)
+        except ValueError as error:
+            raise InvalidInput(f"command cannot be split into arguments: {error}") from None
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        raise InvalidInput("give argv (a list of strings) or command (no shell is used)")
+    return argv
 
 
 def _expected(step: Mapping[str, Any], where: str = "") -> set[int]:
@@ -255,6 +276,9 @@ def mode_of(spec: Mapping[str, Any]) -> tuple[str, str]:
     verdict = policy.verdict(services.AGENT, action)
     if verdict.mode == policy.OFF:
         return policy.Mode.NOTIFY, verdict.reason
+    own = str(spec.get("mode") or "auto")
+    if own in MODES and MODES.index(own) > MODES.index(verdict.mode):
+        return own, f"the runbook asks for '{own}' on this step"
     return verdict.mode, verdict.reason
 
 
@@ -391,7 +415,10 @@ def describe(spec: Mapping[str, Any]) -> str:
     if kind == "http":
         return f"{name}: {str(spec.get('method') or 'POST').upper()} {spec.get('url')}"
     if kind == "shell":
-        return f"{name}: {' '.join(str(a) for a in spec.get('argv') or [])}"
+        try:
+            return f"{name}: {shlex.join(argv_of(spec))}"
+        except InvalidInput as refused:
+            return f"{name}: {refused}"
     if kind == "wait":
         return f"{name}: wait {spec.get('seconds')} s, then re-check"
     return f"{name}: check whether the alerts cleared"
@@ -514,14 +541,13 @@ def _http_step(spec: Mapping[str, Any], incident: Incident) -> Outcome:
 
 def _shell_step(spec: Mapping[str, Any], incident: Incident) -> Outcome:
     secrets = Secrets()
-    argv = [secrets.expand(str(a)) for a in spec.get("argv") or []]
-    if not argv:
-        return Outcome(False, "the shell step has no argv")
+    raw = argv_of(spec)
+    argv = [secrets.expand(a) for a in raw]
     env = {"PATH": SHELL_PATH, "LANG": "C.UTF-8"}
     env.update({str(k): secrets.expand(str(v)) for k, v in (spec.get("env") or {}).items()})
     timeout = min(float(spec.get("timeout") or 60), float(settings.RUNBOOK_SHELL_MAX_SECONDS))
     cwd = str(spec["cwd"]) if spec.get("cwd") else None
-    shown = " ".join(str(a) for a in spec.get("argv") or [])
+    shown = shlex.join(raw)
     # Output goes to a file, read back capped: a chatty command cannot fill the memory.
     with tempfile.TemporaryFile() as out:
         try:

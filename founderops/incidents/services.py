@@ -97,7 +97,8 @@ def open_incidents() -> QuerySet[Incident]:
 def _firing(fingerprint: str, lock: bool = False) -> Alert | None:
     alerts = Alert.objects.filter(fingerprint=fingerprint, state=Alert.State.FIRING)
     if lock:
-        alerts = alerts.select_for_update()
+        # of=self: PostgreSQL refuses FOR UPDATE on the nullable side of the outer join.
+        alerts = alerts.select_for_update(of=("self",))
     return alerts.select_related("incident").first()
 
 

@@ -1124,7 +1124,9 @@ def save_ui_monitor(
         raise InvalidInput(f"{row.name} is {MANAGED_NOTE}: edit it there")
     if spec.name in RESERVED_NAMES:
         raise InvalidInput(f"{spec.name!r} is a word the cockpit's addresses use; pick another")
-    clash = Monitor.objects.filter(name=spec.name).exclude(pk=row.pk if row else None)
+    clash = Monitor.objects.filter(name=spec.name)
+    if row is not None:
+        clash = clash.exclude(pk=row.pk)
     if clash.exists():
         raise InvalidInput(f"a monitor named {spec.name!r} exists already")
     monitor = row or Monitor(source=Monitor.Source.UI)
@@ -1180,6 +1182,22 @@ def sync_from_file(environ: Mapping[str, str] | None = None) -> Plan | None:
     if isinstance(last, dict) and last.get("digest") == digest:
         return None
     return apply(config, environ, prune=True, actor="system", digest=digest)
+
+
+def sync_and_say(say: Callable[[str], object]) -> None:
+    """`sync_from_file` for a start: say what changed, or why the file was not applied (the
+    app still starts, with the monitors as they were: a typo must not stop the support desk)."""
+    try:
+        result = sync_from_file()
+    except ConfigInvalid as error:
+        say(f"{settings.MONITOR_CONFIG} was not applied:")
+        for line in error.lines():
+            say(f"  {line}")
+        return
+    if result is not None:
+        say(f"Monitors config applied: {result.summary()}")
+        for note in result.notes:
+            say(f"  note: {note}")
 
 
 def fingerprint(data: bytes, config: Config, environ: Mapping[str, str]) -> str:

@@ -157,7 +157,8 @@ def _score(series: MetricSeries, points: list[Incoming]) -> list[str]:
         watch = _watches[series.pk] = _Watch(firing=_firing(series))
     fired = []
     for point in points:
-        score = metrics.detectors.score(series, point.value)
+        # The detector's state lands on `series` when due; it is written with the batch.
+        score, _ = metrics.detectors.score(series, point.value)
         series.last_score = score
         outcome = _step(series, watch, point, score)
         if outcome == "fire":

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 
 from founderops.core import clock
+from founderops.monitoring import bulk
 from founderops.monitoring.anomaly import AnomalyDetector
 from founderops.monitoring.models import CheckResult, MetricPoint, MetricRollup, MetricSeries
 
@@ -60,17 +61,20 @@ class Detectors:
         self._live: dict[int, AnomalyDetector] = {}
         self._unsaved: dict[int, int] = {}
 
-    def score(self, series: MetricSeries, value: float) -> float:
+    def score(self, series: MetricSeries, value: float) -> tuple[float, bool]:
+        """The point's anomaly score, and whether the detector's state is due to be saved
+        (then it is on `series.detector_state`)."""
         detector = self._live.get(series.pk)
         if detector is None:
             detector = self._load(series)
             self._live[series.pk] = detector
         score = detector.update(value)
         self._unsaved[series.pk] = self._unsaved.get(series.pk, 0) + 1
-        if self._unsaved[series.pk] >= SAVE_EVERY:
-            series.detector_state = detector.to_state()
-            self._unsaved[series.pk] = 0
-        return score
+        if self._unsaved[series.pk] < SAVE_EVERY:
+            return score, False
+        series.detector_state = detector.to_state()
+        self._unsaved[series.pk] = 0
+        return score, True
 
     def save_all(self) -> int:
         """Write every detector with unsaved points (the engine calls this when it stops)."""
@@ -104,17 +108,19 @@ def store_points(points: Sequence[Point]) -> None:
         [MetricPoint(series=by_name[p.series], at=p.at, value=p.value) for p in points]
     )
     changed: dict[int, MetricSeries] = {}
+    learned: dict[int, MetricSeries] = {}
     for point in sorted(points, key=lambda p: p.at):
         series = by_name[point.series]
         if series.last_at is not None and point.at < series.last_at:
             continue  # a late point (clock skew) is history, not the latest value
         series.last_value, series.last_at = point.value, point.at
         if point.learn:
-            series.last_score = detectors.score(series, point.value)
+            series.last_score, saved = detectors.score(series, point.value)
+            if saved:
+                learned[series.pk] = series
         changed[series.pk] = series
-    MetricSeries.objects.bulk_update(
-        changed.values(), ["last_value", "last_at", "last_score", "detector_state"]
-    )
+    bulk.update_rows(changed.values(), ["last_value", "last_at", "last_score"])
+    bulk.update_rows(learned.values(), ["detector_state"])
 
 
 def _series_for(points: Iterable[Point]) -> dict[str, MetricSeries]:

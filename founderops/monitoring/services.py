@@ -30,7 +30,7 @@ from django.db import transaction
 from founderops.core import audit, clock, jobs
 from founderops.incidents import services as incidents
 from founderops.incidents.alerts import Signal
-from founderops.monitoring import metrics
+from founderops.monitoring import bulk, metrics
 from founderops.monitoring.models import CheckResult, MaintenanceWindow, Monitor
 from founderops.monitoring.probes import DEGRADED, DOWN, UP, ProbeResult
 
@@ -56,6 +56,9 @@ STATE_FIELDS = [
     "firing_fingerprint",
 ]
 BAD = {DOWN, DEGRADED}
+# What the state machine reads besides the state; loading only these keeps a batch cheap.
+JUDGED_BY = ["name", "kind", "enabled", "options", "component", "fail_threshold"]
+JUDGED_BY += ["recover_threshold"]
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,8 @@ def record_results(runs: Sequence[Run]) -> Actions:
         # Locked (PostgreSQL; SQLite's write transaction already is): a `monitor check`
         # from the shell and the engine must not both count from the same old counters.
         monitors = (
-            Monitor.objects.select_related("component")
-            .select_for_update(of=("self",))
+            Monitor.objects.only(*STATE_FIELDS, *JUDGED_BY)
+            .select_for_update()
             .in_bulk({run.monitor_id for run in runs})
         )
         runs = [run for run in runs if run.monitor_id in monitors]  # deleted meanwhile
@@ -105,7 +108,7 @@ def record_results(runs: Sequence[Run]) -> Actions:
             advance(monitor, judged, run.at, quiet.covers(monitor, run.at), actions)
             monitor.next_check_at = run.next_check_at or monitor.next_check_at
         CheckResult.objects.bulk_create(rows)
-        Monitor.objects.bulk_update(list(monitors.values()), STATE_FIELDS)
+        bulk.update_rows(monitors.values(), STATE_FIELDS)
         metrics.store_points(_points(monitors, runs))
     _signal(actions)
     return actions

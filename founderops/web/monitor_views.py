@@ -110,7 +110,7 @@ def sparklines(monitor_ids: list[int], now: datetime) -> dict[int, str]:
     )
     series: dict[int, list[float]] = defaultdict(list)
     for monitor_id, latency in ranked:
-        series[monitor_id].append(float(latency))
+        series[monitor_id].append(latency or 0.0)
     return {pk: polyline(values[::-1], SPARK_WIDTH, SPARK_HEIGHT) for pk, values in series.items()}
 
 
@@ -162,7 +162,7 @@ def latency_chart(monitor: Monitor, now: datetime) -> dict[str, Any]:
         return {}
     size = max(1, -(-len(rows) // CHART_POINTS))
     buckets = [rows[i : i + size] for i in range(0, len(rows), size)]
-    values = [sum(float(v) for _, v in bucket) / len(bucket) for bucket in buckets]
+    values = [sum(v or 0.0 for _, v in bucket) / len(bucket) for bucket in buckets]
     return {
         "points": polyline(values, CHART_WIDTH, CHART_HEIGHT),
         "max_ms": round(max(values)),

@@ -31,6 +31,8 @@ PUBLIC = {
     "api:add_message": "token or session",
     "api:list_audit": "token or session",
     "api:export_audit": "token or session",
+    "api:post_logs": "token or session",
+    "api:post_metrics": "token or session",
     # The chat widget on the founder's sites: visitors, rate-limited, CORS to WIDGET_ORIGINS.
     "widget_session": "the widget's visitors",
     "widget_ask": "the widget's visitors",

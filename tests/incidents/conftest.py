@@ -21,7 +21,7 @@ T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
+def clock() -> Iterator[time_machine.Traveller]:
     """Time frozen at T0 (03:00 UTC); tests move it with `.move_to` or `.shift`."""
     with time_machine.travel(T0, tick=False) as traveller:
         yield traveller

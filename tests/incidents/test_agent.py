@@ -50,7 +50,7 @@ def deps(provider: Any = None, **probes: Any) -> agent.AgentDeps:
 
 
 @pytest.fixture
-def monitored(clock: time_machine.Coordinates, api: Component) -> Monitor:
+def monitored(clock: time_machine.Traveller, api: Component) -> Monitor:
     monitor = Monitor.objects.create(
         name="api-health", kind="http", target="https://api.example.com/health", component=api
     )
@@ -114,7 +114,9 @@ def test_it_suspects_dns_when_the_host_does_not_resolve(monitored: Monitor) -> N
     incident = down().incident
     agent.respond(incident.pk, deps(resolves=False))
     incident.refresh_from_db()
-    assert incident.diagnostics["hypotheses"][0]["text"] == "DNS for api.example.com does not resolve"
+    assert (
+        incident.diagnostics["hypotheses"][0]["text"] == "DNS for api.example.com does not resolve"
+    )
 
 
 def test_it_finds_a_new_error_template_around_the_start(monitored: Monitor) -> None:

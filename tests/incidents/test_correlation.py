@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_it_bumps_the_open_alert_when_the_same_signal_fires_again(
-    clock: time_machine.Coordinates, api: Component
+    clock: time_machine.Traveller, api: Component
 ) -> None:
     first = down()
     again = down(at=T0 + timedelta(seconds=30))
@@ -24,7 +24,7 @@ def test_it_bumps_the_open_alert_when_the_same_signal_fires_again(
 
 
 def test_it_folds_alerts_of_one_component_into_one_incident(
-    clock: time_machine.Coordinates, api: Component
+    clock: time_machine.Traveller, api: Component
 ) -> None:
     down(monitor="api-health")
     other = down(monitor="api-login", at=T0 + timedelta(minutes=3))
@@ -33,7 +33,7 @@ def test_it_folds_alerts_of_one_component_into_one_incident(
 
 
 def test_it_opens_separate_incidents_for_separate_components(
-    clock: time_machine.Coordinates, api: Component, payments: Component
+    clock: time_machine.Traveller, api: Component, payments: Component
 ) -> None:
     down("api")
     down("payments", monitor="checkout")
@@ -41,7 +41,7 @@ def test_it_opens_separate_incidents_for_separate_components(
 
 
 def test_it_opens_a_new_incident_outside_the_correlation_window(
-    clock: time_machine.Coordinates, api: Component
+    clock: time_machine.Traveller, api: Component
 ) -> None:
     down(monitor="api-health")
     later = down(monitor="api-login", at=T0 + services.CORRELATION_WINDOW + timedelta(minutes=1))
@@ -49,7 +49,7 @@ def test_it_opens_a_new_incident_outside_the_correlation_window(
 
 
 def test_it_opens_a_new_incident_when_a_signal_fires_after_a_resolve(
-    clock: time_machine.Coordinates, api: Component, founder: object
+    clock: time_machine.Traveller, api: Component, founder: object
 ) -> None:
     first = down()
     services.resolve(first.incident, "user:fiona")

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_it_records_who_acknowledged_and_when(
-    clock: time_machine.Coordinates, api: Component, founder: User
+    clock: time_machine.Traveller, api: Component, founder: User
 ) -> None:
     incident = down().incident
     clock.shift(timedelta(minutes=4))
@@ -33,7 +33,7 @@ def test_it_records_who_acknowledged_and_when(
 
 
 def test_it_moves_through_the_states_on_the_timeline(
-    clock: time_machine.Coordinates, api: Component, founder: User
+    clock: time_machine.Traveller, api: Component, founder: User
 ) -> None:
     incident = down().incident
     services.set_state(incident, "identified", "user:fiona", "bad deploy")
@@ -43,13 +43,13 @@ def test_it_moves_through_the_states_on_the_timeline(
     assert "State identified → monitoring" in texts
 
 
-def test_it_refuses_an_unknown_state(clock: time_machine.Coordinates, api: Component) -> None:
+def test_it_refuses_an_unknown_state(clock: time_machine.Traveller, api: Component) -> None:
     with pytest.raises(InvalidInput, match="unknown state"):
         services.set_state(down().incident, "panicking", "user:fiona")
 
 
 def test_it_resolves_closing_alerts_and_restoring_the_component(
-    clock: time_machine.Coordinates, api: Component, founder: User
+    clock: time_machine.Traveller, api: Component, founder: User
 ) -> None:
     incident = down().incident
     api.refresh_from_db()
@@ -66,7 +66,7 @@ def test_it_resolves_closing_alerts_and_restoring_the_component(
 
 
 def test_it_auto_resolves_once_every_alert_stayed_clear_long_enough(
-    clock: time_machine.Coordinates, api: Component, settings: object
+    clock: time_machine.Traveller, api: Component, settings: object
 ) -> None:
     fired = down()
     services.clear(fired.alert.fingerprint, T0 + timedelta(minutes=2))
@@ -79,7 +79,7 @@ def test_it_auto_resolves_once_every_alert_stayed_clear_long_enough(
 
 
 def test_it_does_not_auto_resolve_while_an_alert_fires(
-    clock: time_machine.Coordinates, api: Component
+    clock: time_machine.Traveller, api: Component
 ) -> None:
     down(monitor="api-health")
     other = down(monitor="api-login")
@@ -88,7 +88,7 @@ def test_it_does_not_auto_resolve_while_an_alert_fires(
 
 
 def test_it_sets_the_priority_by_hand_with_a_reason_in_the_audit(
-    clock: time_machine.Coordinates, api: Component, founder: User
+    clock: time_machine.Traveller, api: Component, founder: User
 ) -> None:
     incident = down().incident
     services.set_priority(incident, "P3", founder, "staging only")
@@ -99,14 +99,14 @@ def test_it_sets_the_priority_by_hand_with_a_reason_in_the_audit(
 
 
 def test_it_refuses_a_priority_change_without_a_reason(
-    clock: time_machine.Coordinates, api: Component, founder: User
+    clock: time_machine.Traveller, api: Component, founder: User
 ) -> None:
     with pytest.raises(InvalidInput, match="say why"):
         services.set_priority(down().incident, "P3", founder, "  ")
 
 
 def test_it_merges_a_duplicate_into_the_other_incident(
-    clock: time_machine.Coordinates, api: Component, payments: Component, founder: User
+    clock: time_machine.Traveller, api: Component, payments: Component, founder: User
 ) -> None:
     target = down("api").incident
     source = down("payments", monitor="checkout").incident
@@ -119,7 +119,7 @@ def test_it_merges_a_duplicate_into_the_other_incident(
 
 
 def test_it_adds_a_note_to_the_timeline(
-    clock: time_machine.Coordinates, api: Component, founder: User
+    clock: time_machine.Traveller, api: Component, founder: User
 ) -> None:
     incident = down().incident
     services.add_note(incident, "Called the host provider", founder)
@@ -135,7 +135,7 @@ def test_it_adds_a_note_to_the_timeline(
     ],
 )
 def test_it_gives_the_component_the_status_the_incident_earns(
-    clock: time_machine.Coordinates, api: Component, make: object, status: str
+    clock: time_machine.Traveller, api: Component, make: object, status: str
 ) -> None:
     make()  # type: ignore[operator]
     api.refresh_from_db()
@@ -143,7 +143,7 @@ def test_it_gives_the_component_the_status_the_incident_earns(
 
 
 def test_it_leaves_the_component_alone_for_a_p3(
-    clock: time_machine.Coordinates, api: Component
+    clock: time_machine.Traveller, api: Component
 ) -> None:
     fired = services.fire(
         Signal("monitor:api-docs:keyword", "check", "keyword", "Docs lost a link", T0, None, "api")

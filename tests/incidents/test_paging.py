@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_it_pages_once_with_the_context_and_the_plan(
-    clock: time_machine.Coordinates, api: Component
+    clock: time_machine.Traveller, api: Component
 ) -> None:
     incident = down().incident
     incident.plan = "1. Roll back the deploy abc123"
@@ -31,7 +31,7 @@ def test_it_pages_once_with_the_context_and_the_plan(
 
 
 def test_it_pages_a_p2_without_breaking_quiet_hours(
-    clock: time_machine.Coordinates, api: Component
+    clock: time_machine.Traveller, api: Component
 ) -> None:
     incident = slow(0.3).incident
     sent = paging.page(incident)
@@ -40,7 +40,7 @@ def test_it_pages_a_p2_without_breaking_quiet_hours(
 
 
 def test_it_sends_one_page_plus_updates_per_incident(
-    clock: time_machine.Coordinates, api: Component, founder: User
+    clock: time_machine.Traveller, api: Component, founder: User
 ) -> None:
     incident = slow(0.3).incident
     paging.page(incident)
@@ -57,7 +57,7 @@ def test_it_sends_one_page_plus_updates_per_incident(
 
 
 def test_it_sends_no_update_before_the_page(
-    clock: time_machine.Coordinates, api: Component
+    clock: time_machine.Traveller, api: Component
 ) -> None:
     incident = slow(0.3).incident
     down(at=T0 + timedelta(minutes=1))
@@ -65,7 +65,7 @@ def test_it_sends_no_update_before_the_page(
 
 
 def test_it_reminds_at_the_priority_interval_until_acknowledged(
-    clock: time_machine.Coordinates, payments: Component, founder: User
+    clock: time_machine.Traveller, payments: Component, founder: User
 ) -> None:
     incident = down("payments", monitor="checkout").incident  # P0: every 5 minutes
     paging.page(incident)
@@ -81,7 +81,7 @@ def test_it_reminds_at_the_priority_interval_until_acknowledged(
 
 @pytest.mark.parametrize(("level", "minutes"), [("P1", 15), ("P2", 60)])
 def test_it_reminds_less_often_for_lower_priorities(
-    clock: time_machine.Coordinates, api: Component, founder: User, level: str, minutes: int
+    clock: time_machine.Traveller, api: Component, founder: User, level: str, minutes: int
 ) -> None:
     incident = down().incident
     services.set_priority(incident, level, founder, "test")
@@ -91,7 +91,7 @@ def test_it_reminds_less_often_for_lower_priorities(
 
 
 def test_it_never_reminds_for_a_p3(
-    clock: time_machine.Coordinates, api: Component, founder: User
+    clock: time_machine.Traveller, api: Component, founder: User
 ) -> None:
     incident = down().incident
     services.set_priority(incident, "P3", founder, "cosmetic")
@@ -100,7 +100,7 @@ def test_it_never_reminds_for_a_p3(
 
 
 def test_it_does_not_page_for_an_incident_opened_in_maintenance(
-    clock: time_machine.Coordinates, api: Component
+    clock: time_machine.Traveller, api: Component
 ) -> None:
     Component.objects.filter(pk=api.pk).update(status=Component.Status.MAINTENANCE)
     incident = down().incident
@@ -113,7 +113,7 @@ def test_it_does_not_page_for_an_incident_opened_in_maintenance(
 
 
 def test_it_pages_without_a_plan_when_the_agent_is_late(
-    clock: time_machine.Coordinates, api: Component
+    clock: time_machine.Traveller, api: Component
 ) -> None:
     incident = down().incident
     assert paging.page_unpaged(T0 + timedelta(minutes=1)) == 0

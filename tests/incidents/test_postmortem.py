@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def resolved(clock: time_machine.Coordinates, api: Component, founder: User) -> Incident:
+def resolved(clock: time_machine.Traveller, api: Component, founder: User) -> Incident:
     incident = down().incident
     incident.diagnostics = {
         "hypotheses": [
@@ -85,7 +85,7 @@ def test_it_turns_the_actions_into_items(resolved: Incident) -> None:
 
 
 def test_it_keeps_the_founders_edits(
-    clock: time_machine.Coordinates, api: Component, founder: User
+    clock: time_machine.Traveller, api: Component, founder: User
 ) -> None:
     incident = down().incident
     services.save_postmortem(incident, "My own words", founder)

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_it_makes_a_critical_component_that_does_not_answer_a_p0(
-    clock: time_machine.Coordinates, payments: Component
+    clock: time_machine.Traveller, payments: Component
 ) -> None:
     fired = down("payments", monitor="checkout")
     assert fired.incident.priority == "P0"
@@ -23,13 +23,13 @@ def test_it_makes_a_critical_component_that_does_not_answer_a_p0(
 
 
 def test_it_makes_an_ordinary_component_that_does_not_answer_a_p1(
-    clock: time_machine.Coordinates, api: Component
+    clock: time_machine.Traveller, api: Component
 ) -> None:
     assert down().incident.priority == "P1"
 
 
 def test_it_makes_a_30_percent_slowdown_a_p2(
-    clock: time_machine.Coordinates, api: Component
+    clock: time_machine.Traveller, api: Component
 ) -> None:
     fired = slow(0.3)
     assert (fired.incident.priority, fired.incident.priority_reason) == (
@@ -39,7 +39,7 @@ def test_it_makes_a_30_percent_slowdown_a_p2(
 
 
 def test_it_makes_a_200_percent_slowdown_a_p1(
-    clock: time_machine.Coordinates, api: Component
+    clock: time_machine.Traveller, api: Component
 ) -> None:
     assert slow(2.0).incident.priority == "P1"
 
@@ -61,7 +61,7 @@ def test_it_classifies_by_the_first_matching_rule(facts: dict[str, object], expe
 
 
 def test_it_raises_the_priority_when_a_worse_alert_joins(
-    clock: time_machine.Coordinates, api: Component
+    clock: time_machine.Traveller, api: Component
 ) -> None:
     first = slow(0.3)
     joined = down(at=T0 + timedelta(minutes=2))

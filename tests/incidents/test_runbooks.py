@@ -30,7 +30,7 @@ def runbook(*steps: dict[str, Any], trigger: dict[str, Any] | None = None) -> Ru
 
 
 @pytest.fixture
-def incident(clock: time_machine.Coordinates, api: Component) -> Incident:
+def incident(clock: time_machine.Traveller, api: Component) -> Incident:
     return down().incident
 
 
@@ -139,9 +139,7 @@ def test_it_stops_when_the_founder_declines(
     assert web_server.seen == []
 
 
-def test_it_tells_the_founder_what_to_run_under_notify(
-    incident: Incident, web_server: Any
-) -> None:
+def test_it_tells_the_founder_what_to_run_under_notify(incident: Incident, web_server: Any) -> None:
     set_mode(services.RUNBOOK_HTTP, "notify")
     run = runbooks.start(runbook(rollback(f"{web_server.url}/rollback")), incident)
     assert (run.state, run.steps[0]["state"]) == (RunbookRun.State.STOPPED, "notified")
@@ -150,7 +148,7 @@ def test_it_tells_the_founder_what_to_run_under_notify(
 
 
 def test_it_stops_after_a_wait_when_the_alerts_cleared(
-    clock: time_machine.Coordinates, incident: Incident, web_server: Any
+    clock: time_machine.Traveller, incident: Incident, web_server: Any
 ) -> None:
     set_mode(services.RUNBOOK_HTTP, "auto")
     book = runbook({"kind": "wait", "seconds": 60}, rollback(f"{web_server.url}/rollback"))
@@ -166,7 +164,7 @@ def test_it_stops_after_a_wait_when_the_alerts_cleared(
 
 
 def test_it_goes_on_after_a_wait_when_still_failing(
-    clock: time_machine.Coordinates, incident: Incident, web_server: Any
+    clock: time_machine.Traveller, incident: Incident, web_server: Any
 ) -> None:
     set_mode(services.RUNBOOK_HTTP, "auto")
     book = runbook({"kind": "wait", "seconds": 60}, rollback(f"{web_server.url}/rollback"))
@@ -212,7 +210,7 @@ def test_it_fails_a_step_whose_secret_is_not_set(incident: Incident) -> None:
         ({"colour": "red"}, [{"kind": "check"}], "unknown trigger key 'colour'"),
         ({"cause": "down"}, [], "at least one step"),
         ({"cause": "down"}, [{"kind": "ssh"}], "step 1 (ssh): kind must be one of"),
-        ({"cause": "down"}, [{"kind": "shell", "argv": "rm -rf /"}], "argv must be a list"),
+        ({"cause": "down"}, [{"kind": "shell", "argv": "rm -rf /"}], "a list of strings"),
         ({"cause": "down"}, [{"kind": "http", "url": "ftp://x"}], "url must start with"),
         ({"cause": "down"}, [{"kind": "wait", "seconds": 0}], "seconds must be between"),
     ],
@@ -232,3 +230,22 @@ def test_it_matches_triggers_on_cause_component_and_monitor_wildcards(
     assert runbooks.matches(wildcard, incident)
     other = Runbook(name="o", trigger={"cause": "down", "component": "payments"}, steps=[])
     assert not runbooks.matches(other, incident)
+
+
+def test_it_splits_a_command_without_running_a_shell(incident: Incident, tmp_path: Any) -> None:
+    set_mode(services.RUNBOOK_SHELL, "auto")
+    command = f"{sys.executable} -c 'import sys; print(sys.argv[1:])' 'a b' '$HOME;rm'"
+    run = runbooks.start(runbook({"kind": "shell", "command": command}), incident)
+    assert "['a b', '$HOME;rm']" in run.steps[0]["output"]
+
+
+def test_it_lets_a_step_be_stricter_than_the_policy(incident: Incident, web_server: Any) -> None:
+    set_mode(services.RUNBOOK_HTTP, "auto")
+    run = runbooks.start(runbook(rollback(f"{web_server.url}/rollback", mode="approval")), incident)
+    assert run.state == RunbookRun.State.WAITING
+    assert web_server.seen == []
+
+
+def test_it_never_lets_a_step_loosen_the_policy(incident: Incident, web_server: Any) -> None:
+    run = runbooks.start(runbook(rollback(f"{web_server.url}/rollback", mode="auto")), incident)
+    assert run.state == RunbookRun.State.WAITING

@@ -9,7 +9,7 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from founderops.incidents import runbooks
+from founderops.incidents import runbooks, services
 from founderops.incidents.models import Component, Incident, Runbook, RunbookRun, StatusUpdate
 from tests.cockpit.conftest import member_client
 from tests.incidents.conftest import down
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def incident(clock: time_machine.Coordinates, api: Component) -> Incident:
+def incident(clock: time_machine.Traveller, api: Component) -> Incident:
     return down().incident
 
 
@@ -28,11 +28,13 @@ def viewer() -> Client:
 
 
 def test_it_lists_open_incidents_first_with_the_sla(
-    founder_client: Client, incident: Incident, founder: Any
+    founder_client: Client, incident: Incident, payments: Component
 ) -> None:
+    old = down("payments", monitor="checkout").incident
+    services.resolve(old, "user:fiona")
     page = founder_client.get(reverse("web:incidents")).content.decode()
-    assert "api-health does not answer" in page
-    assert "acknowledge within 60 min" in page
+    assert page.index("api-health does not answer") < page.index("checkout does not answer")
+    assert "acknowledge within 1 h 00 min" in page
 
 
 def test_it_acknowledges_from_the_incident_page(founder_client: Client, incident: Incident) -> None:
@@ -58,7 +60,10 @@ def test_it_changes_the_priority_with_a_reason(founder_client: Client, incident:
 
 
 def test_it_approves_a_waiting_runbook_step_from_the_page(
-    founder_client: Client, incident: Incident, monkeypatch: pytest.MonkeyPatch
+    founder_client: Client,
+    incident: Incident,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     queued: list[tuple[str, tuple[Any, ...]]] = []
     monkeypatch.setattr("founderops.core.jobs.enqueue", lambda f, *a, **_: queued.append((f, a)))
@@ -70,10 +75,12 @@ def test_it_approves_a_waiting_runbook_step_from_the_page(
     run = runbooks.start(book, incident)
     page = founder_client.get(reverse("web:incident", args=[incident.pk])).content.decode()
     assert "Approve and run" in page
-    with pytest.MonkeyPatch.context():
-        founder_client.post(reverse("web:runbook_decide", args=[run.pk]), {"decision": "approve"})
+    with django_capture_on_commit_callbacks(execute=True):
+        url = reverse("web:runbook_decide", args=[run.pk])
+        founder_client.post(url, {"decision": "approve"})
     run.refresh_from_db()
     assert run.state == RunbookRun.State.RUNNING
+    assert (runbooks.ADVANCE_JOB, (run.pk,)) in queued
 
 
 def test_it_posts_an_edited_status_update(founder_client: Client, incident: Incident) -> None:
@@ -107,3 +114,14 @@ def test_it_refuses_a_viewers_posts(viewer: Client, incident: Incident, name: st
     assert response.status_code == 403
     incident.refresh_from_db()
     assert (incident.acknowledged_at, incident.state) == (None, "investigating")
+
+
+def test_it_links_a_runbook_approval_from_the_inbox(
+    founder_client: Client, incident: Incident
+) -> None:
+    book = Runbook.objects.create(
+        name="restart", trigger={"cause": "down"}, steps=[{"kind": "shell", "argv": ["true"]}]
+    )
+    runbooks.start(book, incident)
+    page = founder_client.get(reverse("web:inbox")).content.decode()
+    assert f'href="/incidents/{incident.pk}/"' in page

@@ -278,6 +278,8 @@ def test_it_serves_the_openapi_schema_to_staff_with_every_endpoint(
         "/api/tickets/{ticket_id}/messages",
         "/api/audit",
         "/api/audit/export",
+        "/api/logs",
+        "/api/metrics",
     }
 
 

@@ -168,7 +168,8 @@ def test_it_creates_everything_the_file_lists() -> None:
     ]
     api = Monitor.objects.get(name="api-health")
     assert (api.interval_s, api.timeout_s, api.source) == (30, 2.5, "config")
-    assert api.component is not None and api.component.slug == "api"
+    assert api.component is not None
+    assert api.component.slug == "api"
     assert secrets.reveal(api.secret_sealed) == "s3cret-token"
     backup = Monitor.objects.get(name="nightly-backup")
     assert backup.options == {
@@ -212,7 +213,9 @@ def test_it_sees_a_rotated_secret() -> None:
 def test_it_deletes_what_the_file_dropped_only_with_prune() -> None:
     apply(GOOD)
     Monitor.objects.create(name="made-in-ui", kind="tcp", target="db:5432")
-    without = GOOD.replace("  - name: nightly-backup", "  - name: nightly-backup\n    enabled: false")
+    without = GOOD.replace(
+        "  - name: nightly-backup", "  - name: nightly-backup\n    enabled: false"
+    )
     shorter = without.split("maintenance:")[0]
     plan = apply(shorter)
     assert plan.count("delete") == 0
@@ -229,13 +232,17 @@ def test_it_deletes_what_the_file_dropped_only_with_prune() -> None:
 def test_it_round_trips_an_export() -> None:
     apply(GOOD)
     Monitor.objects.create(
-        name="made-in-ui", kind="http", target="https://x.example/", options={"keyword": "hi"},
+        name="made-in-ui",
+        kind="http",
+        target="https://x.example/",
+        options={"keyword": "hi"},
         secret_sealed=secrets.seal("typed in the cockpit"),
     )
     exported = config.export()
     plan = apply(exported, ENV)
     assert [c.line() for c in plan.changes] == [
-        "= adopt monitor made-in-ui (made in the cockpit, same as the file: now managed by the file)"
+        "= adopt monitor made-in-ui"
+        " (made in the cockpit, same as the file: now managed by the file)"
     ]
     assert "MONITOR_MADE_IN_UI_SECRET is not set; its stored secret is kept" in plan.notes[0]
     assert apply(exported, ENV).empty
@@ -257,11 +264,13 @@ def test_it_syncs_the_configured_file_only_when_it_changed(tmp_path: Path, setti
     path.write_text(GOOD)
     settings.MONITOR_CONFIG = str(path)
     first = config.sync_from_file(ENV)
-    assert first is not None and first.count("create") == 5
+    assert first is not None
+    assert first.count("create") == 5
     assert config.sync_from_file(ENV) is None
     path.write_text(GOOD.replace("interval: 30s", "interval: 45s"))
     again = config.sync_from_file(ENV)
-    assert again is not None and [c.action for c in again.changes] == ["update"]
+    assert again is not None
+    assert [c.action for c in again.changes] == ["update"]
 
 
 def test_it_syncs_nothing_without_a_configured_file(settings: Any) -> None:
@@ -270,8 +279,9 @@ def test_it_syncs_nothing_without_a_configured_file(settings: Any) -> None:
 
 
 @time_machine.travel(NOW, tick=False)
-def test_it_applies_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_it_applies_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     path = tmp_path / "monitors.yaml"
@@ -294,3 +304,14 @@ def test_it_exits_1_listing_the_errors(tmp_path: Path, capsys: pytest.CaptureFix
     assert f"{path}:4: monitors[1] (a).target: a TCP monitor needs host:port" in (
         capsys.readouterr().err
     )
+
+
+def test_it_says_why_the_file_was_not_applied_at_start(tmp_path: Path, settings: Any) -> None:
+    path = tmp_path / "monitors.yaml"
+    path.write_text("monitors:\n  - name: a\n    kind: tcp\n    target: nowhere\n")
+    settings.MONITOR_CONFIG = str(path)
+    said: list[str] = []
+    config.sync_and_say(said.append)
+    assert said[0] == f"{path} was not applied:"
+    assert said[1].startswith(f"  {path}:4: monitors[1] (a).target")
+    assert not Monitor.objects.exists()

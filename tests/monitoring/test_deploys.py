@@ -35,33 +35,52 @@ def vercel_hook(api: Component) -> DeployHook:
     return hook
 
 
-def vercel_event(kind: str, deployment: str = "dpl_1", event: str = "evt_1",
-                 at: datetime = NOW, target: str | None = "production") -> bytes:
-    return json.dumps({
-        "id": event,
-        "type": kind,
-        "createdAt": int(at.timestamp() * 1000),
-        "payload": {
-            "deployment": {
-                "id": deployment,
+def vercel_event(
+    kind: str,
+    deployment: str = "dpl_1",
+    event: str = "evt_1",
+    at: datetime = NOW,
+    target: str | None = "production",
+) -> bytes:
+    return json.dumps(
+        {
+            "id": event,
+            "type": kind,
+            "createdAt": int(at.timestamp() * 1000),
+            "payload": {
+                "deployment": {
+                    "id": deployment,
+                    "url": "web-abc.vercel.app",
+                    "meta": {"githubCommitSha": "abc1234def", "githubCommitMessage": "Fix login"},
+                },
+                "target": target,
                 "url": "web-abc.vercel.app",
-                "meta": {"githubCommitSha": "abc1234def", "githubCommitMessage": "Fix login"},
             },
-            "target": target,
-            "url": "web-abc.vercel.app",
-        },
-    }).encode()
+        }
+    ).encode()
 
 
 def post_vercel(client: Client, body: bytes, secret: str = SECRET) -> Any:
     signature = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
-    return client.post("/hooks/deploy/web/", body, content_type="application/json",
-                       headers={"x-vercel-signature": signature})
+    return client.post(
+        "/hooks/deploy/web/",
+        body,
+        content_type="application/json",
+        headers={"x-vercel-signature": signature},
+    )
 
 
 def generic(state: str = "succeeded", at: datetime = NOW, **extra: Any) -> bytes:
-    return json.dumps({"id": "build-7", "state": state, "environment": "production",
-                       "commit": "f00dfeed", "at": at.isoformat(), **extra}).encode()
+    return json.dumps(
+        {
+            "id": "build-7",
+            "state": state,
+            "environment": "production",
+            "commit": "f00dfeed",
+            "at": at.isoformat(),
+            **extra,
+        }
+    ).encode()
 
 
 @time_machine.travel(NOW, tick=False)
@@ -71,7 +90,11 @@ def test_it_records_a_signed_vercel_deploy(client: Client, api: Component) -> No
     assert response.status_code == 200
     assert response.json()["stored"] is True
     deploy = Deploy.objects.get()
-    assert (deploy.external_id, deploy.state, deploy.environment) == ("dpl_1", "started", "production")
+    assert (deploy.external_id, deploy.state, deploy.environment) == (
+        "dpl_1",
+        "started",
+        "production",
+    )
     assert (deploy.commit, deploy.message) == ("abc1234def", "Fix login")
 
 
@@ -91,8 +114,9 @@ def test_it_refuses_a_forged_signature_and_stores_nothing(client: Client, api: C
 @time_machine.travel(NOW, tick=False)
 def test_it_refuses_a_request_without_a_signature(client: Client, api: Component) -> None:
     vercel_hook(api)
-    response = client.post("/hooks/deploy/web/", vercel_event("deployment.created"),
-                           content_type="application/json")
+    response = client.post(
+        "/hooks/deploy/web/", vercel_event("deployment.created"), content_type="application/json"
+    )
     assert response.status_code == 401
     assert "no x-vercel-signature header" in response.json()["detail"]
 
@@ -127,7 +151,9 @@ def test_it_refuses_a_stale_event(client: Client, api: Component) -> None:
 @time_machine.travel(NOW, tick=False)
 def test_it_refuses_an_event_from_the_future(client: Client, api: Component) -> None:
     vercel_hook(api)
-    response = post_vercel(client, vercel_event("deployment.created", at=NOW + timedelta(minutes=20)))
+    response = post_vercel(
+        client, vercel_event("deployment.created", at=NOW + timedelta(minutes=20))
+    )
     assert response.status_code == 400
     assert "20 min in the future" in response.json()["detail"]
 
@@ -135,7 +161,9 @@ def test_it_refuses_an_event_from_the_future(client: Client, api: Component) -> 
 @time_machine.travel(NOW, tick=False)
 def test_it_accepts_a_small_clock_skew(client: Client, api: Component) -> None:
     vercel_hook(api)
-    response = post_vercel(client, vercel_event("deployment.created", at=NOW + timedelta(minutes=3)))
+    response = post_vercel(
+        client, vercel_event("deployment.created", at=NOW + timedelta(minutes=3))
+    )
     assert response.status_code == 200
 
 
@@ -167,8 +195,12 @@ def test_it_checks_a_generic_hmac_signature(client: Client, api: Component) -> N
     deploys.create_hook("ci", "generic", "api", SECRET)
     body = generic()
     signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    response = client.post("/hooks/deploy/ci/", body, content_type="application/json",
-                           headers={"X-Signature-256": signature})
+    response = client.post(
+        "/hooks/deploy/ci/",
+        body,
+        content_type="application/json",
+        headers={"X-Signature-256": signature},
+    )
     assert response.status_code == 200
     assert Deploy.objects.get().state == "succeeded"
 
@@ -176,11 +208,19 @@ def test_it_checks_a_generic_hmac_signature(client: Client, api: Component) -> N
 @time_machine.travel(NOW, tick=False)
 def test_it_accepts_a_generic_bearer_secret(client: Client, api: Component) -> None:
     deploys.create_hook("ci", "generic", "api", SECRET)
-    ok = client.post("/hooks/deploy/ci/", generic(), content_type="application/json",
-                     headers={"Authorization": f"Bearer {SECRET}"})
+    ok = client.post(
+        "/hooks/deploy/ci/",
+        generic(),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {SECRET}"},
+    )
     assert ok.status_code == 200
-    wrong = client.post("/hooks/deploy/ci/", generic(state="failed"),
-                        content_type="application/json", headers={"Authorization": "Bearer x"})
+    wrong = client.post(
+        "/hooks/deploy/ci/",
+        generic(state="failed"),
+        content_type="application/json",
+        headers={"Authorization": "Bearer x"},
+    )
     assert wrong.status_code == 401
     assert Deploy.objects.get().state == "succeeded"
 
@@ -188,9 +228,12 @@ def test_it_accepts_a_generic_bearer_secret(client: Client, api: Component) -> N
 @time_machine.travel(NOW, tick=False)
 def test_it_refuses_an_unknown_generic_state(client: Client, api: Component) -> None:
     deploys.create_hook("ci", "generic", "api", SECRET)
-    response = client.post("/hooks/deploy/ci/", generic(state="done"),
-                           content_type="application/json",
-                           headers={"Authorization": f"Bearer {SECRET}"})
+    response = client.post(
+        "/hooks/deploy/ci/",
+        generic(state="done"),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {SECRET}"},
+    )
     assert response.status_code == 400
     assert response.json()["detail"].startswith("state 'done' is not one of canceled, failed")
 
@@ -221,16 +264,19 @@ def test_it_clears_the_failure_when_a_later_deploy_succeeds(client: Client, api:
 
 
 @time_machine.travel(NOW, tick=False)
-def test_it_writes_each_deploy_on_the_components_open_incidents(client: Client, api: Component) -> None:
+def test_it_writes_each_deploy_on_the_components_open_incidents(
+    client: Client, api: Component
+) -> None:
     Component.objects.create(name="Billing", slug="billing")
     incidents.fire(Signal("check:api", "check", "down", "api down", NOW, component="api"))
-    other = incidents.fire(Signal("check:b", "check", "down", "billing down", NOW,
-                                  component="billing")).incident
+    other = incidents.fire(
+        Signal("check:b", "check", "down", "billing down", NOW, component="billing")
+    ).incident
     vercel_hook(api)
     post_vercel(client, vercel_event("deployment.succeeded"))
     entry = TimelineEntry.objects.get(kind="deploy")
     assert entry.incident != other
-    assert entry.text == 'Deploy abc1234d “Fix login” to production via web: succeeded'
+    assert entry.text == "Deploy abc1234d “Fix login” to production via web: succeeded"
     assert Incident.objects.count() == 2
 
 

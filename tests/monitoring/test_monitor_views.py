@@ -155,9 +155,7 @@ def test_it_adds_a_monitor_from_the_form(founder_client: Client) -> None:
 
 
 def test_it_explains_what_is_wrong_in_the_form(founder_client: Client) -> None:
-    response = founder_client.post(
-        "/monitors/new/", form(interval="soon", options="keywrd: x\n")
-    )
+    response = founder_client.post("/monitors/new/", form(interval="soon", options="keywrd: x\n"))
     assert response.status_code == 400
     page = response.content.decode()
     assert "&#x27;soon&#x27; is not a duration like 30s, 5m or 1h" in page

@@ -91,5 +91,5 @@ def test_it_says_when_the_port_is_taken(listener: SyslogListener) -> None:
     assert listener.address is not None
     second = SyslogListener("127.0.0.1", listener.address[1], 2000)
 
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match=r"(?i)address"):
         second.start()

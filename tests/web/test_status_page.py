@@ -150,7 +150,8 @@ def test_it_serves_published_updates_as_rss(client: Client, outage: Incident) ->
 def test_it_serves_published_updates_as_atom(client: Client, outage: Incident) -> None:
     response = client.get("/status/feed.atom")
     atom = "{http://www.w3.org/2005/Atom}"
-    entries = ElementTree.fromstring(response.content)  # noqa: S314 (our own feed).findall(f"{atom}entry")
+    root = ElementTree.fromstring(response.content)  # noqa: S314 (our own feed)
+    entries = root.findall(f"{atom}entry")
     assert [e.findtext(f"{atom}title") for e in entries] == ["[Investigating] API errors"]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
+from founderops.monitoring import config as monitors_config
 from founderops.worker import runner, schedules
 
 
@@ -26,6 +27,7 @@ class Command(BaseCommand):
         runner.migrate_if_needed(say)
         runner.collect_static()
         schedules.ensure_schedules()
+        monitors_config.sync_and_say(say)
         if not get_user_model().objects.exists():
             say("No login yet: create the owner account with `founderops init`.")
         runner.finish(
