@@ -245,6 +245,7 @@ class Seen:
 @dataclass
 class Detection:
     ttd_s: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    priorities: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     missed: Counter[str] = field(default_factory=Counter)
     right_priority: int = 0
     detected: int = 0
@@ -264,6 +265,8 @@ def detect(plan_: Plan, engine: Callable[[float], None] = run_engine) -> tuple[D
             # The last incidents' agent jobs: give the worker time to page them.
             time.sleep(PAGE_WAIT_S)
         applied = t.log()
+        # The targets go away with this block: their monitors must not page for it.
+        Monitor.objects.filter(name__in=plan_.roles).update(enabled=False)
     hours = len(plan_.specs) * scenario.seconds / 3600
     return score(plan_, applied, seen_incidents(), scenario), hours
 
@@ -301,6 +304,7 @@ def score(plan_: Plan, applied: Sequence[Applied], seen: Sequence[Seen], s: Scen
         claimed.add(target)
         kind, began, _ = windows[target]
         result.ttd_s[kind].append((incident.detected_at - began).total_seconds())
+        result.priorities[kind][incident.priority] += 1
         result.detected += 1
         result.right_priority += incident.priority in EXPECTED_PRIORITY[kind]
     for target, (kind, _, _) in windows.items():
@@ -350,6 +354,8 @@ class Load:
     cpu_percent_of_one_core: float
     peak_rss_mb: float
     checks: int
+    # Runs judged bad although every target was healthy: the engine's own noise.
+    bad_checks: int
     checks_due: int
     ui_ms: list[float]
     ui_errors: int
@@ -363,7 +369,6 @@ def load(monitors: int, seconds: float, interval_s: int = 20, timeout_s: float =
     specs = [
         TargetSpec(f"load-{n}", latency_ms=round(rng.uniform(50, 100), 1)) for n in range(monitors)
     ]
-    before_incidents = Incident.objects.count()
     with tempfile.TemporaryDirectory() as directory, running(specs, Path(directory)) as t:
         create_monitors(t, specs, interval_s, timeout_s)
         start = clock.now()
@@ -372,16 +377,18 @@ def load(monitors: int, seconds: float, interval_s: int = 20, timeout_s: float =
         with web_bench.server(threads=4) as base, _ui_probe(base, session) as probe:
             cpu, wall = _cpu_while(lambda: run_engine(seconds))
         checks = CheckResult.objects.filter(at__gte=start, monitor__name__startswith="load-")
+        opened = Incident.objects.filter(components__slug__startswith="load-").distinct()
     return Load(
         monitors=monitors,
         seconds=round(wall, 1),
         cpu_percent_of_one_core=round(100 * cpu / wall, 1),
         peak_rss_mb=round(max(probe.rss, _rss()) / 2**20, 1),
         checks=checks.count(),
+        bad_checks=checks.exclude(outcome=CheckResult.Outcome.UP).count(),
         checks_due=round(monitors * wall / interval_s),
         ui_ms=probe.ms,
         ui_errors=probe.errors,
-        incidents=Incident.objects.count() - before_incidents,
+        incidents=opened.count(),
     )
 
 
@@ -457,6 +464,7 @@ def figures(
             "missed": detection.missed.get(kind, 0),
             "ttd_p50_s": percentile(detection.ttd_s.get(kind, []), 0.5),
             "ttd_p95_s": percentile(detection.ttd_s.get(kind, []), 0.95),
+            "priorities": dict(sorted(detection.priorities.get(kind, Counter()).items())),
         }
         for kind in kinds
     }
@@ -487,6 +495,8 @@ def figures(
             "peak_rss_mb": loaded.peak_rss_mb,
             "checks": loaded.checks,
             "checks_due": loaded.checks_due,
+            "bad_checks": loaded.bad_checks,
+            "incidents": loaded.incidents,
             "ui_requests": len(loaded.ui_ms),
             "ui_errors": loaded.ui_errors,
             "ui_p50_ms": percentile(loaded.ui_ms, 0.5),
@@ -507,11 +517,12 @@ def _mean(values: Iterable[int]) -> float | None:
 
 def table(report: dict[str, Any]) -> str:
     """The figures as a few readable lines (the JSON line follows them)."""
-    lines = ["fault      detected missed  ttd p50   ttd p95"]
+    lines = ["fault      detected missed  ttd p50   ttd p95  priorities"]
     for kind, row in report["per_fault"].items():
+        levels = ", ".join(f"{n} {level}" for level, n in row["priorities"].items())
         lines.append(
             f"{kind:<10} {row['detected']:>8} {row['missed']:>6} "
-            f"{_s(row['ttd_p50_s']):>8} {_s(row['ttd_p95_s']):>9}"
+            f"{_s(row['ttd_p50_s']):>8} {_s(row['ttd_p95_s']):>9}  {levels}"
         )
     lines += [
         f"hard failures: time to detect p50 {_s(report['hard_ttd_p50_s'])}, "
@@ -528,7 +539,8 @@ def table(report: dict[str, Any]) -> str:
         lines += [
             f"load: {row['monitors']} monitors for {row['seconds']} s: "
             f"CPU {row['cpu_percent_of_one_core']} % of one core, peak {row['peak_rss_mb']} MB, "
-            f"{row['checks']} checks of {row['checks_due']} due",
+            f"{row['checks']} checks of {row['checks_due']} due, {row['bad_checks']} judged bad "
+            f"(healthy targets), {row['incidents']} incidents",
             f"/monitors/ during load: p50 {row['ui_p50_ms']} ms, p95 {row['ui_p95_ms']} ms "
             f"({row['ui_requests']} requests, {row['ui_errors']} errors)",
         ]

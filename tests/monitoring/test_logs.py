@@ -37,9 +37,7 @@ def alerts(cause: str) -> list[Alert]:
     return list(Alert.objects.filter(cause=cause))
 
 
-def minutes(
-    ingestor: Ingestor, clock: Any, count: int, errors_per_minute: int
-) -> None:
+def minutes(ingestor: Ingestor, clock: Any, count: int, errors_per_minute: int) -> None:
     """`count` minutes with that many error lines each (and some normal traffic)."""
     for _ in range(count):
         now = datetime.now(tz=UTC)
