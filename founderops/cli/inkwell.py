@@ -33,6 +33,7 @@ class Platform:
     release: str = GOOD_RELEASE
     broken: bool = False
     slow_factor: float = 1.0
+    website_down: bool = False
     rollbacks: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,6 +60,8 @@ def respond(platform: Platform, method: str, path: str) -> Reply:
     if method not in {"GET", "HEAD"}:
         return _json(405, {"error": "method not allowed"})
     if path == "/":
+        if platform.website_down:
+            return 503, "text/html; charset=utf-8", b"<html><h1>503 Service Unavailable</h1></html>"
         page = "<html><title>Inkwell</title><h1>Inkwell: write together</h1></html>"
         return 200, "text/html; charset=utf-8", page.encode()
     if path == "/api/health":

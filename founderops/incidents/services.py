@@ -530,11 +530,8 @@ def offer_update(incident: Incident, status: str, body: str) -> StatusUpdate | N
     None for incidents customers do not see (private, or only private components) and P3."""
     if not customer_facing(incident):
         return None
-    draft = (
-        StatusUpdate.objects.filter(incident=incident, status=status, author=ACTOR)
-        .exclude(state=StatusUpdate.State.DISCARDED)
-        .first()
-    )
+    # Any earlier draft counts, discarded ones too: the founder's "no" stands.
+    draft = StatusUpdate.objects.filter(incident=incident, status=status, author=ACTOR).first()
     if draft is not None:
         return draft  # drafted already (a job that runs twice)
     update = StatusUpdate.objects.create(

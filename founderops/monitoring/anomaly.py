@@ -17,6 +17,12 @@ not alarm; one that is usually quiet does on its first jump. The score is the hi
 three. After a detection (score >= THRESHOLD) the detector stays silent for SUPPRESS points:
 one incident is one alert, not a burst.
 
+Given the point's timestamp, a surprise that is usual *for this time of day* does not alert: per
+stream the detector remembers the largest surprise of each hour of the day, for today and the
+last DAYS days. A stream whose surprise was reached, in this hour or the ones either side, on at
+least half of those days is a recurring event (a nightly backup, a daily batch job), not an
+anomaly, and its score is left out. Without timestamps the detector works as before.
+
 All constants are fixed here, once, for every series; nothing is fitted per series beyond the
 streaming statistics. `to_state()`/`from_state()` give a JSON-serialisable snapshot so a
 restarted process continues exactly where it stopped.
@@ -27,6 +33,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 # A detection is a score >= THRESHOLD: a tail probability below about 10^-2.5 (see module doc).
@@ -44,7 +51,12 @@ SUPPRESS = 100
 RELATIVE_FLOOR = 1e-4
 TAIL_FLOOR = 1e-5
 STREAMS = ("point", "level", "diff")
-STATE_VERSION = 1
+# Days of hourly surprise maxima remembered; 3 rather than a week so a pattern that changes (a
+# job moved to another hour) stops being excused within days.
+DAYS = 3
+HOURS = 24
+NO_SURPRISE = -1.0
+STATE_VERSION = 2
 
 
 class Rolling:
@@ -95,8 +107,71 @@ class Rolling:
         return rolling
 
 
+class DailyMemory:
+    """Per stream and hour of the day, the largest compressed surprise of today and DAYS days."""
+
+    def __init__(self) -> None:
+        self.day: int | None = None
+        self.today = self._blank()
+        self.past: deque[list[float]] = deque(maxlen=DAYS)
+
+    @staticmethod
+    def _blank() -> list[float]:
+        return [NO_SURPRISE] * (len(STREAMS) * HOURS)
+
+    def recurring(self, at: datetime, surprises: dict[str, float]) -> set[str]:
+        """The streams whose surprise is usual at this hour; then remember these surprises."""
+        self._roll(at.toordinal())
+        found = set()
+        for k, name in enumerate(STREAMS):
+            if name not in surprises:
+                continue
+            surprise = surprises[name]
+            slots = [k * HOURS + (at.hour + d) % HOURS for d in (-1, 0, 1)]
+            reached = sum(max(day[s] for s in slots) >= surprise for day in self.past)
+            if self.past and 2 * reached >= len(self.past):
+                found.add(name)
+            slot = k * HOURS + at.hour
+            self.today[slot] = max(self.today[slot], surprise)
+        return found
+
+    def _roll(self, day: int) -> None:
+        if self.day is None:
+            self.day = day
+        # An out-of-order timestamp counts in the current day rather than rewriting the past.
+        if day <= self.day:
+            return
+        for _ in range(min(day - self.day, DAYS)):
+            # Days without points are remembered empty: they excuse nothing.
+            self.past.append(self.today)
+            self.today = self._blank()
+        self.day = day
+
+    def to_state(self) -> dict[str, Any]:
+        return {"day": self.day, "today": self.today, "past": list(self.past)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> DailyMemory:
+        memory = cls()
+        memory.day = None if state["day"] is None else int(state["day"])
+        memory.today = cls._checked([float(v) for v in state["today"]])
+        memory.past = deque(
+            (cls._checked([float(v) for v in day]) for day in state["past"]), maxlen=DAYS
+        )
+        return memory
+
+    @staticmethod
+    def _checked(slots: list[float]) -> list[float]:
+        if len(slots) != len(STREAMS) * HOURS:
+            raise ValueError(f"a day holds {len(slots)} slots, not {len(STREAMS) * HOURS}")
+        return slots
+
+
 class AnomalyDetector:
-    """Feed `update(value)` one point at a time; it returns an anomaly score in [0, 1]."""
+    """Feed `update(value, at)` one point at a time; it returns an anomaly score in [0, 1].
+
+    `at` (the point's timestamp) is optional: without it nothing is excused as recurring daily.
+    """
 
     def __init__(self) -> None:
         self.values = Rolling(HISTORY)
@@ -107,8 +182,9 @@ class AnomalyDetector:
         self.seen = 0
         self.quiet = 0
         self.last: float | None = None
+        self.daily = DailyMemory()
 
-    def update(self, value: float) -> float:
+    def update(self, value: float, at: datetime | None = None) -> float:
         if not math.isfinite(value):
             raise ValueError(f"anomaly detector: value {value!r} is not a finite number")
         self.seen += 1
@@ -117,7 +193,12 @@ class AnomalyDetector:
             self.steps.push(abs(value - self.last))
         self.values.push(value)
         self.last = value
-        score = max((self._likelihood(name, r) for name, r in raw.items()), default=0.0)
+        # Every stream's likelihood learns from every point, recurring or not.
+        scores = {name: self._likelihood(name, r) for name, r in raw.items()}
+        if at is not None:
+            usual = self.daily.recurring(at, {name: math.log1p(r) for name, r in raw.items()})
+            scores = {name: s for name, s in scores.items() if name not in usual}
+        score = max(scores.values(), default=0.0)
         if self.seen < WARMUP or self.quiet > 0:
             self.quiet = max(self.quiet - 1, 0)
             return 0.0
@@ -170,11 +251,13 @@ class AnomalyDetector:
             "seen": self.seen,
             "quiet": self.quiet,
             "last": self.last,
+            "daily": self.daily.to_state(),
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> AnomalyDetector:
-        if state.get("version") != STATE_VERSION:
+        # Version 1 had no daily memory: it starts empty, everything else carries on.
+        if state.get("version") not in (1, STATE_VERSION):
             raise ValueError(f"anomaly detector: unknown state version {state.get('version')!r}")
         detector = cls()
         try:
@@ -192,6 +275,8 @@ class AnomalyDetector:
             detector.seen = int(state["seen"])
             detector.quiet = int(state["quiet"])
             detector.last = None if state["last"] is None else float(state["last"])
+            if state["version"] == STATE_VERSION:
+                detector.daily = DailyMemory.from_state(state["daily"])
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"anomaly detector: malformed state ({error!r})") from None
         return detector

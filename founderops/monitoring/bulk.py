@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from typing import Any
+
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 
 
 def update_rows(objects: Iterable[Model], fields: Sequence[str]) -> int:
@@ -21,7 +23,7 @@ def update_rows(objects: Iterable[Model], fields: Sequence[str]) -> int:
     if not rows:
         return 0
     meta = rows[0]._meta
-    columns = [meta.get_field(name) for name in fields]
+    columns = [_concrete(meta.get_field(name)) for name in fields]
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(column.column)} = %s" for column in columns)
     # Identifiers come from the model and are quoted; every value is a parameter.
@@ -37,3 +39,9 @@ def update_rows(objects: Iterable[Model], fields: Sequence[str]) -> int:
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
     return len(rows)
+
+
+def _concrete(field: Any) -> Field[Any, Any]:
+    if not isinstance(field, Field) or not field.concrete or field.column is None:
+        raise ValueError(f"{field} is not a column of its own")
+    return field

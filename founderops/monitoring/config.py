@@ -45,6 +45,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from founderops.core import audit, clock, secrets
 from founderops.core.errors import InvalidInput
 from founderops.core.models import AuditEvent
+from founderops.incidents import components
 from founderops.incidents.models import Component, Runbook
 from founderops.monitoring import heartbeat
 from founderops.monitoring.models import MaintenanceWindow, Monitor
@@ -820,7 +821,7 @@ class _Planner:
         current = _attrs(row, wanted)
 
         def run() -> None:
-            Component.objects.update_or_create(slug=spec.slug, defaults=wanted)
+            components.save_component(spec.slug, wanted)
 
         self.compare("component", spec.slug, row, wanted, current, run)
 

@@ -13,6 +13,7 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
@@ -47,6 +48,8 @@ CHECK_ROWS = 40
 MAX_HOSTS = 3
 DNS_SECONDS = 2.0
 TLS_SECONDS = 3.0
+# All host look-ups together get this long.
+PROBE_DEADLINE = 5.0
 TOP = 10
 
 
@@ -70,6 +73,9 @@ def resolve(host: str) -> list[str]:
             errors.append("no name server answered (SERVFAIL or refused)")
         except dns.exception.Timeout:
             errors.append(f"timed out after {DNS_SECONDS:.0f} s")
+        except dns.exception.DNSException as error:
+            # A name that is not a name, no resolver configured …: a fact to report.
+            raise ProbeFailed(f"{host}: {error}") from None
         else:
             found += [record.to_text() for record in answer]
     if not found:
@@ -295,22 +301,40 @@ def _host_of(monitor: Monitor) -> tuple[str, int | None] | None:
 
 
 def host_facts(monitors: list[Monitor], probes: Probes) -> list[dict[str, Any]]:
+    """DNS and TLS facts for up to MAX_HOSTS hosts, looked up at once and cut at the deadline:
+    the founder's page waits for these, so a silent name server may not hold it up."""
     hosts: dict[str, int | None] = {}
     for monitor in monitors:
         found = _host_of(monitor)
         if found is not None:
             host, port = found
             hosts[host] = hosts.get(host) or port
+    chosen = list(hosts.items())[:MAX_HOSTS]
+    pool = ThreadPoolExecutor(max_workers=max(1, 2 * len(chosen)))
+    try:
+        pending = {(host, "dns"): pool.submit(_dns, host, probes) for host, _ in chosen} | {
+            (host, "tls"): pool.submit(_tls, host, port, probes)
+            for host, port in chosen
+            if port is not None
+        }
+        wait(pending.values(), timeout=PROBE_DEADLINE)
+    finally:
+        # Late look-ups end on their own timeouts; nobody waits for them.
+        pool.shutdown(wait=False, cancel_futures=True)
+    late = {"ok": False, "error": f"no answer within {PROBE_DEADLINE:g} s"}
     facts = []
-    for host, port in list(hosts.items())[:MAX_HOSTS]:
-        entry: dict[str, Any] = {"host": host, "dns": _dns(host, probes)}
-        if port is not None:
-            entry["tls"] = _tls(host, port, probes)
+    for host, port in chosen:
+        entry: dict[str, Any] = {"host": host}
+        for kind in ("dns", "tls") if port is not None else ("dns",):
+            future = pending[(host, kind)]
+            entry[kind] = future.result() if future.done() else late
         facts.append(entry)
     return facts
 
 
 def _dns(host: str, probes: Probes) -> dict[str, Any]:
+    if host == "localhost" or host.endswith(".localhost"):
+        return {"ok": True, "addresses": ["127.0.0.1"], "note": "this machine: no DNS involved"}
     try:
         ipaddress.ip_address(host)
     except ValueError:

@@ -309,8 +309,8 @@ def run(corpus: Iterable[Series], factory: Factory = AnomalyDetector) -> Run:
         out = np.empty(len(values))
         update = detector.update
         start = time.perf_counter()
-        for i, value in enumerate(values):
-            out[i] = update(value)
+        for i, (value, at) in enumerate(zip(values, series.timestamps, strict=True)):
+            out[i] = update(value, at)
         seconds += time.perf_counter() - start
         points += len(out)
         scores[series.name] = out

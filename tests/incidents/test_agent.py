@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from founderops.monitoring.models import (
     Monitor,
 )
 from tests.incidents.conftest import T0, down, incident_notifications
+from tests.monitoring.local_servers import make_pki, tls_server
 
 pytestmark = pytest.mark.django_db
 
@@ -222,3 +224,38 @@ def test_it_leaves_a_resolved_incident_alone(deployed: Deploy) -> None:
     incident = down().incident
     Incident.objects.filter(pk=incident.pk).update(state="resolved")
     assert agent.respond(incident.pk, deps()).endswith("already resolved")
+
+
+def test_it_does_not_let_a_silent_name_server_hold_up_the_page(
+    monitored: Monitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    released = threading.Event()
+
+    def hangs(host: str) -> list[str]:
+        released.wait(10)
+        return []
+
+    monkeypatch.setattr(diagnostics, "PROBE_DEADLINE", 0.2)
+    probes = diagnostics.Probes(resolve=hangs, certificate=fake_probes().certificate)
+    incident = down().incident
+    try:
+        agent.respond(incident.pk, agent.AgentDeps(provider=lambda: None, probes=probes))
+    finally:
+        released.set()
+    incident.refresh_from_db()
+    assert incident.diagnostics["hosts"][0]["dns"] == {
+        "ok": False,
+        "error": "no answer within 0.2 s",
+    }
+    assert len(incident_notifications(incident.pk)) == 1
+
+
+def test_it_reads_an_expired_certificate_from_a_local_tls_server(tmp_path: Any) -> None:
+    pki = make_pki(tmp_path)
+    with tls_server(*pki.leaf("expired")) as port:
+        facts = diagnostics.certificate("127.0.0.1", port)
+    assert facts["valid"] is False
+    assert facts["days_left"] < -3
+    host = {"host": "127.0.0.1", "dns": {"ok": True}, "tls": {"ok": True, **facts}}
+    [found] = agent.hypotheses({"hosts": [host]})[:1]
+    assert found.text == "the certificate of 127.0.0.1 has expired"

@@ -56,9 +56,7 @@ def test_it_sends_one_page_plus_updates_per_incident(
     ]
 
 
-def test_it_sends_no_update_before_the_page(
-    clock: time_machine.Traveller, api: Component
-) -> None:
+def test_it_sends_no_update_before_the_page(clock: time_machine.Traveller, api: Component) -> None:
     incident = slow(0.3).incident
     down(at=T0 + timedelta(minutes=1))
     assert incident_notifications(incident.pk) == []

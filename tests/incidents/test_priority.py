@@ -28,9 +28,7 @@ def test_it_makes_an_ordinary_component_that_does_not_answer_a_p1(
     assert down().incident.priority == "P1"
 
 
-def test_it_makes_a_30_percent_slowdown_a_p2(
-    clock: time_machine.Traveller, api: Component
-) -> None:
+def test_it_makes_a_30_percent_slowdown_a_p2(clock: time_machine.Traveller, api: Component) -> None:
     fired = slow(0.3)
     assert (fired.incident.priority, fired.incident.priority_reason) == (
         "P2",

@@ -8,7 +8,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -88,7 +88,7 @@ def _slow(handler: _Handler) -> None:
     handler._send(200, b"hello world")
 
 
-ROUTES = {
+ROUTES: dict[str, Callable[[_Handler], None]] = {
     "/ok": lambda h: h._send(200, b"hello world, all systems go"),
     "/error": lambda h: h._send(500, b"internal error"),
     "/json": lambda h: h._send(

@@ -28,7 +28,8 @@ def monitor(url: str, timeout_s: float = 5.0, **options: Any) -> Monitor:
 def test_it_reports_up_with_latency_for_a_200(server: Http) -> None:
     result = probe(monitor(server.url("/ok")))
     assert result.outcome == "up"
-    assert result.latency_ms is not None and result.latency_ms > 0
+    assert result.latency_ms is not None
+    assert result.latency_ms > 0
     assert result.detail["status"] == 200
 
 

@@ -105,7 +105,7 @@ def test_it_retries_a_down_result_before_it_counts(monkeypatch: pytest.MonkeyPat
 
 
 def test_it_opens_an_incident_after_the_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services.jobs, "enqueue", lambda *args: "")
+    monkeypatch.setattr("founderops.core.jobs.enqueue", lambda *args: "")
     make("api", fail_threshold=2)
     script = Script({"api": checks.down("connection refused")})
     stats = engine(script).run_for(1.6)

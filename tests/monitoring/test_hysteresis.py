@@ -27,7 +27,9 @@ def frozen() -> Iterator[None]:
 @pytest.fixture
 def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
     calls: list[tuple[str, tuple[Any, ...]]] = []
-    monkeypatch.setattr(services.jobs, "enqueue", lambda func, *args: calls.append((func, args)))
+    monkeypatch.setattr(
+        "founderops.core.jobs.enqueue", lambda func, *args: calls.append((func, args))
+    )
     return calls
 
 
@@ -206,7 +208,8 @@ def test_it_honours_a_window_on_the_monitors_component(monitor: Monitor, clock: 
     window = MaintenanceWindow.objects.create(
         title="Migration", starts_at=START, ends_at=START + timedelta(hours=1)
     )
-    window.components.add(monitor.component)  # type: ignore[misc]
+    assert monitor.component is not None
+    window.components.add(monitor.component)
     feed(monitor, clock, fail(), fail(), fail())
     assert not Alert.objects.exists()
 
