@@ -26,6 +26,7 @@ from founderops.ai import registry
 from founderops.ai.models import Approval
 from founderops.channels import inbound
 from founderops.channels.models import InboundEmail
+from founderops.cli import demo_ops
 from founderops.core import audit, clock, jobs
 from founderops.customers.models import Customer, Identity
 from founderops.customers.services import find_or_create_customer
@@ -78,6 +79,7 @@ class Summary:
     escalated: int = 0
     trained: bool = False
     scheduled: int = 0
+    incidents: int = 0
 
 
 # --- reading the content -------------------------------------------------------------------
@@ -125,8 +127,11 @@ def ensure_owner(password: str) -> User:
 # --- loading -------------------------------------------------------------------------------
 
 
-def load(now: datetime | None = None) -> Summary:
-    """Put the whole demo workspace in place; a second call changes nothing."""
+def load(now: datetime | None = None, web_port: int = 8000, sim_port: int = 0) -> Summary:
+    """Put the whole demo workspace in place; a second call changes nothing.
+
+    `web_port` is where FounderOps will listen and `sim_port` where Inkwell, the pretend
+    product its monitors watch, will (default: the next port)."""
     now = now or clock.now()
     summary = Summary(articles=load_articles(read_articles()))
     summary.customers = load_customers(read_customers())
@@ -143,8 +148,15 @@ def load(now: datetime | None = None) -> Summary:
         rate_some_answers()
         if owner is not None:
             load_saved_replies(owner)
+    summary.incidents = demo_ops.load(now, sim_port or web_port + 1, web_port, owner)
     count_outcomes(summary)
-    if summary.articles or summary.customers or summary.tickets or summary.scheduled:
+    if (
+        summary.articles
+        or summary.customers
+        or summary.tickets
+        or summary.scheduled
+        or (summary.incidents)
+    ):
         audit.record("cli:demo", "demo.loaded", outcome="loaded", details=asdict(summary))
     return summary
 
@@ -363,4 +375,5 @@ def reset() -> None:
         Schedule.objects.filter(name=STREAM).delete()
         InboundEmail.objects.filter(msgid__endswith="@" + MAIL_DOMAIN).delete()
         SavedReply.objects.filter(title__in=[title for title, _, _ in SAVED_REPLIES]).delete()
+        demo_ops.reset()
         audit.record("cli:demo", "demo.reset", outcome="removed", details={"tickets": len(ids)})

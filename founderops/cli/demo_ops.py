@@ -22,11 +22,12 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from founderops.ai import policy
+from founderops.ai.models import Approval
 from founderops.cli import inkwell
 from founderops.core import audit, clock, http, jobs
 from founderops.core.models import AuditEvent
 from founderops.incidents import tasks as incident_tasks
-from founderops.incidents.models import Incident
+from founderops.incidents.models import Component, Incident, Runbook, RunbookRun, StatusUpdate
 from founderops.incidents.services import acknowledge
 from founderops.monitoring import checks, config, deploys, services
 from founderops.monitoring.models import DeployHook, Monitor
@@ -217,3 +218,20 @@ async def _check(monitor: Monitor, moment: datetime) -> ProbeResult:
         return await checks.run(monitor, context, now=moment)
     finally:
         await context.aclose()
+
+
+def reset() -> None:
+    """Remove the demo's monitoring records: its incidents, monitors, components, hook and
+    runbook (the audit trail keeps their history)."""
+    parsed = config.parse(monitors_yaml(1, 1), source=SOURCE)
+    slugs = [component.slug for component in parsed.components]
+    incidents = Incident.objects.filter(components__slug__in=slugs).distinct()
+    runs = RunbookRun.objects.filter(incident__in=incidents).values_list("pk", flat=True)
+    updates = StatusUpdate.objects.filter(incident__in=incidents).values_list("pk", flat=True)
+    Approval.objects.filter(subject_type="runbook_run", subject_id__in=map(str, runs)).delete()
+    Approval.objects.filter(subject_type="status_update", subject_id__in=map(str, updates)).delete()
+    Incident.objects.filter(pk__in=list(incidents.values_list("pk", flat=True))).delete()
+    Monitor.objects.filter(name__in=[monitor.name for monitor in parsed.monitors]).delete()
+    Runbook.objects.filter(name__in=[runbook.name for runbook in parsed.runbooks]).delete()
+    DeployHook.objects.filter(name=HOOK).delete()
+    Component.objects.filter(slug__in=slugs).delete()

@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import hmac
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -155,12 +156,20 @@ def run_script(platform: Platform, hook_url: str, secret: str, break_after: floa
     platform.ship(BAD_RELEASE, broken=True)
 
 
+def _watch_parent(server: ThreadingHTTPServer, parent: int) -> None:
+    """`founderops demo` becomes `founderops up` in place (same pid): when it ends, so do we."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    server.shutdown()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Inkwell, the demo's pretend product")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--hook-url", default="")
     parser.add_argument("--secret-file", default="")
     parser.add_argument("--break-after", type=float, default=120.0)
+    parser.add_argument("--parent", type=int, default=0, help="stop when this process ends")
     options = parser.parse_args(argv)
     platform = Platform()
     server = serve(platform, "127.0.0.1", options.port)
@@ -173,6 +182,8 @@ def main(argv: list[str] | None = None) -> None:
             daemon=True,
         )
         script.start()
+    if options.parent:
+        threading.Thread(target=_watch_parent, args=(server, options.parent), daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -19,9 +19,10 @@ one incident is one alert, not a burst.
 
 Given the point's timestamp, a surprise that is usual *for this time of day* does not alert: per
 stream the detector remembers the largest surprise of each hour of the day, for today and the
-last DAYS days. A stream whose surprise was reached, in this hour or the ones either side, on at
-least half of those days is a recurring event (a nightly backup, a daily batch job), not an
-anomaly, and its score is left out. Without timestamps the detector works as before.
+last DAYS days. A stream whose surprise was reached (within a factor RECUR_FACTOR), in this hour
+or the ones either side, on at least half of those days is a recurring event (a nightly backup,
+a daily batch job), not an anomaly, and its score is left out. Without timestamps the detector
+works as before.
 
 All constants are fixed here, once, for every series; nothing is fitted per series beyond the
 streaming statistics. `to_state()`/`from_state()` give a JSON-serialisable snapshot so a
@@ -55,6 +56,9 @@ STREAMS = ("point", "level", "diff")
 # job moved to another hour) stops being excused within days.
 DAYS = 3
 HOURS = 24
+# "Usual" means the same order of magnitude: up to RECUR_FACTOR times the remembered surprise
+# (compared after log1p, where a factor is an offset).
+RECUR_FACTOR = 1.5
 NO_SURPRISE = -1.0
 STATE_VERSION = 2
 
@@ -127,8 +131,9 @@ class DailyMemory:
             if name not in surprises:
                 continue
             surprise = surprises[name]
+            excused = surprise - math.log(RECUR_FACTOR)
             slots = [k * HOURS + (at.hour + d) % HOURS for d in (-1, 0, 1)]
-            reached = sum(max(day[s] for s in slots) >= surprise for day in self.past)
+            reached = sum(max(day[s] for s in slots) >= excused for day in self.past)
             if self.past and 2 * reached >= len(self.past):
                 found.add(name)
             slot = k * HOURS + at.hour

@@ -340,6 +340,18 @@ def evaluate(
     return figures
 
 
+def by_group(
+    corpus: Sequence[Series], cost: Cost, scores: dict[str, FloatArray]
+) -> dict[str, float]:
+    """The score of each group (data/<group>/) on its own, normalised over its own windows."""
+    out = {}
+    for group in sorted({series.name.split("/")[0] for series in corpus}):
+        members = [series for series in corpus if series.name.startswith(group + "/")]
+        raw = sum(score_file(scores[s.name] >= THRESHOLD, s.windows, cost).score for s in members)
+        out[group] = round(normalise(raw, sum(len(s.windows) for s in members), cost), 2)
+    return out
+
+
 def _figure_name(profile: str) -> str:
     return {
         "standard": "standard_score",
@@ -359,6 +371,7 @@ def report(root: Path) -> dict[str, object]:
         "standard_score": figures.pop("standard_score"),
         "low_fp_score": figures.pop("low_fp_score"),
         "reward_low_fn_score": figures.pop("reward_low_fn_score"),
+        "by_group": by_group(corpus, profiles["standard"], outcome.scores),
         "us_per_point": round(1e6 * outcome.seconds / max(outcome.points, 1), 2),
         "threshold": THRESHOLD,
         "n_files": len(corpus),

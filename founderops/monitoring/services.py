@@ -41,6 +41,7 @@ AGENT_JOB = "founderops.monitoring.agent.respond"
 NORMAL_SAMPLES = 30
 NORMAL_MIN_SAMPLES = 5
 DEFAULT_SLOW_FACTOR = 1.25
+MIN_SLOWDOWN_MS = 20.0
 ERROR_CHARS = 500
 STATE_FIELDS = [
     "state",
@@ -167,7 +168,9 @@ def judge(monitor: Monitor, result: ProbeResult) -> ProbeResult:
     if latency is None or normal is None or normal <= 0:
         return result
     slowdown = latency / normal - 1
-    if result.outcome == UP and latency >= slow_factor(monitor) * normal:
+    # A floor in milliseconds too: a 2 ms health check taking 3 ms is jitter, not a slowdown.
+    slow = latency >= slow_factor(monitor) * normal and latency - normal >= MIN_SLOWDOWN_MS
+    if result.outcome == UP and slow:
         error = f"{latency:.0f} ms, {slowdown:.0%} slower than its normal {normal:.0f} ms"
         facts = {**result.facts, "slowdown": round(slowdown, 3), "normal_ms": round(normal, 1)}
         return replace(result, outcome=DEGRADED, cause="slow", error=error, facts=facts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
@@ -12,9 +13,29 @@ from founderops.monitoring.anomaly import AnomalyDetector
 from tests.conftest import SHARED_DATA
 
 
-def _scores(values: list[float], detector: AnomalyDetector | None = None) -> list[float]:
+def _scores(
+    values: list[float],
+    detector: AnomalyDetector | None = None,
+    times: list[datetime] | None = None,
+) -> list[float]:
     detector = detector or AnomalyDetector()
-    return [detector.update(v) for v in values]
+    if times is None:
+        return [detector.update(v) for v in values]
+    return [detector.update(v, at) for v, at in zip(values, times, strict=True)]
+
+
+def _five_minutes(n: int, start: datetime = datetime(2024, 3, 1, 12)) -> list[datetime]:
+    # Noon: the first 03:00 comes after the warm-up.
+    return [start + timedelta(minutes=5 * i) for i in range(n)]
+
+
+def _numbers(state: object) -> int:
+    """How many numbers a JSON state holds, however it nests them."""
+    if isinstance(state, dict):
+        return sum(_numbers(v) for v in state.values())
+    if isinstance(state, list):
+        return sum(_numbers(v) for v in state)
+    return 1
 
 
 def _noise(n: int, seed: int = 7) -> list[float]:
@@ -51,21 +72,69 @@ def test_it_raises_one_alert_per_incident() -> None:
 
 
 def test_it_scores_identically_after_a_json_state_round_trip() -> None:
-    _, values = nab.read_series(SHARED_DATA / "monitoring/nab/data/realKnownCause/nyc_taxi.csv")
-    series = values[:600].tolist()
-    straight = _scores(series)
+    # 600 half-hours: twelve days, so the daily memory is full and rolling when it is saved.
+    stamps, values = nab.read_series(
+        SHARED_DATA / "monitoring/nab/data/realKnownCause/nyc_taxi.csv"
+    )
+    series, times = values[:600].tolist(), stamps[:600]
+    straight = _scores(series, times=times)
     first = AnomalyDetector()
-    head = _scores(series[:350], first)
+    head = _scores(series[:350], first, times[:350])
     restored = AnomalyDetector.from_state(json.loads(json.dumps(first.to_state())))
-    assert head + _scores(series[350:], restored) == straight
+    assert head + _scores(series[350:], restored, times[350:]) == straight
 
 
-def test_it_keeps_bounded_state() -> None:
+def test_it_keeps_its_state_under_a_fixed_size_after_100k_points() -> None:
     detector = AnomalyDetector()
-    _scores(_noise(5000), detector)
-    state = detector.to_state()
-    assert len(state["values"]["items"]) == anomaly.HISTORY
-    assert all(len(s["items"]) == anomaly.LIKELIHOOD_WINDOW for s in state["surprises"].values())
+    _scores(_noise(100_000), detector, _five_minutes(100_000))
+    streams = len(anomaly.STREAMS)
+    cap = (
+        2 * anomaly.HISTORY
+        + anomaly.SHORT
+        + streams * (anomaly.LIKELIHOOD_WINDOW + anomaly.AVERAGE)
+        + (anomaly.DAYS + 1) * streams * anomaly.HOURS
+        + 30  # counters, sums and the version
+    )
+    assert _numbers(detector.to_state()) <= cap
+
+
+def test_it_stops_alerting_on_a_spike_that_comes_back_at_the_same_hour_every_day() -> None:
+    # A nightly job: +15 at 03:00 for ten days (288 points a day).
+    times = _five_minutes(10 * 288)
+    values = _noise(len(times))
+    nightly = [i for i, at in enumerate(times) if (at.hour, at.minute) == (3, 0)]
+    for i in nightly:
+        values[i] += 15.0
+    scores = _scores(values, times=times)
+    alerted = [i for i in nightly if max(scores[i : i + 3]) >= anomaly.THRESHOLD]
+    assert alerted == nightly[:1]
+
+
+def test_it_still_alerts_on_a_spike_at_an_hour_it_has_not_seen_one() -> None:
+    times = _five_minutes(10 * 288)
+    values = _noise(len(times))
+    for i, at in enumerate(times):
+        if (at.hour, at.minute) == (3, 0):
+            values[i] += 15.0
+    odd = 8 * 288 + 3 * 12  # day 9, 15:00
+    values[odd] += 15.0
+    assert max(_scores(values, times=times)[odd : odd + 3]) >= anomaly.THRESHOLD
+
+
+def test_it_carries_on_from_a_state_saved_before_the_daily_memory() -> None:
+    detector = AnomalyDetector()
+    _scores(_noise(300), detector)
+    old = detector.to_state() | {"version": 1}
+    del old["daily"]
+    restored = AnomalyDetector.from_state(json.loads(json.dumps(old)))
+    assert _scores(_noise(50, seed=9), restored) == _scores(_noise(50, seed=9), detector)
+
+
+def test_it_rejects_a_state_whose_daily_memory_has_the_wrong_size() -> None:
+    state = AnomalyDetector().to_state()
+    state["daily"]["today"] = [0.0] * 5
+    with pytest.raises(ValueError, match="malformed state"):
+        AnomalyDetector.from_state(state)
 
 
 def test_it_rejects_a_non_finite_value() -> None:

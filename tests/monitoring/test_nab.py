@@ -127,6 +127,7 @@ def test_it_prints_one_json_object_for_a_small_directory(tmp_path: Path) -> None
     figures = json.loads(out.getvalue())
     assert (figures["n_files"], figures["n_windows"], figures["n_points"]) == (1, 1, 60)
     assert {"standard_score", "low_fp_score", "us_per_point", "per_file"} <= set(figures)
+    assert set(figures["by_group"]) == {"group"}
 
 
 def test_it_names_the_file_and_line_of_a_malformed_row(tmp_path: Path) -> None:

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from founderops.cli import demo
+from founderops.cli import demo, demo_ops
+
+# Inkwell's bad release goes out this long after the demo starts.
+BREAK_AFTER_S = 120
 
 
 class Command(BaseCommand):
@@ -35,9 +41,11 @@ class Command(BaseCommand):
         serve = not options["no_serve"]
         if serve and "up" not in get_commands():
             raise CommandError("`founderops up` is not available in this installation")
+        sim_port = options["port"] + 1
         if serve:
             # Before the load (which takes a while), not after it: a port in use fails now.
             check_port(options["host"], options["port"])
+            sim_port = free_port(sim_port)
         call_command("migrate", interactive=False, verbosity=0)
         if options["reset"]:
             demo.reset()
@@ -45,7 +53,7 @@ class Command(BaseCommand):
         password = demo.demo_password()
         demo.ensure_owner(password)
         started = time.monotonic()
-        summary = demo.load()
+        summary = demo.load(web_port=options["port"], sim_port=sim_port)
         self.report(summary, time.monotonic() - started, serve)
         if serve:
             url = f"http://{options['host']}:{options['port']}"
@@ -53,8 +61,11 @@ class Command(BaseCommand):
                 self.style.SUCCESS(
                     f"\n  Open  {url}\n  Login {demo.OWNER} / {password}\n"
                     f"  Chat  {url}/widget/demo/ (the widget on a sample product page)\n"
+                    f"  Ops   {url}/incidents/ and {url}/status/: Inkwell's API breaks "
+                    f"{BREAK_AFTER_S // 60:.0f} minutes after the start; watch the agent\n"
                 )
             )
+            self.start_inkwell(sim_port, url)
             self.serve(options["host"], options["port"])
         else:
             self.stdout.write(
@@ -76,8 +87,21 @@ class Command(BaseCommand):
             f"{summary.customers} customers added or updated, {summary.tickets} tickets "
             f"replayed; classifier {trained}.\n"
             f"Support Agent so far: {summary.answered} answered automatically, "
-            f"{summary.escalated} escalated to the approval inbox{waiting}."
+            f"{summary.escalated} escalated to the approval inbox{waiting}.\n"
+            f"Monitoring Agent: {summary.incidents} past incidents of Inkwell replayed through "
+            f"the checks, the runbook and the status page."
         )
+
+    def start_inkwell(self, sim_port: int, url: str) -> None:
+        """Inkwell, the pretend product the demo's monitors watch, in a process of its own;
+        it stops with `founderops up` (it watches its parent)."""
+        demo_ops.deploy_secret()
+        secret_file = str(Path(settings.DATA_DIR) / "demo_deploy_secret")
+        command = [sys.executable, "-m", "founderops.cli.inkwell", "--port", str(sim_port)]
+        command += ["--hook-url", f"{url}/hooks/deploy/{demo_ops.HOOK}/"]
+        command += ["--secret-file", secret_file, "--break-after", str(BREAK_AFTER_S)]
+        command += ["--parent", str(os.getpid())]
+        subprocess.Popen(command, stdin=subprocess.DEVNULL)  # noqa: S603
 
     def serve(self, host: str, port: int) -> None:
         sys.stdout.flush()
@@ -88,6 +112,18 @@ class Command(BaseCommand):
         python = sys.executable
         up = [python, "-m", "founderops.cli.main", "up", "--host", host, "--port", str(port)]
         os.execv(python, up)  # noqa: S606
+
+
+def free_port(wanted: int) -> int:
+    """`wanted` if nothing listens there on loopback, else one the system picks."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", wanted))
+            return wanted
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+            return port
 
 
 def check_port(host: str, port: int) -> None:
