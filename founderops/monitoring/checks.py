@@ -360,7 +360,9 @@ def judge_http(
     problem = _content_problem(raw, response, options, detail)
     if problem is not None:
         cause, error = problem
-        return ProbeResult(DOWN, error=error, cause=cause, facts={"hard": False}, **common)
+        # The page answers but not with what it should (an error page served with 200, a
+        # health check saying "degraded"): the feature is broken, as good as down.
+        return ProbeResult(DOWN, error=error, cause=cause, facts={"hard": True}, **common)
     if limited is not None and limited < options.ratelimit_ratio:
         error = f"rate-limit headroom {limited:.0%} (below {options.ratelimit_ratio:.0%})"
         return ProbeResult(DEGRADED, error=error, cause="rate_limit", **common)

@@ -158,7 +158,7 @@ def _score(series: MetricSeries, points: list[Incoming]) -> list[str]:
     fired = []
     for point in points:
         # The detector's state lands on `series` when due; it is written with the batch.
-        score, _ = metrics.detectors.score(series, point.value)
+        score, _ = metrics.detectors.score(series, point.value, point.at)
         series.last_score = score
         outcome = _step(series, watch, point, score)
         if outcome == "fire":

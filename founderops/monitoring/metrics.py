@@ -61,14 +61,17 @@ class Detectors:
         self._live: dict[int, AnomalyDetector] = {}
         self._unsaved: dict[int, int] = {}
 
-    def score(self, series: MetricSeries, value: float) -> tuple[float, bool]:
+    def score(
+        self, series: MetricSeries, value: float, at: datetime | None = None
+    ) -> tuple[float, bool]:
         """The point's anomaly score, and whether the detector's state is due to be saved
-        (then it is on `series.detector_state`)."""
+        (then it is on `series.detector_state`). `at` lets the detector learn what recurs
+        at the same hour every day (a nightly batch job's spike is not an anomaly)."""
         detector = self._live.get(series.pk)
         if detector is None:
             detector = self._load(series)
             self._live[series.pk] = detector
-        score = detector.update(value)
+        score = detector.update(value, at)
         self._unsaved[series.pk] = self._unsaved.get(series.pk, 0) + 1
         if self._unsaved[series.pk] < SAVE_EVERY:
             return score, False
@@ -115,7 +118,7 @@ def store_points(points: Sequence[Point]) -> None:
             continue  # a late point (clock skew) is history, not the latest value
         series.last_value, series.last_at = point.value, point.at
         if point.learn:
-            series.last_score, saved = detectors.score(series, point.value)
+            series.last_score, saved = detectors.score(series, point.value, point.at)
             if saved:
                 learned[series.pk] = series
         changed[series.pk] = series
