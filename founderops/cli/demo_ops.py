@@ -112,8 +112,11 @@ def deploy_secret() -> str:
 
 
 def apply_config(sim_port: int, web_port: int) -> config.Plan:
+    """Apply the demo's monitors.yaml, only when it would change something (a second load
+    writes nothing, not even an audit event)."""
     parsed = config.parse(monitors_yaml(sim_port, web_port), source=SOURCE)
-    return config.apply(parsed, {}, actor="cli:demo")
+    planned = config.plan(parsed, {})
+    return planned if planned.empty else config.apply(parsed, {}, actor="cli:demo")
 
 
 def ensure_hook() -> None:

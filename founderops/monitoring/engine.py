@@ -6,6 +6,16 @@
   second and a restart keeps the same rhythm.
 - Concurrency: due checks run as tasks under a semaphore (FOUNDEROPS_MONITOR_CONCURRENCY).
   A run retries a DOWN result `Monitor.retries` times with a short backoff before it counts.
+- Confirming a failure (Uptime Kuma's "heartbeat retry interval"): while a monitor is
+  *pending* (1 to fail_threshold - 1 bad runs in a row), its next run comes after the retry
+  interval (option `retry_interval`, default max(2 s, interval / 3)) instead of the interval,
+  and never sooner than half of it after the previous run ended. So 3 failures confirm an
+  outage in about interval + 2 retries, and a blip can make 3 failures in a row only if it
+  lasts at least 1.5 retry intervals (3 s at the floor): each check that sees it starts at
+  least half a retry after the previous one ended, then a whole one after it started.
+  Confirmed outages and recoveries go back to the interval. Slowness is judged in the
+  database thread; its verdict (the monitor's run of failures) comes back with each flush
+  and moves the next run forward the same way.
 - The database: Django's ORM is synchronous, so all of it runs on one thread of its own, in
   batches: results are buffered and written every `flush_every` seconds in one transaction
   (services.record_results), never one query per check. One thread keeps SQLite's single
@@ -45,7 +55,7 @@ from django.db.models import Count, Max
 from founderops.core import clock
 from founderops.monitoring import checks, metrics, services
 from founderops.monitoring.models import Monitor
-from founderops.monitoring.probes import DOWN, ProbeResult
+from founderops.monitoring.probes import DEGRADED, DOWN, ProbeResult
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +63,9 @@ T = TypeVar("T")
 CheckFn = Callable[[Monitor, checks.Context, datetime], Awaitable[ProbeResult]]
 GOLDEN = 0.618_033_988_749_895
 RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 4.0)
+MIN_RETRY_INTERVAL_S = 2.0
+# A retry starts at least this share of the retry interval after the previous run ended.
+RETRY_GAP = 0.5
 MAX_BUFFERED = 50_000
 DRAIN_S = 5.0
 
@@ -70,6 +83,8 @@ class Stats:
     db_seconds: float = 0.0
     fired: int = 0
     cleared: int = 0
+    # Runs planned at the retry interval because their monitor was failing unconfirmed.
+    retries_planned: int = 0
 
 
 @dataclass
@@ -94,6 +109,12 @@ class Engine:
         # past was put there by someone asking for a check now.
         self._written: dict[int, deque[datetime | None]] = {}
         self._running: dict[int, asyncio.Task[None]] = {}
+        # Per monitor: bad runs in a row as last known (the database's count, bumped by
+        # raw bad results until the flush says what the state machine made of them), the
+        # last run (started, ended on the loop clock; stamped at) and when it runs next.
+        self._failures: dict[int, int] = {}
+        self._last: dict[int, tuple[float, float, datetime]] = {}
+        self._due: dict[int, float] = {}
         self._buffer: list[services.Run] = []
         self._signature: tuple[Any, ...] | None = None
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-db")
@@ -200,12 +221,40 @@ class Engine:
             started = loop.time()
             result = await self._attempts(monitor, context)
             at = self.now()
+            ended = loop.time()
         self.stats.checks += 1
-        next_at = at + timedelta(seconds=monitor.interval_s)
-        self._remember(monitor.pk, next_at)
-        self._buffer.append(services.Run(monitor.pk, at, result, next_at))
-        if monitor.pk in self._monitors:
-            self._plan(monitor.pk, max(started + monitor.interval_s, loop.time()))
+        pk = monitor.pk
+        bad = result.outcome in (DOWN, DEGRADED)
+        self._failures[pk] = self._failures.get(pk, 0) + 1 if bad else 0
+        self._last[pk] = (started, ended, at)
+        due = self._next_due(monitor, started, ended)
+        next_at = at + timedelta(seconds=due - ended)
+        self._remember(pk, next_at)
+        self._buffer.append(services.Run(pk, at, result, next_at))
+        if pk in self._monitors:
+            self._plan(pk, due)
+
+    def _next_due(self, monitor: Monitor, started: float, ended: float) -> float:
+        if pending(self._failures.get(monitor.pk, 0), monitor.fail_threshold):
+            self.stats.retries_planned += 1
+            return retry_due(started, ended, retry_interval(monitor))
+        return max(started + monitor.interval_s, ended)
+
+    def _verdicts(self, failures: dict[int, tuple[datetime, int]]) -> None:
+        """What the state machine made of the runs just written: a run it judged bad
+        (slow) that the check called good starts the retries too."""
+        for pk, (at, count) in failures.items():
+            last = self._last.get(pk)
+            monitor = self._monitors.get(pk)
+            if last is None or monitor is None or last[2] != at:
+                continue  # a newer run is under way or buffered: its own verdict follows
+            self._failures[pk] = count
+            if pk in self._running or not pending(count, monitor.fail_threshold):
+                continue
+            due = retry_due(last[0], last[1], retry_interval(monitor))
+            if due < self._due.get(pk, due + 1):
+                self.stats.retries_planned += 1
+                self._plan(pk, due)
 
     async def _attempts(self, monitor: Monitor, context: checks.Context) -> ProbeResult:
         result = await self._guarded(monitor, context)
@@ -256,6 +305,7 @@ class Engine:
         self.stats.written += len(batch)
         self.stats.fired += len(actions.fire)
         self.stats.cleared += len(actions.clear)
+        self._verdicts(actions.failures)
 
     async def _reload(self, force: bool = False) -> None:
         try:
@@ -277,10 +327,13 @@ class Engine:
         for pk in set(self._monitors) - set(fresh):
             self._generation.pop(pk, None)  # removed or disabled: its heap entry is dead
             self._monitors.pop(pk)
+            for known in (self._failures, self._last, self._due):
+                known.pop(pk, None)
         for pk, monitor in fresh.items():
             old = self._monitors.get(pk)
             self._monitors[pk] = monitor
             if old is None:
+                self._failures[pk] = monitor.consecutive_failures
                 self._remember(pk, monitor.next_check_at)
                 self._plan(pk, loop_now + self._first_delay(monitor))
             elif old.interval_s != monitor.interval_s or old.kind != monitor.kind:
@@ -305,7 +358,30 @@ class Engine:
     def _plan(self, pk: int, due: float) -> None:
         generation = next(self._tickets)
         self._generation[pk] = generation
+        self._due[pk] = due
         heapq.heappush(self._heap, (due, pk, generation))
+
+
+def pending(failures: int, fail_threshold: int) -> bool:
+    """Failing but not yet confirmed: the next run comes at the retry interval."""
+    return 0 < failures < fail_threshold
+
+
+def retry_interval(monitor: Monitor) -> float:
+    """The monitor's `retry_interval` option (seconds, at least 1), else max(2 s, interval / 3);
+    never longer than the interval."""
+    value = monitor.options.get("retry_interval")
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 1:
+        value = max(MIN_RETRY_INTERVAL_S, monitor.interval_s / 3)
+    return float(min(value, monitor.interval_s))
+
+
+def retry_due(started: float, ended: float, retry: float) -> float:
+    """When a retry of a run that began at `started` and ended at `ended` may start: a retry
+    interval after the start, and half of one after the end. The half after the end is what
+    bounds a blip: a check that is still waiting when a blip begins (a slow answer, a
+    timeout) cannot have its retry start at once, inside the same blip."""
+    return max(started + retry, ended + RETRY_GAP * retry)
 
 
 def _load(
