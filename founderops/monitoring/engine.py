@@ -9,10 +9,11 @@
 - Confirming a failure (Uptime Kuma's "heartbeat retry interval"): while a monitor is
   *pending* (1 to fail_threshold - 1 bad runs in a row), its next run comes after the retry
   interval (option `retry_interval`, default max(2 s, interval / 3)) instead of the interval,
-  and never sooner than half of it after the previous run ended. So 3 failures confirm an
+  and never sooner than 0.6 of it after the previous run ended. So 3 failures confirm an
   outage in about interval + 2 retries, and a blip can make 3 failures in a row only if it
-  lasts at least 1.5 retry intervals (3 s at the floor): each check that sees it starts at
-  least half a retry after the previous one ended, then a whole one after it started.
+  lasts at least 1.6 retry intervals (3.2 s at the floor): the second check that sees it
+  starts 0.6 retry after the first one ended (which was inside the blip or after it began),
+  the third a whole retry after the second began.
   Confirmed outages and recoveries go back to the interval. Slowness is judged in the
   database thread; its verdict (the monitor's run of failures) comes back with each flush
   and moves the next run forward the same way.
@@ -65,7 +66,7 @@ GOLDEN = 0.618_033_988_749_895
 RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 4.0)
 MIN_RETRY_INTERVAL_S = 2.0
 # A retry starts at least this share of the retry interval after the previous run ended.
-RETRY_GAP = 0.5
+RETRY_GAP = 0.6
 MAX_BUFFERED = 50_000
 DRAIN_S = 5.0
 
@@ -378,7 +379,7 @@ def retry_interval(monitor: Monitor) -> float:
 
 def retry_due(started: float, ended: float, retry: float) -> float:
     """When a retry of a run that began at `started` and ended at `ended` may start: a retry
-    interval after the start, and half of one after the end. The half after the end is what
+    interval after the start, and 0.6 of one after the end. The gap after the end is what
     bounds a blip: a check that is still waiting when a blip begins (a slow answer, a
     timeout) cannot have its retry start at once, inside the same blip."""
     return max(started + retry, ended + RETRY_GAP * retry)

@@ -5,11 +5,17 @@ monitor DOWN or DEGRADED and fire an alert through incidents' one door; `recover
 good runs in a row make it UP and clear the alert. A blip shorter than that never pages.
 
 Slowness is judged against the monitor's own normal: the median of its latest successful
-latencies at normal speed (`normal_latencies_ms`). A run at `slow_factor` (default 1.25) times
-that or more is bad with cause "slow", and its facts carry `slowdown` (0.3 = 30 % slower), so
-the priority rules can tell a P2 from a P1 at 50 %. Slow runs are kept out of the normal, so a
-slowdown that lasts does not become the new normal behind the founder's back; `resume`
-forgets the normal, for when slower is the new normal.
+latencies at normal speed (`normal_latencies_ms`). A run is slow when the median of its last
+3 latencies (its own and the two answered runs before it, read back from the results) is
+`slow_factor` (default 1.2) times the normal or more, and at least MIN_SLOWDOWN_MS more: one
+sample delayed by something else (this process busy with a big outage, a GC pause, a
+retransmit) cannot make a run slow, while a lasting slowdown with the usual jitter around it
+still makes every run slow. With fewer than 3 latencies at hand (the first runs, just after
+an outage) the lowest counts. A slow run is bad with cause "slow", and its facts carry
+`slowdown` (0.3 = 30 % slower), so the priority rules can tell a P2 from a P1 at 50 %.
+Latencies at or above the threshold are kept out of the normal, even when the run was not
+slow, so a slowdown that lasts does not become the new normal behind the founder's back;
+`resume` forgets the normal, for when slower is the new normal.
 
 Inside a maintenance window (of the monitor, of its component, or of everything) checks are
 recorded and counted but never fire. A result older than the monitor's last one (clock skew,
@@ -20,12 +26,14 @@ from __future__ import annotations
 
 import logging
 import statistics
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from founderops.core import audit, clock, jobs
 from founderops.incidents import services as incidents
@@ -40,8 +48,13 @@ ACTOR = "agent:monitoring"
 AGENT_JOB = "founderops.monitoring.agent.respond"
 NORMAL_SAMPLES = 30
 NORMAL_MIN_SAMPLES = 5
-DEFAULT_SLOW_FACTOR = 1.25
-MIN_SLOWDOWN_MS = 20.0
+DEFAULT_SLOW_FACTOR = 1.2
+# The median of 3 already removes one-off jitter, so the floor only has to keep a 2 ms
+# check taking 4 ms from being a slowdown; 10 ms lets a 30 % slowdown of a 50 ms page count.
+MIN_SLOWDOWN_MS = 10.0
+SLOW_RUNS = 3
+# How far before a batch the earlier latencies are looked for, besides SLOW_RUNS intervals.
+RECENT_SLACK_S = 60
 ERROR_CHARS = 500
 STATE_FIELDS = [
     "state",
@@ -59,7 +72,7 @@ STATE_FIELDS = [
 BAD = {DOWN, DEGRADED}
 # What the state machine reads besides the state; loading only these keeps a batch cheap.
 JUDGED_BY = ["name", "kind", "enabled", "options", "component", "fail_threshold"]
-JUDGED_BY += ["recover_threshold"]
+JUDGED_BY += ["recover_threshold", "interval_s"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,9 @@ class Actions:
     fire: list[tuple[Monitor, Signal]] = field(default_factory=list)
     clear: list[tuple[Monitor, str, datetime]] = field(default_factory=list)
     changes: list[tuple[Monitor, str, str]] = field(default_factory=list)
+    # Per monitor of the batch: its latest run's time and its bad runs in a row after it,
+    # for the engine to retry a failing monitor sooner (a slow run is only known here).
+    failures: dict[int, tuple[datetime, int]] = field(default_factory=dict)
 
 
 def record_results(runs: Sequence[Run]) -> Actions:
@@ -96,10 +112,14 @@ def record_results(runs: Sequence[Run]) -> Actions:
         )
         runs = [run for run in runs if run.monitor_id in monitors]  # deleted meanwhile
         quiet = _Maintenance(runs, monitors.values())
+        recent = recent_latencies(runs, monitors)
         rows: list[CheckResult] = []
         for run in sorted(runs, key=lambda r: r.at):
             monitor = monitors[run.monitor_id]
-            judged = judge(monitor, run.result)
+            earlier = recent.setdefault(monitor.pk, [])
+            judged = judge(monitor, run.result, earlier)
+            if answered(run.result):
+                earlier.append(float(run.result.latency_ms or 0.0))
             rows.append(_row(monitor, run, judged))
             if monitor.last_checked_at is not None and run.at < monitor.last_checked_at:
                 rows[-1].detail["out_of_order"] = True
@@ -108,6 +128,7 @@ def record_results(runs: Sequence[Run]) -> Actions:
                 continue  # paused while this run was under way: kept, but it moves nothing
             advance(monitor, judged, run.at, quiet.covers(monitor, run.at), actions)
             monitor.next_check_at = run.next_check_at or monitor.next_check_at
+            actions.failures[monitor.pk] = (run.at, monitor.consecutive_failures)
         CheckResult.objects.bulk_create(rows)
         bulk.update_rows(monitors.values(), STATE_FIELDS)
         metrics.store_points(_points(monitors, runs))
@@ -161,21 +182,71 @@ def slow_factor(monitor: Monitor) -> float:
     return float(value) if isinstance(value, int | float) and value > 1 else DEFAULT_SLOW_FACTOR
 
 
-def judge(monitor: Monitor, result: ProbeResult) -> ProbeResult:
-    """The run as the state machine counts it: a fast-enough success, or bad and why."""
+def answered(result: ProbeResult) -> bool:
+    """A run whose latency says how fast the service answers (a down run's does not)."""
+    return result.latency_ms is not None and result.outcome != DOWN
+
+
+def recent_latencies(runs: Sequence[Run], monitors: dict[int, Monitor]) -> dict[int, list[float]]:
+    """Per monitor, the latencies of its last answered runs before this batch (oldest first,
+    at most SLOW_RUNS - 1): one query, over a window of a few of each monitor's intervals."""
+    if not runs:
+        return {}
+    first = min(run.at for run in runs)
+    by_interval: dict[int, list[int]] = defaultdict(list)
+    for monitor in monitors.values():
+        by_interval[monitor.interval_s].append(monitor.pk)
+    window = Q()
+    for interval, ids in by_interval.items():
+        since = first - timedelta(seconds=SLOW_RUNS * interval + RECENT_SLACK_S)
+        window |= Q(monitor_id__in=ids, at__gte=since)
+    rows = (
+        CheckResult.objects.filter(window, at__lt=first, latency_ms__isnull=False)
+        .exclude(outcome=DOWN)
+        .order_by("monitor_id", "at")
+        .values_list("monitor_id", "latency_ms")
+    )
+    found: dict[int, list[float]] = defaultdict(list)
+    for pk, latency in rows:
+        if latency is not None:  # filtered out already; says so to the type checker
+            found[pk].append(float(latency))
+    return {pk: latencies[-(SLOW_RUNS - 1) :] for pk, latencies in found.items()}
+
+
+def slow_threshold(monitor: Monitor, normal: float) -> float:
+    """The latency at and above which a sample counts as slow (factor and floor)."""
+    return max(slow_factor(monitor) * normal, normal + MIN_SLOWDOWN_MS)
+
+
+def robust_latency(latency: float, earlier: Sequence[float]) -> float:
+    """The median of the last SLOW_RUNS latencies, this one included; the lowest when fewer
+    are known, so that one outlier never counts alone."""
+    samples = [*earlier[-(SLOW_RUNS - 1) :], latency]
+    if len(samples) < SLOW_RUNS:
+        return min(samples)
+    return float(statistics.median(samples))
+
+
+def judge(monitor: Monitor, result: ProbeResult, earlier: Sequence[float] = ()) -> ProbeResult:
+    """The run as the state machine counts it: a fast-enough success, or bad and why.
+    `earlier`: the latencies of the monitor's answered runs before this one, oldest first."""
     normal = normal_latency(monitor)
     latency = result.latency_ms
     if latency is None or normal is None or normal <= 0:
         return result
-    slowdown = latency / normal - 1
+    typical = robust_latency(latency, earlier)
+    slowdown = typical / normal - 1
     # A floor in milliseconds too: a 2 ms health check taking 3 ms is jitter, not a slowdown.
-    slow = latency >= slow_factor(monitor) * normal and latency - normal >= MIN_SLOWDOWN_MS
+    slow = typical >= slow_threshold(monitor, normal)
     if result.outcome == UP and slow:
-        error = f"{latency:.0f} ms, {slowdown:.0%} slower than its normal {normal:.0f} ms"
+        error = (
+            f"{latency:.0f} ms (median of the last {SLOW_RUNS} {typical:.0f} ms), "
+            f"{slowdown:.0%} slower than its normal {normal:.0f} ms"
+        )
         facts = {**result.facts, "slowdown": round(slowdown, 3), "normal_ms": round(normal, 1)}
         return replace(result, outcome=DEGRADED, cause="slow", error=error, facts=facts)
     if result.cause == "slow":  # over max_latency_ms: say how slow against the normal too
-        facts = {**result.facts, "slowdown": round(max(slowdown, 0.0), 3)}
+        facts = {**result.facts, "slowdown": round(max(latency / normal - 1, 0.0), 3)}
         return replace(result, facts=facts)
     return result
 
@@ -205,6 +276,9 @@ def advance(
 def _learn(monitor: Monitor, judged: ProbeResult) -> None:
     if judged.latency_ms is None:
         return
+    normal = normal_latency(monitor)
+    if normal is not None and judged.latency_ms >= slow_threshold(monitor, normal):
+        return  # a slow sample in a good run (the median was fine): not normal speed either
     samples = [*(monitor.normal_latencies_ms or []), round(judged.latency_ms, 3)]
     monitor.normal_latencies_ms = samples[-NORMAL_SAMPLES:]
 

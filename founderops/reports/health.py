@@ -31,6 +31,8 @@ SHOWN = 10
 class Health:
     open_incidents: list[Incident]
     started: dict[str, int]
+    # Started in the window and over by its end (open ones are listed with the open).
+    resolved: list[Incident]
     uptime: list[tuple[str, float | None]]
     low_budgets: list[slo.Budget]
     maintenance: list[MaintenanceWindow]
@@ -44,6 +46,7 @@ def summarize(window: Window) -> Health:
     return Health(
         open_incidents=open_at(end),
         started=started_in(window.start, end),
+        resolved=resolved_in(window.start, end),
         uptime=[(h.component.name, h.over(window.start, end, end).uptime) for h in histories],
         low_budgets=[b for b in slo.budgets(components, end) if b.warning],
         maintenance=maintenance_ahead(end),
@@ -64,6 +67,11 @@ def started_in(start: datetime, end: datetime) -> dict[str, int]:
     ):
         counts[priority] = counts.get(priority, 0) + 1
     return counts
+
+
+def resolved_in(start: datetime, end: datetime) -> list[Incident]:
+    found = Incident.objects.filter(started_at__gte=start, started_at__lt=end, resolved_at__lte=end)
+    return list(found.order_by("priority", "started_at", "pk")[:SHOWN])
 
 
 def maintenance_ahead(moment: datetime) -> list[MaintenanceWindow]:
@@ -94,6 +102,7 @@ def to_markdown(h: Health, window: Window) -> str:
     lines = [*open_markdown(h.open_incidents, window.end)]
     started = ", ".join(f"{p} {n}" for p, n in h.started.items() if n) or "none"
     lines.append(f"- **Incidents started:** {started}")
+    lines += resolved_markdown(h.resolved)
     lines.append(f"- **Uptime:** {uptime_markdown(h.uptime)}")
     lines += budget_markdown(h.low_budgets)
     lines += maintenance_markdown(h.maintenance, window)
@@ -114,6 +123,15 @@ def open_markdown(incidents: list[Incident], end: datetime) -> list[str]:
             f"  - **{incident.priority}** {incident.title} — open {age}"
             f" ({incident.get_state_display().lower()}{acknowledged})"
         )
+    return lines
+
+
+def resolved_markdown(incidents: list[Incident]) -> list[str]:
+    lines = []
+    for incident in incidents:
+        assert incident.resolved_at is not None
+        lasted = duration((incident.resolved_at - incident.started_at).total_seconds())
+        lines.append(f"  - **{incident.priority}** {incident.title} — resolved after {lasted}")
     return lines
 
 

@@ -71,6 +71,16 @@ def test_it_is_down_when_the_keyword_is_lost(server: Http) -> None:
     assert result.error == "keyword 'Welcome back' not found in the response"
 
 
+def test_it_calls_a_lost_keyword_a_hard_failure(server: Http) -> None:
+    # A broken page served with 200 is as good as down: P1, P0 on a critical component.
+    assert probe(monitor(server.url("/ok"), keyword="Welcome back")).facts["hard"] is True
+
+
+def test_it_calls_a_wrong_json_value_a_hard_failure(server: Http) -> None:
+    result = probe(monitor(server.url("/json"), json_path="data.items.0.name", json_value="x"))
+    assert (result.outcome, result.cause, result.facts["hard"]) == ("down", "json", True)
+
+
 def test_it_is_down_when_a_forbidden_keyword_appears(server: Http) -> None:
     assert probe(monitor(server.url("/ok"), keyword_absent="systems go")).outcome == "down"
 

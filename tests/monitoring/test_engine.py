@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from founderops.monitoring import checks, services
-from founderops.monitoring.engine import Engine, EngineThread
+from founderops.monitoring.engine import Engine, EngineThread, pending, retry_due, retry_interval
 from founderops.monitoring.models import CheckResult, MetricSeries, Monitor
 from founderops.monitoring.probes import DOWN, UP, ProbeResult
 from tests.monitoring.local_servers import Http, http_server
@@ -168,3 +168,121 @@ def test_it_checks_a_real_server(server: Http) -> None:
     Engine(jitter=False, flush_every=0.05).run_for(0.6)
     outcomes = dict(CheckResult.objects.values_list("monitor__name", "outcome"))
     assert outcomes == {"ok": "up", "broken": "down"}
+
+
+# --- retrying a failing monitor sooner ------------------------------------------------------
+
+
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("founderops.monitoring.engine.retry_interval", lambda monitor: 0.05)
+
+
+def test_it_confirms_a_failure_at_the_retry_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("founderops.core.jobs.enqueue", lambda *args: "")
+    fast_retries(monkeypatch)
+    make("api", interval_s=60)
+    script = Script({"api": checks.down("connection refused")})
+    engine(script).run_for(1.0)
+    # One run, two retries; confirmed down, it waits the interval again.
+    assert script.calls == ["api", "api", "api"]
+    assert Monitor.objects.get(name="api").state == Monitor.State.DOWN
+
+
+def test_it_keeps_the_interval_while_healthy(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast_retries(monkeypatch)
+    make("api", interval_s=60)
+    script = Script()
+    engine(script).run_for(0.6)
+    assert script.calls == ["api"]
+
+
+def test_it_retries_sooner_when_the_database_judges_a_run_slow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("founderops.core.jobs.enqueue", lambda *args: "")
+    fast_retries(monkeypatch)
+    make("api", interval_s=60, normal_latencies_ms=[10.0] * 10)
+    script = Script({"api": ProbeResult(UP, latency_ms=100.0)})
+    engine(script).run_for(1.5)
+    assert script.calls == ["api", "api", "api"]
+    assert Monitor.objects.get(name="api").state == Monitor.State.DEGRADED
+
+
+def test_it_reads_the_retry_interval_option() -> None:
+    assert retry_interval(Monitor(interval_s=60, options={"retry_interval": 5})) == 5.0
+
+
+@pytest.mark.parametrize(("interval", "expected"), [(60, 20.0), (10, 10 / 3), (3, 2.0), (1, 1.0)])
+def test_it_defaults_the_retry_interval_to_a_third_of_the_interval(
+    interval: int, expected: float
+) -> None:
+    assert retry_interval(Monitor(interval_s=interval)) == pytest.approx(expected)
+
+
+def test_it_ignores_a_retry_interval_under_one_second() -> None:
+    assert retry_interval(Monitor(interval_s=60, options={"retry_interval": 0.1})) == 20.0
+
+
+def failures_in_a_row(
+    interval: int, blip: tuple[float, float], phase: float, durations: tuple[float, float]
+) -> int:
+    """Checks planned as the engine plans them, against a fault from blip[0] lasting blip[1]
+    seconds: the longest run of failed checks. A check fails when it overlaps the fault; the
+    first one that does takes durations[0] seconds, every other durations[1]."""
+    monitor = Monitor(interval_s=interval, fail_threshold=3)
+    retry = retry_interval(monitor)
+    begins, ends = blip[0], blip[0] + blip[1]
+    start, count, longest, seen = phase, 0, 0, False
+    while start < ends + 2 * interval:
+        length = durations[1] if seen else durations[0]
+        bad = start < ends and start + length > begins
+        seen = seen or bad
+        count = count + 1 if bad else 0
+        longest = max(longest, count)
+        end = start + length
+        if pending(count, monitor.fail_threshold):
+            start = retry_due(start, end, retry)
+        else:
+            start = max(start + interval, end)
+    return longest
+
+
+LENGTHS = ((0.05, 0.05), (5.0, 0.05), (2.0, 2.0), (5.0, 5.0))
+
+
+@pytest.mark.parametrize("interval", [2, 5, 10, 20, 60])
+@pytest.mark.parametrize("durations", LENGTHS)
+def test_it_never_confirms_a_blip_of_3_seconds(
+    interval: int, durations: tuple[float, float]
+) -> None:
+    # Every alignment of the blip against the schedule, 50 ms apart.
+    worst = max(
+        failures_in_a_row(interval, (10.0, 3.0), 10.0 - offset / 20, durations)
+        for offset in range(20 * interval + 100)
+    )
+    assert worst < 3
+
+
+@pytest.mark.parametrize("interval", [10, 20, 60])
+def test_it_confirms_an_outage_within_an_interval_and_two_retries(interval: int) -> None:
+    retry = retry_interval(Monitor(interval_s=interval))
+    for offset in range(20 * interval):
+        phase = 10.0 - offset / 20  # the last healthy check began this long before
+        outage = (10.0, 10_000.0)
+        assert failures_in_a_row(interval, outage, phase, (0.05, 0.05)) >= 3
+        third = _third_failure_start(interval, phase)
+        assert third - 10.0 <= interval + 2 * retry + 0.2
+
+
+def _third_failure_start(interval: int, phase: float) -> float:
+    monitor = Monitor(interval_s=interval, fail_threshold=3)
+    start, count = phase, 0
+    while True:
+        count = count + 1 if start >= 10.0 else 0
+        if count == 3:
+            return start
+        end = start + 0.05
+        if pending(count, 3):
+            start = retry_due(start, end, retry_interval(monitor))
+        else:
+            start = max(start + interval, end)

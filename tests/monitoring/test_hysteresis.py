@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -151,7 +152,8 @@ def test_it_calls_a_lasting_30_percent_slowdown_slow_with_its_size(
     monitor: Monitor, clock: Clock
 ) -> None:
     learn_normal(monitor, clock)
-    feed(monitor, clock, ok(130), ok(131), ok(130))
+    # The median of 3 is slow from the second slow sample on: 4 samples, 3 slow runs.
+    feed(monitor, clock, ok(130), ok(131), ok(130), ok(130))
     assert monitor.state == Monitor.State.DEGRADED
     alert = Alert.objects.get()
     assert alert.fingerprint == "monitor:api:slow"
@@ -161,9 +163,63 @@ def test_it_calls_a_lasting_30_percent_slowdown_slow_with_its_size(
 
 def test_it_calls_a_200_percent_slowdown_a_p1(monitor: Monitor, clock: Clock) -> None:
     learn_normal(monitor, clock)
-    feed(monitor, clock, ok(300), ok(300), ok(300))
+    feed(monitor, clock, ok(300), ok(300), ok(300), ok(300))
     assert Alert.objects.get().facts["slowdown"] == pytest.approx(2.0)
     assert Incident.objects.get().priority == "P1"
+
+
+def noisy(rng: random.Random, centre: float, count: int) -> list[ProbeResult]:
+    """Latencies uniformly within ±5 % of `centre` ms."""
+    return [ok(centre * rng.uniform(0.95, 1.05)) for _ in range(count)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_it_detects_a_30_percent_slowdown_through_5_percent_jitter(
+    monitor: Monitor, clock: Clock, seed: int
+) -> None:
+    rng = random.Random(seed)
+    feed(monitor, clock, *noisy(rng, 100.0, 30))
+    feed(monitor, clock, *noisy(rng, 130.0, 6))
+    assert monitor.state == Monitor.State.DEGRADED
+    assert Incident.objects.get().priority == "P2"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_it_never_calls_5_percent_jitter_slow(monitor: Monitor, clock: Clock, seed: int) -> None:
+    rng = random.Random(seed)
+    feed(monitor, clock, *noisy(rng, 100.0, 200))
+    assert not CheckResult.objects.exclude(outcome=UP).exists()
+
+
+def test_it_does_not_call_a_run_slow_for_one_3x_sample(monitor: Monitor, clock: Clock) -> None:
+    learn_normal(monitor, clock)
+    feed(monitor, clock, ok(300), ok(100), ok(100))
+    assert not CheckResult.objects.exclude(outcome=UP).exists()
+
+
+def test_it_keeps_one_slow_sample_out_of_the_normal(monitor: Monitor, clock: Clock) -> None:
+    learn_normal(monitor, clock)
+    feed(monitor, clock, ok(300))
+    assert 300.0 not in monitor.normal_latencies_ms
+
+
+def test_it_does_not_count_a_slowdown_under_the_floor(monitor: Monitor, clock: Clock) -> None:
+    learn_normal(monitor, clock, latency=20.0)
+    feed(monitor, clock, *[ok(29.0) for _ in range(6)])  # 45 % slower, but 9 ms
+    assert not Alert.objects.exists()
+
+
+def test_it_reads_earlier_latencies_back_from_the_results(monitor: Monitor, clock: Clock) -> None:
+    learn_normal(monitor, clock)
+    feed(monitor, clock, ok(130), ok(130))
+    assert CheckResult.objects.order_by("-at").first().outcome == DEGRADED  # type: ignore[union-attr]
+
+
+def test_it_leaves_down_runs_out_of_the_median(monitor: Monitor, clock: Clock) -> None:
+    learn_normal(monitor, clock)
+    slow_error = ProbeResult(DOWN, latency_ms=400.0, error="HTTP 500", cause="down")
+    feed(monitor, clock, slow_error, slow_error, ok(100))
+    assert CheckResult.objects.order_by("-at").first().outcome == UP  # type: ignore[union-attr]
 
 
 def test_it_keeps_slow_runs_out_of_the_normal(monitor: Monitor, clock: Clock) -> None:
@@ -174,7 +230,7 @@ def test_it_keeps_slow_runs_out_of_the_normal(monitor: Monitor, clock: Clock) ->
 
 
 def test_it_ignores_slowness_before_it_knows_the_normal(monitor: Monitor, clock: Clock) -> None:
-    feed(monitor, clock, ok(100), ok(300), ok(300), ok(300))
+    feed(monitor, clock, ok(100), ok(300), ok(300), ok(300), ok(300))
     assert not Alert.objects.exists()
 
 

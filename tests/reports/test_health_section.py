@@ -63,6 +63,15 @@ def test_it_counts_incidents_started_in_the_window_by_priority(window: Window) -
 
 
 @time_machine.travel(BRIEFING_AT, tick=False)
+def test_it_names_the_incidents_that_started_and_ended_in_the_window(window: Window) -> None:
+    started = BRIEFING_AT - timedelta(hours=9)
+    incident("API down", "P0", started, resolved_at=started + timedelta(minutes=11))
+    assert line(health.render(window), "  - **P0**") == (
+        "  - **P0** API down — resolved after 11 min"
+    )
+
+
+@time_machine.travel(BRIEFING_AT, tick=False)
 def test_it_gives_each_components_uptime_over_the_window(window: Window) -> None:
     component = api()
     ComponentStatusChange.objects.create(
