@@ -140,8 +140,12 @@ def _runbooks(incident: Incident) -> str:
 def _actions(incident: Incident) -> str:
     lines = ["## Action items", ""]
     ranked = _ranked(incident)
+    fixed = incident.runbook_runs.filter(state=RunbookRun.State.SUCCEEDED).exists()
     for row in ranked[:3]:
-        if row.get("action"):
+        if fixed and row.get("action"):
+            # The runbook already did the immediate fix: what is left is the why.
+            lines.append(f"- [ ] The runbook fixed it for now; find out why ({row['text']})")
+        elif row.get("action"):
             lines.append(f"- [ ] {row['action']}")
     if not incident.runbook_runs.exists():
         lines.append("- [ ] Write a runbook for this kind of failure")

@@ -44,8 +44,8 @@ TEXT_PAST_EDGE = """(() => {
     for (let p = node.parentElement; p; p = p.parentElement) {
       if (getComputedStyle(p).overflowX !== 'visible') { contained = true; break; }
     }
-    const owner = node.parentElement;
-    if (!contained) found.push(`${owner.tagName}.${owner.className}: ${node.textContent.trim().slice(0, 40)}`);
+    const owner = node.parentElement, text = node.textContent.trim().slice(0, 40);
+    if (!contained) found.push(`${owner.tagName}.${owner.className}: ${text}`);
   }
   return found.slice(0, 4);
 })()"""

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import User
 
-from founderops.incidents import services
+from founderops.incidents import postmortem, services
 from founderops.incidents.models import Component, Incident, Runbook, RunbookRun, StatusUpdate
 from tests.incidents.conftest import T0, down
 
@@ -80,8 +80,16 @@ def test_it_lists_the_timeline_and_what_the_runbook_did(resolved: Incident) -> N
     assert "- Worked: rollback · roll back: succeeded — POST /rollback → 200" in text
 
 
-def test_it_turns_the_actions_into_items(resolved: Incident) -> None:
-    assert "- [ ] roll back the deploy abc123" in resolved.postmortem
+def test_it_asks_why_when_the_runbook_already_fixed_it(resolved: Incident) -> None:
+    assert (
+        "- [ ] The runbook fixed it for now; find out why "
+        "(the deploy abc123 4 min before the first failure)"
+    ) in resolved.postmortem
+
+
+def test_it_turns_the_actions_into_items_when_no_runbook_fixed_it(resolved: Incident) -> None:
+    resolved.runbook_runs.update(state="failed")
+    assert "- [ ] roll back the deploy abc123" in postmortem.draft(resolved)
 
 
 def test_it_keeps_the_founders_edits(
