@@ -53,6 +53,8 @@ eval: install
 	  --data $(DATA)/support/clinc150/data_full.json --target-precision 0.95 --shots 10
 	FOUNDEROPS_DATA_DIR=$$(mktemp -d) $(BIN)/founderops eval support \
 	  --data $(DATA)/support/banking77-oos/clinc_format.json --target-precision 0.90
+	$(BIN)/founderops eval anomalies --nab $(DATA)/monitoring/nab
+	$(BIN)/founderops eval logs --loghub $(DATA)/monitoring/loghub
 
 # Each bench in its own empty data directory; `bench email` starts a private dovecot.
 bench: install dovecot
