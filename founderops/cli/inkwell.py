@@ -120,10 +120,12 @@ def serve(platform: Platform, host: str, port: int) -> ThreadingHTTPServer:
 def deploy_request(
     secret: str, release: str, state: str, at: float
 ) -> tuple[bytes, dict[str, str]]:
-    """A release announced the way a hosting platform does: a signed generic deploy webhook."""
+    """A release announced the way a hosting platform does: a signed generic deploy webhook.
+    The id names the moment too: the live break ships the release the replayed story shipped,
+    and the same id would be taken for a retried delivery of that one (and not recorded)."""
     body = json.dumps(
         {
-            "id": f"inkwell-{release}",
+            "id": f"inkwell-{release}-{int(at)}",
             "state": state,
             "environment": "production",
             "commit": hashlib.sha256(release.encode()).hexdigest()[:12],

@@ -74,7 +74,38 @@ def clear(fingerprint: str, at: datetime) -> Alert | None:
         if alert.incident is not None:
             add_entry(alert.incident, TimelineEntry.Kind.ALERT, f"Recovered: {alert.title}", at)
             sync_components(alert.incident, at)
+            if alerts_clear(alert.incident):
+                _watch_recovery(alert.incident, at)
     return alert
+
+
+def _watch_recovery(incident: Incident, at: datetime) -> None:
+    """Every alert cleared: the service works again, but the incident stays open a while
+    (auto-resolve) in *monitoring*, as status pages say "a fix is in place, watching"."""
+    claimed = Incident.objects.filter(
+        pk=incident.pk, state__in=[Incident.State.INVESTIGATING, Incident.State.IDENTIFIED]
+    ).update(state=Incident.State.MONITORING)
+    if not claimed:
+        return
+    incident.state = Incident.State.MONITORING
+    add_entry(incident, TimelineEntry.Kind.ACTION, "Every alert cleared: monitoring", at)
+    audit.record(ACTOR, "incidents.state_changed", ("incident", incident.pk), outcome="monitoring")
+    offer_update(
+        incident,
+        Incident.State.MONITORING,
+        f"A fix is in place and {_affected_phrase(incident)} working again. We are "
+        "watching it closely before we close this incident.",
+    )
+
+
+def _back_to_investigating(incident: Incident, at: datetime) -> None:
+    """A new alert joined an incident that looked over: it is not."""
+    claimed = Incident.objects.filter(pk=incident.pk, state=Incident.State.MONITORING).update(
+        state=Incident.State.INVESTIGATING
+    )
+    if claimed:
+        incident.state = Incident.State.INVESTIGATING
+        add_entry(incident, TimelineEntry.Kind.ACTION, "Failing again: investigating", at)
 
 
 def add_entry(
@@ -132,6 +163,7 @@ def _new_alert(signal: Signal) -> Fired:
         incident.components.add(component)
     add_entry(incident, TimelineEntry.Kind.ALERT, signal.title, signal.at, data=signal.facts)
     if not new_incident:
+        _back_to_investigating(incident, signal.at)
         _reclassify(incident, signal.at)
     return Fired(alert, incident, new_alert=True, new_incident=new_incident)
 
@@ -468,6 +500,10 @@ def add_note(incident: Incident, text: str, user: AbstractBaseUser) -> TimelineE
 
 def effect_on(incident: Incident, component: Component) -> str:
     """The status this open incident gives one of its components."""
+    mine = [a for a in incident.alerts.all() if a.component_id == component.pk]
+    if mine and all(a.state == Alert.State.RESOLVED for a in mine):
+        # Its checks pass again: customers can use it while the incident is watched.
+        return Status.OPERATIONAL
     if incident.priority == "P0":
         return Status.MAJOR_OUTAGE
     firing = [

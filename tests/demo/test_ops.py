@@ -14,6 +14,7 @@ from django.db import transaction
 from founderops.cli import demo_ops, inkwell
 from founderops.core.models import Notification
 from founderops.incidents.models import Component, Incident, StatusUpdate
+from founderops.monitoring import deploys
 from founderops.monitoring.models import Deploy, Monitor
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -63,6 +64,15 @@ def test_it_finds_the_deploy_before_the_failure(history: int) -> None:
     incident = by_monitor("api-health")
     assert Deploy.objects.filter(state="succeeded").count() == 1
     assert "deploy" in incident.plan.lower()
+
+
+def test_it_records_the_live_release_after_the_replayed_one(history: int) -> None:
+    # `founderops demo` ships the same release again live, 2 minutes after the start.
+    body, headers = inkwell.deploy_request(
+        demo_ops.deploy_secret(), inkwell.BAD_RELEASE, "succeeded", NOW.timestamp()
+    )
+    outcome = deploys.receive(demo_ops.HOOK, headers, body)
+    assert (outcome.stored, Deploy.objects.filter(state="succeeded").count()) == (True, 2)
 
 
 def test_it_pages_the_founder_once_per_incident_with_the_plan(history: int) -> None:
