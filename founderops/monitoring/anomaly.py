@@ -1,12 +1,16 @@
 """Streaming anomaly detector for metric series: one point at a time, bounded memory.
 
-For each new value three raw surprises are measured against the last HISTORY values:
+For each new value four raw surprises are measured:
 
-- point: |x - mean| / std, a spike;
+- point: |x - mean| / std of the last HISTORY values, a spike;
 - level: the same for the mean of the last SHORT values, times sqrt(SHORT), a level shift that
   single points are too noisy to show;
 - diff:  how unusual |x - previous x| is against the recent step sizes, a sudden jump in a
-  series that otherwise drifts.
+  series that otherwise drifts;
+- bar:   the mean of the last BAR values against the means of the last BAR_HISTORY completed
+  bars of BAR points (their own mean and std), a slower shift. Compared with bars rather than
+  points, so a series whose neighbouring points move together (most real metrics) is measured
+  against how much its bars really vary, not against the point noise scaled by sqrt(BAR).
 
 Each surprise is compressed with log1p and turned into an "anomaly likelihood" the way NAB's
 Numenta detector does: the mean of its last AVERAGE values is compared with the mean and std of
@@ -14,7 +18,7 @@ its last LIKELIHOOD_WINDOW values, and the Gaussian tail probability p of that g
 log(p) / log(1e-5) (capped at 1), so the score reads "how many orders of magnitude rarer than
 usual is what just happened". A series whose surprise is always high (a noisy metric) thus does
 not alarm; one that is usually quiet does on its first jump. The score is the highest of the
-three. After a detection (score >= THRESHOLD) the detector stays silent for SUPPRESS points:
+four. After a detection (score >= THRESHOLD) the detector stays silent for SUPPRESS points:
 one incident is one alert, not a burst.
 
 Given the point's timestamp, a surprise that is usual *for this time of day* does not alert: per
@@ -48,10 +52,15 @@ LIKELIHOOD_MIN = 50
 MIN_HISTORY = 10
 WARMUP = 100
 SUPPRESS = 100
+# 48 points: four hours of five-minute points, a day of half-hours. Chosen on the middle of the
+# plateau both NAB groups share (bars of 40-64 points, 30-200 bars of history; see
+# docs/architecture.md), not on its top.
+BAR = 48
+BAR_HISTORY = 100
 # A flat series has std 0: scale by at least this share of its magnitude, not by nothing.
 RELATIVE_FLOOR = 1e-4
 TAIL_FLOOR = 1e-5
-STREAMS = ("point", "level", "diff")
+STREAMS = ("point", "level", "diff", "bar")
 # Days of hourly surprise maxima remembered; 3 rather than a week so a pattern that changes (a
 # job moved to another hour) stops being excused within days.
 DAYS = 3
@@ -60,7 +69,12 @@ HOURS = 24
 # (compared after log1p, where a factor is an offset).
 RECUR_FACTOR = 1.5
 NO_SURPRISE = -1.0
-STATE_VERSION = 2
+# Compressed surprises are kept to 6 decimals: far finer than the likelihood can tell apart
+# (the NAB scores are identical) and it keeps the saved state about half the size.
+DECIMALS = 6
+STATE_VERSION = 3
+# Version 1 had no daily memory; version 2 had neither the bar stream nor its memory slots.
+OLD_STREAMS = {1: STREAMS[:3], 2: STREAMS[:3]}
 
 
 class Rolling:
@@ -156,20 +170,22 @@ class DailyMemory:
         return {"day": self.day, "today": self.today, "past": list(self.past)}
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> DailyMemory:
+    def from_state(cls, state: dict[str, Any], streams: int = len(STREAMS)) -> DailyMemory:
+        """`streams`: how many streams the saved days hold; newer ones start with no surprise."""
         memory = cls()
         memory.day = None if state["day"] is None else int(state["day"])
-        memory.today = cls._checked([float(v) for v in state["today"]])
+        memory.today = cls._checked([float(v) for v in state["today"]], streams)
         memory.past = deque(
-            (cls._checked([float(v) for v in day]) for day in state["past"]), maxlen=DAYS
+            (cls._checked([float(v) for v in day], streams) for day in state["past"]),
+            maxlen=DAYS,
         )
         return memory
 
     @staticmethod
-    def _checked(slots: list[float]) -> list[float]:
-        if len(slots) != len(STREAMS) * HOURS:
-            raise ValueError(f"a day holds {len(slots)} slots, not {len(STREAMS) * HOURS}")
-        return slots
+    def _checked(slots: list[float], streams: int) -> list[float]:
+        if len(slots) != streams * HOURS:
+            raise ValueError(f"a day holds {len(slots)} slots, not {streams * HOURS}")
+        return slots + [NO_SURPRISE] * ((len(STREAMS) - streams) * HOURS)
 
 
 class AnomalyDetector:
@@ -182,6 +198,9 @@ class AnomalyDetector:
         self.values = Rolling(HISTORY)
         self.steps = Rolling(HISTORY)
         self.recent: deque[float] = deque(maxlen=SHORT)
+        # The last BAR values (the bar forming now) and the means of completed bars.
+        self.window = Rolling(BAR)
+        self.bars = Rolling(BAR_HISTORY)
         self.surprises = {name: Rolling(LIKELIHOOD_WINDOW) for name in STREAMS}
         self.averages: dict[str, deque[float]] = {name: deque(maxlen=AVERAGE) for name in STREAMS}
         self.seen = 0
@@ -193,11 +212,14 @@ class AnomalyDetector:
         if not math.isfinite(value):
             raise ValueError(f"anomaly detector: value {value!r} is not a finite number")
         self.seen += 1
+        self.window.push(value)
         raw = self._surprises(value)
         if self.last is not None:
             self.steps.push(abs(value - self.last))
         self.values.push(value)
         self.last = value
+        if len(self.window) == BAR and self.seen % BAR == 0:
+            self.bars.push(self.window.mean())
         # Every stream's likelihood learns from every point, recurring or not.
         scores = {name: self._likelihood(name, r) for name, r in raw.items()}
         if at is not None:
@@ -229,10 +251,12 @@ class AnomalyDetector:
         if self.last is not None and len(self.steps) >= MIN_HISTORY:
             step = abs(value - self.last)
             raw["diff"] = abs(step - self.steps.mean()) / max(self.steps.std(), floor)
+        if len(self.bars) >= MIN_HISTORY:
+            raw["bar"] = abs(self.window.mean() - self.bars.mean()) / max(self.bars.std(), floor)
         return raw
 
     def _likelihood(self, name: str, surprise: float) -> float:
-        compressed = math.log1p(surprise)
+        compressed = round(math.log1p(surprise), DECIMALS)
         average = self.averages[name]
         average.append(compressed)
         past = self.surprises[name]
@@ -251,6 +275,8 @@ class AnomalyDetector:
             "values": self.values.to_state(),
             "steps": self.steps.to_state(),
             "recent": list(self.recent),
+            "window": self.window.to_state(),
+            "bars": self.bars.to_state(),
             "surprises": {name: r.to_state() for name, r in self.surprises.items()},
             "averages": {name: list(a) for name, a in self.averages.items()},
             "seen": self.seen,
@@ -261,27 +287,32 @@ class AnomalyDetector:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> AnomalyDetector:
-        # Version 1 had no daily memory: it starts empty, everything else carries on.
-        if state.get("version") not in (1, STATE_VERSION):
-            raise ValueError(f"anomaly detector: unknown state version {state.get('version')!r}")
+        # An older state carries on with what it has: version 1 without daily memory, versions
+        # 1 and 2 without the bar stream, which then learns from the next points on.
+        version = state.get("version")
+        if version not in (1, 2, STATE_VERSION):
+            raise ValueError(f"anomaly detector: unknown state version {version!r}")
+        streams = OLD_STREAMS.get(version, STREAMS)
         detector = cls()
         try:
             detector.values = Rolling.from_state(HISTORY, state["values"])
             detector.steps = Rolling.from_state(HISTORY, state["steps"])
             detector.recent = deque((float(v) for v in state["recent"]), maxlen=SHORT)
-            detector.surprises = {
-                name: Rolling.from_state(LIKELIHOOD_WINDOW, state["surprises"][name])
-                for name in STREAMS
-            }
-            detector.averages = {
-                name: deque((float(v) for v in state["averages"][name]), maxlen=AVERAGE)
-                for name in STREAMS
-            }
+            for name in streams:
+                detector.surprises[name] = Rolling.from_state(
+                    LIKELIHOOD_WINDOW, state["surprises"][name]
+                )
+                detector.averages[name] = deque(
+                    (float(v) for v in state["averages"][name]), maxlen=AVERAGE
+                )
+            if version == STATE_VERSION:
+                detector.window = Rolling.from_state(BAR, state["window"])
+                detector.bars = Rolling.from_state(BAR_HISTORY, state["bars"])
             detector.seen = int(state["seen"])
             detector.quiet = int(state["quiet"])
             detector.last = None if state["last"] is None else float(state["last"])
-            if state["version"] == STATE_VERSION:
-                detector.daily = DailyMemory.from_state(state["daily"])
+            if version != 1:
+                detector.daily = DailyMemory.from_state(state["daily"], len(streams))
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"anomaly detector: malformed state ({error!r})") from None
         return detector

@@ -47,7 +47,7 @@ from founderops.core.errors import InvalidInput
 from founderops.core.models import AuditEvent
 from founderops.incidents import components
 from founderops.incidents.models import Component, Runbook
-from founderops.monitoring import heartbeat
+from founderops.monitoring import checks, heartbeat
 from founderops.monitoring.models import MaintenanceWindow, Monitor
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -303,6 +303,9 @@ class _Reader:
 
     def config(self, root: Node | None, source: str) -> Config:
         if root is None:
+            # An emptied file (a bad merge, a failed copy) would otherwise prune every monitor.
+            message = "the file is empty; to have no monitors, write monitors: []"
+            self.problems.append(Problem(1, message))
             return Config(source)
         top = self.mapping(root, "the file", SET_OF_SECTIONS)
         if top is None:
@@ -490,6 +493,11 @@ class _Reader:
                     options[f"{key}_s"] = seconds
             else:
                 options[key] = value
+        if "expected_status" in options:
+            try:
+                checks.status_ranges(options["expected_status"])
+            except checks.BadOptions as error:
+                self.fail(fields["expected_status"], f"{where}.options: {error}")
         if kind == Monitor.Kind.HEARTBEAT:
             for problem in heartbeat.check_options(options):
                 self.fail(node, f"{where}.options: {problem}")
@@ -680,6 +688,13 @@ def target_problem(kind: str, target: str) -> str:
         return "a TCP monitor needs host:port, like db.example.com:5432"
     if kind == Monitor.Kind.TLS and not re.fullmatch(r"(https://)?[^\s/]+(:\d{1,5})?/?", target):
         return "a TLS monitor needs a host, host:port or https:// URL"
+    port = (
+        re.search(r":(\d{1,5})/?$", target)
+        if kind in (Monitor.Kind.TCP, Monitor.Kind.TLS)
+        else None
+    )
+    if port and not 1 <= int(port.group(1)) <= 65535:
+        return f"port {port.group(1)} is not from 1 to 65535"
     if kind == Monitor.Kind.DNS and not re.fullmatch(r"[^\s/:]+", target):
         return "a DNS monitor needs a host name, like example.com"
     if kind == Monitor.Kind.HEARTBEAT and target:
@@ -1046,7 +1061,7 @@ def export(now: datetime | None = None) -> str:
         default_flow_style=False,
         width=100,
     )
-    return head + (body if body.strip() != "{}" else "")
+    return head + (body if body.strip() != "{}" else "monitors: []\n")
 
 
 def _component(row: Component) -> dict[str, Any]:

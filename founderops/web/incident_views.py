@@ -22,6 +22,7 @@ from founderops.core import clock
 from founderops.core.errors import InvalidInput
 from founderops.incidents import priority, runbooks, services
 from founderops.incidents.models import Incident, RunbookRun, StatusUpdate
+from founderops.monitoring import agent
 from founderops.web import access
 from founderops.web.access import agent_required, staff_required
 
@@ -113,6 +114,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "priorities": priority.ORDER,
         "merge_targets": others.order_by("-started_at")[:20],
         "is_open": incident.state != Incident.State.RESOLVED,
+        # The plan as it stands now (runbook steps move on after the page went out).
+        "plan": agent.write_plan(incident, runs) if incident.plan else "",
     }
     return render(request, "web/incidents/detail.html", context)
 

@@ -125,3 +125,16 @@ def test_it_links_a_runbook_approval_from_the_inbox(
     runbooks.start(book, incident)
     page = founder_client.get(reverse("web:inbox")).content.decode()
     assert f'href="/incidents/{incident.pk}/"' in page
+
+
+def test_it_shows_the_plan_as_it_stands_now(founder_client: Client, incident: Incident) -> None:
+    book = Runbook.objects.create(name="rollback", trigger={"cause": "down"}, steps=[])
+    RunbookRun.objects.create(
+        runbook=book, incident=incident, started_at=incident.started_at, state="succeeded"
+    )
+    incident.plan = "1. Runbook “rollback”: waiting for your approval in the cockpit"
+    incident.save(update_fields=["plan"])
+    page = founder_client.get(reverse("web:incident", args=[incident.pk])).content.decode()
+    now, sent = page.split("The plan as it was sent to you")
+    assert "Runbook “rollback”: succeeded" in now
+    assert "waiting for your approval" in sent

@@ -141,6 +141,36 @@ def test_it_refuses_a_component_never_defined() -> None:
     assert errors(text) == ["monitors.yaml:2: monitor a: component 'apx' is not defined"]
 
 
+def test_it_refuses_a_port_out_of_range() -> None:
+    text = "monitors:\n  - name: a\n    kind: tcp\n    target: db:99999\n"
+    assert errors(text) == [
+        "monitors.yaml:4: monitors[1] (a).target: port 99999 is not from 1 to 65535"
+    ]
+
+
+def test_it_refuses_an_expected_status_that_is_not_a_code() -> None:
+    text = (
+        "monitors:\n  - {name: a, kind: http, target: 'http://x/',\n"
+        "     options: {expected_status: ok}}\n"
+    )
+    assert errors(text) == [
+        "monitors.yaml:3: monitors[1] (a).options: option expected_status: 'ok' is not a code"
+        " like 200 or 200-299"
+    ]
+
+
+def test_it_refuses_an_empty_file_rather_than_prune_everything() -> None:
+    apply(GOOD)
+    assert errors("# emptied by a bad merge\n") == [
+        "monitors.yaml:1: the file is empty; to have no monitors, write monitors: []"
+    ]
+    assert Monitor.objects.count() == 2
+
+
+def test_it_round_trips_the_export_of_an_empty_database() -> None:
+    assert apply(config.export(), {}).empty
+
+
 def test_it_applies_nothing_when_one_entry_is_wrong() -> None:
     broken = GOOD.replace("grace: 30m", "grace: soon")
     with pytest.raises(config.ConfigInvalid):
