@@ -31,6 +31,19 @@ urlpatterns = [
     path("inbound/mailgun/", inbound_views.mailgun, name="inbound_mailgun"),
     path("inbound/sendgrid/", inbound_views.sendgrid, name="inbound_sendgrid"),
     # Heartbeats and deploy webhooks (monitoring.views): a secret token or a signature each.
+    # The same without (or with) the last slash: a job's curl does not follow the redirect
+    # APPEND_SLASH would answer, so its ping would be lost without an error. Listed
+    # first: for reverse() the last of a name wins, and the URLs shown keep their slash.
+    path("ping/<str:token>", monitoring_views.ping, name="monitor_ping"),
+    path(
+        "ping/<str:token>/start/",
+        monitoring_views.ping,
+        {"kind": "start"},
+        name="monitor_ping_start",
+    ),
+    path(
+        "ping/<str:token>/fail/", monitoring_views.ping, {"kind": "fail"}, name="monitor_ping_fail"
+    ),
     path("ping/<str:token>/", monitoring_views.ping, name="monitor_ping"),
     path(
         "ping/<str:token>/start",

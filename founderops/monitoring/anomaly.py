@@ -11,6 +11,8 @@ For each new value four raw surprises are measured:
   bars of BAR points (their own mean and std), a slower shift. Compared with bars rather than
   points, so a series whose neighbouring points move together (most real metrics) is measured
   against how much its bars really vary, not against the point noise scaled by sqrt(BAR).
+  Values enter a bar clipped to BAR_CLIP stds of the last HISTORY: a lone spike is the point
+  stream's to report, and unclipped it would lift the bar for BAR points after it.
 
 Each surprise is compressed with log1p and turned into an "anomaly likelihood" the way NAB's
 Numenta detector does: the mean of its last AVERAGE values is compared with the mean and std of
@@ -57,6 +59,7 @@ SUPPRESS = 100
 # docs/architecture.md), not on its top.
 BAR = 48
 BAR_HISTORY = 100
+BAR_CLIP = 3.0
 # A flat series has std 0: scale by at least this share of its magnitude, not by nothing.
 RELATIVE_FLOOR = 1e-4
 TAIL_FLOOR = 1e-5
@@ -212,7 +215,7 @@ class AnomalyDetector:
         if not math.isfinite(value):
             raise ValueError(f"anomaly detector: value {value!r} is not a finite number")
         self.seen += 1
-        self.window.push(value)
+        self.window.push(self._clipped(value))
         raw = self._surprises(value)
         if self.last is not None:
             self.steps.push(abs(value - self.last))
@@ -235,6 +238,13 @@ class AnomalyDetector:
 
     def is_anomaly(self, score: float) -> bool:
         return score >= THRESHOLD
+
+    def _clipped(self, value: float) -> float:
+        if len(self.values) < MIN_HISTORY:
+            return value
+        mean = self.values.mean()
+        reach = BAR_CLIP * max(self.values.std(), RELATIVE_FLOOR * max(abs(mean), 1.0))
+        return min(max(value, mean - reach), mean + reach)
 
     def _surprises(self, value: float) -> dict[str, float]:
         if len(self.values) < MIN_HISTORY:

@@ -45,7 +45,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from founderops.core import audit, clock, secrets
 from founderops.core.errors import InvalidInput
 from founderops.core.models import AuditEvent
-from founderops.incidents import components
+from founderops.incidents import components, runbooks
 from founderops.incidents.models import Component, Runbook
 from founderops.monitoring import checks, heartbeat
 from founderops.monitoring.models import MaintenanceWindow, Monitor
@@ -565,11 +565,20 @@ class _Reader:
         where = f"{where} ({name})"
         trigger_fields = self.mapping(fields["trigger"], f"{where}.trigger", TRIGGER_KEYS)
         trigger = {key: self.value(value) for key, value in (trigger_fields or {}).items()}
+        before = len(self.problems)
+        steps = self.steps(fields["steps"], where)
+        if trigger_fields and len(self.problems) == before:
+            # What each kind of step needs (a shell step's argv, a wait's seconds…), checked
+            # here rather than found missing when the runbook runs during an incident.
+            try:
+                runbooks.validate(trigger, steps)
+            except InvalidInput as error:
+                self.fail(fields["steps"], f"{where}: {error}")
         return RunbookSpec(
             name=name,
             description=self.text(fields, "description", where),
             trigger=trigger,
-            steps=self.steps(fields["steps"], where),
+            steps=steps,
             enabled=self.typed(fields, "enabled", (bool,), where, True),
             line=node.start_mark.line + 1,
         )

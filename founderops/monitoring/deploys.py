@@ -44,6 +44,7 @@ from founderops.monitoring.models import Deploy, DeployHook
 ACTOR = "agent:monitoring"
 TOLERANCE = timedelta(minutes=15)
 MAX_BODY_BYTES = 1024 * 1024
+ID_CHARS = 200  # Deploy.external_id's max_length
 CAUSE = "deploy_failed"
 PRODUCTION = {"", "production", "prod"}
 
@@ -313,9 +314,10 @@ def receive(name: str, headers: dict[str, str], body: bytes) -> Outcome:
 
 def apply(hook: DeployHook, event: Event) -> Outcome:
     with transaction.atomic():
+        # Looked up as stored (cut to the column's width), so a retried long id is found.
         deploy = (
             Deploy.objects.select_for_update()
-            .filter(hook=hook, external_id=event.external_id)
+            .filter(hook=hook, external_id=event.external_id[:ID_CHARS])
             .first()
         )
         if deploy is not None and not _changes(deploy, event):
@@ -350,7 +352,7 @@ def _save(hook: DeployHook, deploy: Deploy | None, event: Event) -> Deploy:
         "last_event_id": event.event_id[:200],
     }
     if deploy is None:
-        return Deploy.objects.create(hook=hook, external_id=event.external_id[:200], **fields)
+        return Deploy.objects.create(hook=hook, external_id=event.external_id[:ID_CHARS], **fields)
     for key, value in fields.items():
         # A later event may leave out what an earlier one said (the commit): keep it.
         if value or key in {"state", "at", "last_event_id"}:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from founderops.monitoring.logparse import MinerSettings, TemplateMiner
 
@@ -83,14 +83,20 @@ def read_truth(path: Path) -> list[tuple[str, str]]:
         if missing:
             raise LoghubError(f"{path}: header lacks column(s) {', '.join(sorted(missing))}")
         rows: list[tuple[str, str]] = []
-        for row in reader:
-            where = f"{path}, line {reader.line_num}"
-            if None in row or any(row[key] is None for key in ("LineId", "Content", "EventId")):
-                raise LoghubError(f"{where}: wrong number of fields")
-            if row["LineId"] != str(len(rows) + 1):
-                raise LoghubError(f"{where}: LineId {row['LineId']!r}, expected {len(rows) + 1}")
-            rows.append((row["Content"], row["EventId"]))
+        try:
+            for row in reader:
+                rows.append(_truth_row(row, f"{path}, line {reader.line_num}", len(rows) + 1))
+        except csv.Error as error:  # an unclosed quote, a field past the csv module's limit
+            raise LoghubError(f"{path}, line {reader.line_num}: not valid CSV ({error})") from None
     return rows
+
+
+def _truth_row(row: dict[Any, Any], where: str, expected_id: int) -> tuple[str, str]:
+    if None in row or any(row[key] is None for key in ("LineId", "Content", "EventId")):
+        raise LoghubError(f"{where}: wrong number of fields")
+    if row["LineId"] != str(expected_id):
+        raise LoghubError(f"{where}: LineId {row['LineId']!r}, expected {expected_id}")
+    return row["Content"], row["EventId"]
 
 
 def grouping_accuracy(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> float:

@@ -32,6 +32,7 @@ from founderops.monitoring.logs import Problem, max_age, max_skew, read_records,
 from founderops.monitoring.models import MetricPoint, MetricSeries
 
 ACTOR = "agent:monitoring"
+MONITOR_PREFIX = "monitor:"  # the engine names its series monitor:NAME:METRIC
 AGENT_JOB = "founderops.monitoring.agent.respond"
 CONFIRM_WINDOW = 3
 CONFIRM_HITS = 3
@@ -107,12 +108,14 @@ def read_point(item: dict[str, Any], now: datetime) -> Incoming:
 
 
 def monitor_series(points: list[Incoming]) -> set[str]:
-    """Series a monitor feeds are the engine's: a posted point would corrupt its learning."""
-    return set(
-        MetricSeries.objects.filter(
-            name__in={p.series for p in points}, monitor__isnull=False
-        ).values_list("name", flat=True)
-    )
+    """Series a monitor feeds are the engine's: a posted point would corrupt its learning.
+    The `monitor:` names are reserved even before a first check: the engine would adopt a
+    series a post created, unlinked to its monitor, and keep taking posts into it."""
+    names = {p.series for p in points}
+    owned = MetricSeries.objects.filter(name__in=names, monitor__isnull=False)
+    return set(owned.values_list("name", flat=True)) | {
+        name for name in names if name.lower().startswith(MONITOR_PREFIX)
+    }
 
 
 def ingest_points(points: list[Incoming]) -> MetricsResult:

@@ -179,3 +179,15 @@ def test_it_opens_one_incident_for_a_refused_target_and_none_for_a_blip(settings
     planned = outage_bench.plan(1, outage_bench.QUICK)
     detection, _hours = outage_bench.detect(planned)
     assert Counter(t for i in detection.incidents for t in i.targets) == {"refuse-0": 1}
+
+
+def test_it_reports_no_steady_cpu_for_a_run_too_short_to_have_one() -> None:
+    steady = outage_bench._Steady(start_after=22.0, stop_before=5.0)
+    steady.marks = [(1.0, 0.0), (1.5, 1.0)]
+    assert steady.percent() is None
+
+
+def test_it_measures_steady_cpu_between_its_two_marks() -> None:
+    steady = outage_bench._Steady(start_after=22.0, stop_before=119.0)
+    steady.marks = [(10.0, 100.0), (17.0, 200.0)]
+    assert steady.percent() == 7.0

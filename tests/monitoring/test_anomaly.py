@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -58,6 +59,14 @@ def test_it_flags_a_level_shift_soon_after_it_starts() -> None:
     assert any(400 <= i < 410 for i in flagged)
 
 
+def test_it_flags_a_sustained_shift_of_one_standard_deviation_within_a_bar() -> None:
+    # Too small for a point or the mean of 5 to stand out; the mean of a bar of 48 does.
+    values = _noise(3000)
+    values[2000:] = [v + 1.0 for v in values[2000:]]
+    flagged = [i for i, s in enumerate(_scores(values)) if s >= anomaly.THRESHOLD]
+    assert any(2000 <= i < 2000 + anomaly.BAR for i in flagged)
+
+
 def test_it_stays_mostly_quiet_on_pure_noise_after_warm_up() -> None:
     # Gaussian noise still has rare extremes: at most a handful of alerts in 3000 points.
     scores = _scores(_noise(3000, seed=3))
@@ -72,16 +81,17 @@ def test_it_raises_one_alert_per_incident() -> None:
 
 
 def test_it_scores_identically_after_a_json_state_round_trip() -> None:
-    # 600 half-hours: twelve days, so the daily memory is full and rolling when it is saved.
+    # 1,000 half-hours: saved after 14 days, when the daily memory is full and rolling and the
+    # bar stream (10 bars = 480 points) is scoring, halfway through a bar.
     stamps, values = nab.read_series(
         SHARED_DATA / "monitoring/nab/data/realKnownCause/nyc_taxi.csv"
     )
-    series, times = values[:600].tolist(), stamps[:600]
+    series, times = values[:1000].tolist(), stamps[:1000]
     straight = _scores(series, times=times)
     first = AnomalyDetector()
-    head = _scores(series[:350], first, times[:350])
+    head = _scores(series[:700], first, times[:700])
     restored = AnomalyDetector.from_state(json.loads(json.dumps(first.to_state())))
-    assert head + _scores(series[350:], restored, times[350:]) == straight
+    assert head + _scores(series[700:], restored, times[700:]) == straight
 
 
 def test_it_keeps_its_state_under_a_fixed_size_after_100k_points() -> None:
@@ -91,11 +101,19 @@ def test_it_keeps_its_state_under_a_fixed_size_after_100k_points() -> None:
     cap = (
         2 * anomaly.HISTORY
         + anomaly.SHORT
+        + anomaly.BAR
+        + anomaly.BAR_HISTORY
         + streams * (anomaly.LIKELIHOOD_WINDOW + anomaly.AVERAGE)
         + (anomaly.DAYS + 1) * streams * anomaly.HOURS
-        + 30  # counters, sums and the version
+        + 40  # counters, sums and the version
     )
     assert _numbers(detector.to_state()) <= cap
+
+
+def test_it_saves_under_100_kb_of_json_after_100k_points() -> None:
+    detector = AnomalyDetector()
+    _scores(_noise(100_000), detector, _five_minutes(100_000))
+    assert len(json.dumps(detector.to_state())) < 100_000
 
 
 def test_it_stops_alerting_on_a_spike_that_comes_back_at_the_same_hour_every_day() -> None:
@@ -128,6 +146,41 @@ def test_it_carries_on_from_a_state_saved_before_the_daily_memory() -> None:
     del old["daily"]
     restored = AnomalyDetector.from_state(json.loads(json.dumps(old)))
     assert _scores(_noise(50, seed=9), restored) == _scores(_noise(50, seed=9), detector)
+
+
+def _version_2(state: dict[str, Any]) -> dict[str, Any]:
+    """A state as version 2 saved it: three streams, no bar stream."""
+    old: dict[str, Any] = json.loads(json.dumps(state))
+    del old["window"], old["bars"], old["surprises"]["bar"], old["averages"]["bar"]
+    slots = 3 * anomaly.HOURS
+    daily = old["daily"]
+    daily["today"] = daily["today"][:slots]
+    daily["past"] = [day[:slots] for day in daily["past"]]
+    return old | {"version": 2}
+
+
+def test_it_carries_on_from_a_version_2_state_with_its_daily_memory() -> None:
+    # Five days of a nightly spike: the restored detector still excuses the sixth night's.
+    times = _five_minutes(6 * 288)
+    values = _noise(len(times))
+    nightly = [i for i, at in enumerate(times) if (at.hour, at.minute) == (3, 0)]
+    for i in nightly:
+        values[i] += 15.0
+    detector = AnomalyDetector()
+    cut = nightly[-1] - 12
+    _scores(values[:cut], detector, times[:cut])
+    restored = AnomalyDetector.from_state(_version_2(detector.to_state()))
+    after = _scores(values[cut:], restored, times[cut:])
+    assert max(after[12:15]) < anomaly.THRESHOLD
+
+
+def test_it_starts_the_bar_stream_afresh_from_a_version_2_state() -> None:
+    detector = AnomalyDetector()
+    _scores(_noise(3000), detector, _five_minutes(3000))
+    restored = AnomalyDetector.from_state(_version_2(detector.to_state()))
+    state = restored.to_state()
+    assert (state["version"], state["window"]["items"], state["bars"]["items"]) == (3, [], [])
+    assert state["values"] == detector.to_state()["values"]
 
 
 def test_it_rejects_a_state_whose_daily_memory_has_the_wrong_size() -> None:

@@ -171,6 +171,17 @@ def test_it_round_trips_the_export_of_an_empty_database() -> None:
     assert apply(config.export(), {}).empty
 
 
+def test_it_refuses_a_runbook_step_missing_what_its_kind_needs() -> None:
+    text = (
+        "runbooks:\n  - name: restart\n    trigger: {cause: down}\n    steps:\n"
+        "      - {name: restart, kind: shell}\n"
+    )
+    assert errors(text) == [
+        "monitors.yaml:5: runbooks[1] (restart): step 1 (restart): give argv (a list of strings)"
+        " or command (no shell is used)"
+    ]
+
+
 def test_it_applies_nothing_when_one_entry_is_wrong() -> None:
     broken = GOOD.replace("grace: 30m", "grace: soon")
     with pytest.raises(config.ConfigInvalid):

@@ -132,6 +132,20 @@ def test_it_ignores_a_replayed_event(client: Client, api: Component) -> None:
 
 
 @time_machine.travel(NOW, tick=False)
+def test_it_ignores_a_replayed_event_with_a_very_long_id(client: Client, api: Component) -> None:
+    deploys.create_hook("ci", "generic", "api", SECRET)
+    body = generic(id="b" * 500)
+    for _ in range(2):
+        client.post(
+            "/hooks/deploy/ci/",
+            body,
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {SECRET}"},
+        )
+    assert Deploy.objects.count() == 1
+
+
+@time_machine.travel(NOW, tick=False)
 def test_it_keeps_the_final_state_when_created_arrives_late(client: Client, api: Component) -> None:
     vercel_hook(api)
     post_vercel(client, vercel_event("deployment.succeeded", event="evt_2"))

@@ -182,7 +182,9 @@ def test_it_confirms_a_failure_at_the_retry_interval(monkeypatch: pytest.MonkeyP
     fast_retries(monkeypatch)
     make("api", interval_s=60)
     script = Script({"api": checks.down("connection refused")})
-    engine(script).run_for(1.0)
+    # The scheduler sleeps up to 1 s between its looks at the heap (a real retry is ≥ 2 s
+    # away): three runs fit in 3.5 s, a fourth only after the 60 s interval.
+    engine(script).run_for(3.5)
     # One run, two retries; confirmed down, it waits the interval again.
     assert script.calls == ["api", "api", "api"]
     assert Monitor.objects.get(name="api").state == Monitor.State.DOWN
@@ -203,7 +205,7 @@ def test_it_retries_sooner_when_the_database_judges_a_run_slow(
     fast_retries(monkeypatch)
     make("api", interval_s=60, normal_latencies_ms=[10.0] * 10)
     script = Script({"api": ProbeResult(UP, latency_ms=100.0)})
-    engine(script).run_for(1.5)
+    engine(script).run_for(3.5)
     assert script.calls == ["api", "api", "api"]
     assert Monitor.objects.get(name="api").state == Monitor.State.DEGRADED
 

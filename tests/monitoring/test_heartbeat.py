@@ -126,6 +126,16 @@ def test_it_answers_head_and_start(client: Client) -> None:
     assert CheckResult.objects.get(monitor=monitor).detail["ping"] == "start"
 
 
+@time_machine.travel(T0, tick=False)
+def test_it_records_a_ping_whatever_the_last_slash(client: Client) -> None:
+    monitor = beat(period_s=60, grace_s=30)
+    paths = (f"/ping/{TOKEN}", f"/ping/{TOKEN}/start/", f"/ping/{TOKEN}/fail/")
+    assert [client.post(path).status_code for path in paths] == [200, 200, 200]
+    pings = CheckResult.objects.filter(monitor=monitor).order_by("pk")
+    assert [r.detail["ping"] for r in pings] == ["success", "start", "fail"]
+    assert heartbeat.ping_url(TOKEN).endswith(f"/ping/{TOKEN}/")
+
+
 def test_it_answers_404_to_an_unknown_token(client: Client) -> None:
     beat(period_s=60, grace_s=30)
     response = client.get("/ping/not-the-token/")

@@ -232,6 +232,20 @@ def test_it_keeps_monitor_series_to_the_monitor(client: Any, token: str) -> None
     assert "fed by a monitor" in response.json()["detail"]
 
 
+@pytest.mark.django_db
+def test_it_keeps_monitor_series_to_the_engine_before_the_first_check(
+    client: Any, token: str
+) -> None:
+    Monitor.objects.create(name="site", kind="http", target="http://127.0.0.1/")
+
+    response = post(
+        client, "/api/metrics", jsonl({"series": "monitor:site:latency_ms", "value": 1}), token
+    )
+
+    assert response.status_code == 422
+    assert not MetricSeries.objects.exists()
+
+
 def normal(n: int) -> float:
     return 100 + 5 * math.sin(n / 5) + (n * 7919 % 11) / 5
 

@@ -79,3 +79,17 @@ def test_it_names_file_and_line_of_a_malformed_csv(tmp_path: Path) -> None:
 
     with pytest.raises(CommandError, match=r"HDFS_2k\.log_structured\.csv, line 4: wrong number"):
         call_command("eval", "logs", "--loghub", str(directory), "--systems", "HDFS")
+
+
+def test_it_names_file_and_line_of_an_unclosed_quote(tmp_path: Path) -> None:
+    directory = _slice(tmp_path, "HDFS", 5)
+    csv_path = directory / "HDFS" / "HDFS_2k.log_structured.csv"
+    rows = csv_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    # The quote never closes: the csv module reads on past its field size limit.
+    rows[3] = '3,"unclosed\n' + "x" * 200_000 + "\n"
+    csv_path.write_text("".join(rows), encoding="utf-8")
+
+    with pytest.raises(
+        CommandError, match=r"HDFS_2k\.log_structured\.csv, line \d+: not valid CSV"
+    ):
+        call_command("eval", "logs", "--loghub", str(directory), "--systems", "HDFS")
