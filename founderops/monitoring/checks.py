@@ -287,10 +287,13 @@ async def check_http(monitor: Monitor, context: Context, now: datetime) -> Probe
         headers[secret_header] = secrets.reveal(monitor.secret_sealed)
     cap = options.max_body_bytes or context.max_body_bytes
     started = time.perf_counter()
+    wire = WireTime()
     url, visited = monitor.target, [monitor.target]
     method, content = options.method, options.body.encode() or None
     for _hop in range(options.max_redirects + 1):
-        request = client.build_request(method, url, headers=headers, content=content)
+        request = client.build_request(
+            method, url, headers=headers, content=content, extensions={"trace": wire}
+        )
         response = await client.send(request, stream=True)
         try:
             if response.is_redirect and options.max_redirects:
@@ -307,9 +310,39 @@ async def check_http(monitor: Monitor, context: Context, now: datetime) -> Probe
                 return down(f"response larger than {size(cap)}", hard=False)
         finally:
             await response.aclose()
-        latency = (time.perf_counter() - started) * 1000
+        latency = wire.ms if wire.hops else (time.perf_counter() - started) * 1000
         return judge_http(response, body, truncated, latency, options, visited)
     return down(f"too many redirects (more than {options.max_redirects}): {' → '.join(visited)}")
+
+
+class WireTime:
+    """An HTTP check's latency as the transport saw it (httpcore's `trace` hook): per hop,
+    from the connection attempt (or the request's first byte on a reused connection) to the
+    response headers. Time this process spent elsewhere before the request went out, or
+    reading, decoding and closing the body afterwards, is not the service's and would let a
+    busy engine (a big outage, 1,000 monitors) pass for a slow service. A transport without
+    the hook (a test's mock) leaves `hops` at 0 and the check falls back to the wall clock."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.hops = 0
+        self._began: float | None = None
+
+    @property
+    def ms(self) -> float:
+        return self.seconds * 1000
+
+    async def __call__(self, event: str, info: dict[str, Any]) -> None:
+        now = time.perf_counter()
+        starts = event.endswith("connect_tcp.started") or event.endswith(
+            "send_request_headers.started"
+        )
+        if starts and self._began is None:
+            self._began = now
+        elif event.endswith("receive_response_headers.complete") and self._began is not None:
+            self.seconds += now - self._began
+            self.hops += 1
+            self._began = None
 
 
 async def _read(response: httpx.Response, cap: int, needed: bool) -> tuple[bytes, bool]:

@@ -46,7 +46,7 @@ from founderops.core import audit, clock, secrets
 from founderops.core.errors import InvalidInput
 from founderops.core.models import AuditEvent
 from founderops.incidents import components, runbooks
-from founderops.incidents.models import Component, Runbook
+from founderops.incidents.models import Component, Incident, Runbook
 from founderops.monitoring import checks, heartbeat
 from founderops.monitoring.models import MaintenanceWindow, Monitor
 
@@ -645,6 +645,24 @@ class _Reader:
                             + suggest(slug, slugs),
                         )
                     )
+        for runbook in config.runbooks:
+            self.trigger_names(runbook, "component", slugs)
+            self.trigger_names(runbook, "priority", PRIORITIES)
+
+    def trigger_names(self, runbook: RunbookSpec, key: str, known: set[str]) -> None:
+        """A trigger naming what does not exist never fires: say so now, not during an outage
+        (a pattern such as "api-*" may match later rows and is left alone)."""
+        wanted = runbook.trigger.get(key, [])
+        for value in wanted if isinstance(wanted, list) else [wanted]:
+            name = str(value)
+            if not any(c in name for c in "*?[") and name not in known:
+                self.problems.append(
+                    Problem(
+                        runbook.line,
+                        f"runbook {runbook.name}: trigger {key} {name!r} is not defined"
+                        + suggest(name, known),
+                    )
+                )
 
     def unique(self, keys: list[tuple[str, int]], what: str) -> None:
         first: dict[str, int] = {}
@@ -658,6 +676,7 @@ class _Reader:
 
 
 SET_OF_SECTIONS = set(SECTIONS)
+PRIORITIES = set(Incident.Priority.values)
 
 
 def _is_null(node: Node) -> bool:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets as random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -122,6 +123,9 @@ def create_hook(
     name: str, provider: str, component: str = "", secret: str = "", actor: str = "system"
 ) -> tuple[DeployHook, str]:
     """A new hook and its secret (generated unless the platform gave one): shown once."""
+    if not re.fullmatch(r"[-a-zA-Z0-9_]{1,100}", name):
+        # The name is the URL's last part (/hooks/deploy/NAME/): a slug, or no URL reaches it.
+        raise InvalidInput(f"a hook name may hold only letters, digits, - and _ (not {name!r})")
     if provider not in DeployHook.Provider.values:
         raise InvalidInput(f"provider must be one of {', '.join(DeployHook.Provider.values)}")
     found = Component.objects.filter(slug=component).first() if component else None

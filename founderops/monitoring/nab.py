@@ -204,14 +204,17 @@ def read_series(path: Path) -> tuple[list[datetime], FloatArray]:
     """A CSV of `timestamp,value` rows with a header line."""
     timestamps: list[datetime] = []
     values: list[float] = []
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None or [cell.strip() for cell in header[:2]] != ["timestamp", "value"]:
-            raise NabInputError(f"{path}: line 1 must be the header 'timestamp,value'")
-        for line, row in enumerate(reader, start=2):
-            timestamps.append(_timestamp(path, line, row))
-            values.append(_value(path, line, row))
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None or [cell.strip() for cell in header[:2]] != ["timestamp", "value"]:
+                raise NabInputError(f"{path}: line 1 must be the header 'timestamp,value'")
+            for line, row in enumerate(reader, start=2):
+                timestamps.append(_timestamp(path, line, row))
+                values.append(_value(path, line, row))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise NabInputError(f"{path}: not a UTF-8 CSV file ({error})") from None
     if not values:
         raise NabInputError(f"{path}: no data rows")
     return timestamps, np.asarray(values, dtype=np.float64)
@@ -273,8 +276,11 @@ def published_scores(root: Path, n_windows: int) -> dict[str, dict[str, float]]:
     folder = root / "results" / "per_detector_standard"
     out = {}
     for path in sorted(folder.glob("*_standard_scores.csv")):
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+        try:
+            with path.open(newline="", encoding="utf-8") as handle:
+                rows = list(csv.DictReader(handle))
+        except (UnicodeDecodeError, csv.Error) as error:
+            raise NabInputError(f"{path}: not a UTF-8 CSV file ({error})") from None
         try:
             raw = sum(float(row["Score"]) for row in rows)
         except (KeyError, ValueError):
@@ -388,6 +394,9 @@ def reproduction(root: Path, corpus: Sequence[Series] | None = None) -> dict[str
     files = load_corpus(root) if corpus is None else corpus
     n_windows = sum(len(series.windows) for series in files)
     scores = published_scores(root, n_windows)
+    if not scores:
+        folder = root / "results" / "per_detector_standard"
+        raise NabInputError(f"{folder}: no *_standard_scores.csv to reproduce")
     check = {
         name: abs(scores[name]["score"] - expected) < 0.05
         for name, expected in PUBLISHED.items()

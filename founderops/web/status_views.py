@@ -22,6 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
+from django.utils.html import escape
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -120,7 +121,9 @@ class UpdatesFeed(Feed):  # type: ignore[type-arg]
         return f"[{Incident.State(item.status).label}] {item.incident.title}"
 
     def item_description(self, item: StatusUpdate) -> str:
-        return item.body
+        # The feeds declare their text HTML (Atom's type="html", RSS by custom): the body is
+        # plain text, so it is escaped and a "<script>" in it reaches readers as text.
+        return escape(item.body)
 
     def item_link(self, item: StatusUpdate) -> str:
         return reverse("status_incident", args=[item.incident_id]) + f"#update-{item.pk}"

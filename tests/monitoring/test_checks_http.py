@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from founderops.core import http
+from founderops.monitoring import checks
 from founderops.monitoring.models import Monitor
 from tests.monitoring.local_servers import Http, closed_port, http_server, probe
 
@@ -192,3 +194,17 @@ def test_it_sends_through_the_injected_async_transport() -> None:
     assert result.error == "HTTP 503 Service Unavailable"
     assert seen[0].headers["X-Probe"] == "1"
     assert seen[0].headers["User-Agent"] == http.USER_AGENT
+
+
+def test_it_times_the_wire_from_connect_to_the_response_headers() -> None:
+    wire = checks.WireTime()
+    events = ["connection.connect_tcp.started", "http11.send_request_headers.started"]
+    events += ["http11.receive_response_headers.complete"]
+
+    async def replay() -> None:
+        for event in events:
+            await wire(event, {})
+
+    asyncio.run(replay())
+    asyncio.run(replay())  # a redirect: a second hop adds its own time
+    assert (wire.hops, wire.seconds > 0) == (2, True)

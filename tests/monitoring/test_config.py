@@ -182,6 +182,26 @@ def test_it_refuses_a_runbook_step_missing_what_its_kind_needs() -> None:
     ]
 
 
+def test_it_refuses_a_runbook_trigger_that_can_never_fire() -> None:
+    text = (
+        "components:\n  - {name: API, slug: api}\n"
+        "runbooks:\n  - name: restart\n    trigger: {component: apx, priority: [P1, P9]}\n"
+        "    steps: [{name: look, kind: check}]\n"
+    )
+    assert errors(text) == [
+        "monitors.yaml:4: runbook restart: trigger component 'apx' is not defined"
+        " (did you mean 'api'?)",
+        "monitors.yaml:4: runbook restart: trigger priority 'P9' is not defined",
+    ]
+
+
+def test_it_takes_a_pattern_in_a_runbook_trigger() -> None:
+    text = (
+        "runbooks:\n  - {name: r, trigger: {component: 'api-*'}, steps: [{name: c, kind: check}]}\n"
+    )
+    assert config.parse(text).runbooks[0].trigger == {"component": "api-*"}
+
+
 def test_it_applies_nothing_when_one_entry_is_wrong() -> None:
     broken = GOOD.replace("grace: 30m", "grace: soon")
     with pytest.raises(config.ConfigInvalid):

@@ -13,6 +13,7 @@ import time_machine
 from django.core.management import call_command
 from django.test import Client
 
+from founderops.core.errors import InvalidInput
 from founderops.incidents import services as incidents
 from founderops.incidents.alerts import Signal
 from founderops.incidents.models import Alert, Component, Incident, TimelineEntry
@@ -197,6 +198,12 @@ def test_it_acknowledges_other_vercel_events(client: Client, api: Component) -> 
     vercel_hook(api)
     response = post_vercel(client, json.dumps({"id": "e", "type": "project.created"}).encode())
     assert response.json() == {"stored": False, "ignored": "not a deployment state event"}
+
+
+def test_it_refuses_a_hook_name_no_url_can_reach() -> None:
+    with pytest.raises(InvalidInput, match="only letters, digits, - and _"):
+        deploys.create_hook("bad name!", "generic")
+    assert not DeployHook.objects.exists()
 
 
 def test_it_answers_404_to_an_unknown_hook(client: Client) -> None:

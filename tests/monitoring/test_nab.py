@@ -153,3 +153,16 @@ def test_it_names_a_missing_config(tmp_path: Path) -> None:
 def test_it_names_a_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="no such directory"):
         call_command("eval", "anomalies", "--nab", str(tmp_path / "nope"), stdout=StringIO())
+
+
+def test_it_names_a_data_file_that_is_not_text(tmp_path: Path) -> None:
+    root = _tiny_nab(tmp_path, "")
+    (root / "data" / "group" / "a.csv").write_bytes(b"timestamp,value\n\x9b\xff\x00junk\n")
+    with pytest.raises(CommandError, match=r"a\.csv: not a UTF-8 CSV file"):
+        call_command("eval", "anomalies", "--nab", str(root), stdout=StringIO())
+
+
+def test_it_says_there_is_nothing_to_reproduce_without_results(tmp_path: Path) -> None:
+    root = _tiny_nab(tmp_path, _csv(30))
+    with pytest.raises(CommandError, match=r"no \*_standard_scores\.csv to reproduce"):
+        call_command("eval", "anomalies", "--nab", str(root), "--reproduce", stdout=StringIO())

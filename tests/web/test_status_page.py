@@ -155,6 +155,19 @@ def test_it_serves_published_updates_as_atom(client: Client, outage: Incident) -
     assert [e.findtext(f"{atom}title") for e in entries] == ["[Investigating] API errors"]
 
 
+@time_machine.travel(NOW, tick=False)
+def test_it_serves_an_update_as_text_not_markup_in_the_feeds(
+    client: Client, outage: Incident
+) -> None:
+    outage.updates.filter(state="published").update(body="<script>alert(1)</script>")
+    atom = "{http://www.w3.org/2005/Atom}"
+    root = ElementTree.fromstring(client.get("/status/feed.atom").content)  # noqa: S314
+    summaries = [e.findtext(f"{atom}summary") for e in root.findall(f"{atom}entry")]
+    assert summaries == ["&lt;script&gt;alert(1)&lt;/script&gt;"]
+    rss = ElementTree.fromstring(client.get("/status/feed.rss").content)  # noqa: S314
+    assert [i.findtext("description") for i in rss.iter("item")] == summaries
+
+
 @pytest.fixture
 def smtp(settings: Any) -> Any:
     with running(Recorder()) as port:
