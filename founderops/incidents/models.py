@@ -117,6 +117,22 @@ class Incident(models.Model):
     def __str__(self) -> str:
         return f"{self.priority} {self.title}"
 
+    @property
+    def public_title(self) -> str:
+        """The title customers see. An incident the detectors opened is titled after a monitor
+        and an HTTP code, which mean nothing to them; one written by hand is shown as is."""
+        if not self.alerts.exists():
+            return self.title
+        names = [c.name for c in self.components.all() if c.public]
+        subject = " and ".join(names) if names else "our service"
+        if self.cause == "slow":
+            return f"Slow responses on {subject}"
+        return {
+            "P0": f"Outage of {subject}",
+            "P1": f"Errors on {subject}",
+            "P2": f"Degraded performance on {subject}",
+        }.get(self.priority, f"Minor issue with {subject}")
+
 
 class Alert(models.Model):
     """One firing signal; the same fingerprint firing again updates this row, never a new one."""

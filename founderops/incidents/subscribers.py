@@ -214,7 +214,7 @@ def notice_mail(notice: SubscriberNotice) -> EmailMessage:
     update, subscriber = notice.update, notice.subscriber
     incident = update.incident
     state = Incident.State(update.status).label
-    mail = base_mail(subscriber, f"[{state}] {incident.title}", notice.msgid)
+    mail = base_mail(subscriber, f"[{state}] {incident.public_title}", notice.msgid)
     leave = site_link("status_unsubscribe", unsubscribe_token(subscriber))
     # RFC 2369 and 8058: the mail client's own "unsubscribe" button, one POST, no page.
     mail["List-Unsubscribe"] = f"<{leave}>"
@@ -223,7 +223,8 @@ def notice_mail(notice: SubscriberNotice) -> EmailMessage:
     page = site_link("status_incident", incident.pk)
     published = update.published_at or update.created_at
     mail.set_content(
-        f"{incident.title}\n{state} · {published:%Y-%m-%d %H:%M} UTC\n\n{update.body.strip()}\n\n"
+        f"{incident.public_title}\n{state} · {published:%Y-%m-%d %H:%M} UTC\n\n"
+        f"{update.body.strip()}\n\n"
         f"Details: {page}\n\n-- \nStop these mails: {leave}\n"
     )
     return mail

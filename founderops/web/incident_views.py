@@ -7,6 +7,7 @@ Viewers get the page without its forms, and the server refuses their posts.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -107,6 +108,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "runs": [(run, waiting[run.pk]) for run in runs],
         "updates": incident.updates.order_by("created_at", "pk"),
         "diagnostics": incident.diagnostics,
+        "diagnostics_json": json.dumps(incident.diagnostics, indent=2, default=str),
         "hypotheses": incident.diagnostics.get("hypotheses", []),
         "findings": incident.diagnostics.get("summary", []),
         "can_act": access.may(request, Role.AGENT),

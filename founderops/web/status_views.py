@@ -118,7 +118,7 @@ class UpdatesFeed(Feed):  # type: ignore[type-arg]
         return list(updates.select_related("incident")[:FEED_ITEMS])
 
     def item_title(self, item: StatusUpdate) -> str:
-        return f"[{Incident.State(item.status).label}] {item.incident.title}"
+        return f"[{Incident.State(item.status).label}] {item.incident.public_title}"
 
     def item_description(self, item: StatusUpdate) -> str:
         # The feeds declare their text HTML (Atom's type="html", RSS by custom): the body is

@@ -116,3 +116,8 @@ def test_it_removes_its_incidents_and_monitors_on_reset(history: int) -> None:
         0,
         0,
     )
+
+
+def test_it_lets_live_checks_learn_their_own_normal_latency(history: int) -> None:
+    learned = Monitor.objects.filter(name__in=["website", "editor", "api-health"])
+    assert [m.normal_latencies_ms for m in learned] == [[], [], []]

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from founderops.incidents import statuspage
+from founderops.incidents import services, statuspage
+from founderops.incidents.alerts import Signal
 from founderops.incidents.models import Component, ComponentStatusChange, Incident, StatusUpdate
 from founderops.incidents.statuspage import Change, Tally, day_span, tally
 
@@ -238,3 +239,26 @@ def test_it_shows_the_worst_component_status_in_the_banner() -> None:
     ]
     assert statuspage.banner(components) == ("outage", "Partial outage")
     assert statuspage.banner([components[2]]) == ("operational", "All systems operational")
+
+
+def test_it_gives_a_detected_incident_a_title_customers_understand(db: None) -> None:
+    api = Component.objects.create(name="API", slug="api")
+    fired = services.fire(
+        Signal(
+            fingerprint="monitor:api-health:down",
+            source="check",
+            cause="down",
+            title="api-health is down: HTTP 500 Internal Server Error",
+            at=NOW,
+            component=api.slug,
+            facts={"hard": True},
+        )
+    )
+    assert fired.incident.public_title == "Errors on API"
+
+
+def test_it_shows_a_hand_written_incident_title_as_is(db: None) -> None:
+    incident = Incident.objects.create(
+        title="Scheduled exports are late", priority="P2", started_at=NOW, detected_at=NOW
+    )
+    assert incident.public_title == "Scheduled exports are late"
