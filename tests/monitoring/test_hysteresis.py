@@ -205,7 +205,7 @@ def test_it_keeps_one_slow_sample_out_of_the_normal(monitor: Monitor, clock: Clo
 
 def test_it_does_not_count_a_slowdown_under_the_floor(monitor: Monitor, clock: Clock) -> None:
     learn_normal(monitor, clock, latency=20.0)
-    feed(monitor, clock, *[ok(34.0) for _ in range(6)])  # 70 % slower, but 14 ms
+    feed(monitor, clock, *[ok(29.0) for _ in range(6)])  # 45 % slower, but 9 ms
     assert not Alert.objects.exists()
 
 
