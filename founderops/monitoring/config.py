@@ -117,6 +117,11 @@ KIND_OPTIONS: dict[str, dict[str, tuple[type, ...]]] = {
         "slow_queries": (int,),
     },
 }
+# The engine's and state machine's own options, for every kind that is checked on a schedule
+# (a heartbeat waits for pings instead): seconds between re-checks while a failure is not
+# confirmed yet, and how many times its normal latency counts as slow.
+for _kind in ("http", "tcp", "tls", "dns", "postgres"):
+    KIND_OPTIONS[_kind] |= {"retry_interval": NUMBER, "slow_factor": NUMBER}
 HEARTBEAT_DURATIONS = ("period", "grace", "max_runtime")
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 # Divisors and multipliers, so "2500ms" is exactly 2.5 s (0.001 is not exact in binary).

@@ -376,3 +376,14 @@ def test_it_says_why_the_file_was_not_applied_at_start(tmp_path: Path, settings:
     assert said[0] == f"{path} was not applied:"
     assert said[1].startswith(f"  {path}:4: monitors[1] (a).target")
     assert not Monitor.objects.exists()
+
+
+def test_it_accepts_the_engines_retry_interval_and_slow_factor() -> None:
+    parsed = config.parse(
+        "monitors:\n"
+        "  - name: api\n"
+        "    kind: http\n"
+        "    target: http://127.0.0.1:9/\n"
+        "    options: {retry_interval: 4, slow_factor: 1.5}\n"
+    )
+    assert parsed.monitors[0].options == {"retry_interval": 4, "slow_factor": 1.5}
