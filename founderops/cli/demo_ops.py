@@ -145,9 +145,7 @@ def load(now: datetime, sim_port: int, web_port: int, owner: User | None) -> int
     if told:
         # The replay's latencies were those of an in-process transport: live checks over
         # loopback learn their own normal instead of looking thousands of % slower.
-        Monitor.objects.filter(name__in=[s.monitor for s in STORIES]).update(
-            normal_latencies_ms=[]
-        )
+        Monitor.objects.filter(name__in=[s.monitor for s in STORIES]).update(normal_latencies_ms=[])
     return told
 
 
