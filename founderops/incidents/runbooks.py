@@ -57,6 +57,10 @@ ADVANCE_JOB = "founderops.incidents.runbooks.advance_job"
 MODES = ("auto", "approval", "notify")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
+# Headers whose values are credentials; they must come from the environment.
+SECRET_HEADER = re.compile(r"authorization|token|secret|api[-_]?key|cookie|password", re.I)
+ENV_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+
 # Step states recorded in RunbookRun.steps.
 STARTED, SUCCEEDED, FAILED = "started", "succeeded", "failed"
 WAITING, AWAITING_APPROVAL, APPROVED = "waiting", "awaiting_approval", "approved"
@@ -96,6 +100,7 @@ def _validate_step(number: int, step: object) -> None:
         headers = step.get("headers", {})
         if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
             raise InvalidInput(f"{where}: headers must map names to text")
+        _no_secret_in_clear(where, headers)
         _expected(step, where)
     if step.get("mode", "auto") not in MODES:
         raise InvalidInput(f"{where}: mode must be one of {', '.join(MODES)}")
@@ -114,6 +119,16 @@ def _validate_step(number: int, step: object) -> None:
     timeout = step.get("timeout")
     if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
         raise InvalidInput(f"{where}: timeout must be a positive number of seconds")
+
+
+def _no_secret_in_clear(where: str, headers: Mapping[str, str]) -> None:
+    """A token typed into a runbook would end up in git and the database: refer to it."""
+    for name, value in headers.items():
+        if SECRET_HEADER.search(name) and not ENV_REFERENCE.search(value):
+            raise InvalidInput(
+                f"{where}: header {name!r} holds a secret in clear; write it as "
+                f"${{VARIABLE}} and set the variable in the environment"
+            )
 
 
 def argv_of(step: Mapping[str, Any]) -> list[str]:

@@ -213,6 +213,11 @@ def test_it_fails_a_step_whose_secret_is_not_set(incident: Incident) -> None:
         ({"cause": "down"}, [{"kind": "shell", "argv": "rm -rf /"}], "a list of strings"),
         ({"cause": "down"}, [{"kind": "http", "url": "ftp://x"}], "url must start with"),
         ({"cause": "down"}, [{"kind": "wait", "seconds": 0}], "seconds must be between"),
+        (
+            {"cause": "down"},
+            [{"kind": "http", "url": "https://x", "headers": {"Authorization": "Bearer abc"}}],
+            "header 'Authorization' holds a secret in clear",
+        ),
     ],
 )
 def test_it_explains_what_is_wrong_with_a_runbook(
