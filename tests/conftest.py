@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 
 from founderops.ai import registry
 from founderops.core import notify
+from tests.channels.smtp_server import Recorder, running
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -54,3 +55,37 @@ def _fast_passwords_and_no_notifications(settings: Any) -> Iterator[None]:
         yield
     # Models cached from rows a test rolled back must not serve the next test.
     registry.forget()
+
+
+# Real SMTP relays on 127.0.0.1 with FOUNDEROPS_SMTP_URL pointing at them (replies, status-page
+# mail, the test e-mail); each records what it was sent.
+
+
+def _plain(settings: Any, recorder: Recorder) -> Iterator[Recorder]:
+    with running(recorder) as port:
+        settings.SMTP_URL = f"smtp+plain://127.0.0.1:{port}"
+        yield recorder
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Iterator[Recorder]:
+    """A relay that accepts every mail."""
+    yield from _plain(settings, Recorder())
+
+
+@pytest.fixture
+def smtp_busy_once(settings: Any) -> Iterator[Recorder]:
+    """A relay that answers 451 (try again later) once, then 250."""
+    yield from _plain(settings, Recorder(replies=["451 4.3.0 Try again later"]))
+
+
+@pytest.fixture
+def smtp_busy(settings: Any) -> Iterator[Recorder]:
+    """A relay that answers 451 every time."""
+    yield from _plain(settings, Recorder(always="451 4.3.0 Try again later"))
+
+
+@pytest.fixture
+def smtp_rejecting(settings: Any) -> Iterator[Recorder]:
+    """A relay that refuses every mail for good (550)."""
+    yield from _plain(settings, Recorder(always="550 5.1.1 <ada@example.com>: mailbox unavailable"))

@@ -21,36 +21,6 @@ from tests.channels.smtp_server import (
 )
 
 
-def _plain(settings: Any, recorder: Recorder) -> Iterator[Recorder]:
-    with running(recorder) as port:
-        settings.SMTP_URL = f"smtp+plain://127.0.0.1:{port}"
-        yield recorder
-
-
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[Recorder]:
-    """A relay that accepts every mail."""
-    yield from _plain(settings, Recorder())
-
-
-@pytest.fixture
-def smtp_busy_once(settings: Any) -> Iterator[Recorder]:
-    """A relay that answers 451 (try again later) once, then 250."""
-    yield from _plain(settings, Recorder(replies=["451 4.3.0 Try again later"]))
-
-
-@pytest.fixture
-def smtp_busy(settings: Any) -> Iterator[Recorder]:
-    """A relay that answers 451 every time."""
-    yield from _plain(settings, Recorder(always="451 4.3.0 Try again later"))
-
-
-@pytest.fixture
-def smtp_rejecting(settings: Any) -> Iterator[Recorder]:
-    """A relay that refuses every mail for good (550)."""
-    yield from _plain(settings, Recorder(always="550 5.1.1 <ada@example.com>: mailbox unavailable"))
-
-
 @pytest.fixture
 def relay_cert(tmp_path: Path) -> tuple[Path, Path]:
     return self_signed(tmp_path)

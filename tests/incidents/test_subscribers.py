@@ -4,7 +4,6 @@ published update mailed once per subscriber through a real SMTP server on 127.0.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,33 +14,12 @@ from founderops.core import jobs
 from founderops.core.errors import InvalidInput
 from founderops.incidents import subscribers
 from founderops.incidents.models import Incident, StatusUpdate, Subscriber, SubscriberNotice
-from tests.channels.smtp_server import Recorder, running
+from tests.channels.smtp_server import Recorder
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 LINK = re.compile(r"https?://\S+/status/confirm/(\S+)/")
-
-
-def _relay(settings: Any, recorder: Recorder) -> Iterator[Recorder]:
-    with running(recorder) as port:
-        settings.SMTP_URL = f"smtp+plain://127.0.0.1:{port}"
-        yield recorder
-
-
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[Recorder]:
-    yield from _relay(settings, Recorder())
-
-
-@pytest.fixture
-def smtp_busy_once(settings: Any) -> Iterator[Recorder]:
-    yield from _relay(settings, Recorder(replies=["451 4.3.0 Try again later"]))
-
-
-@pytest.fixture
-def smtp_rejecting(settings: Any) -> Iterator[Recorder]:
-    yield from _relay(settings, Recorder(always="550 5.1.1 mailbox unavailable"))
 
 
 def confirmed(email: str) -> Subscriber:

@@ -21,7 +21,7 @@ from founderops.incidents.models import (
     Subscriber,
 )
 from founderops.monitoring.models import MaintenanceWindow
-from tests.channels.smtp_server import Recorder, running
+from tests.channels.smtp_server import Recorder
 
 pytestmark = pytest.mark.django_db
 
@@ -168,15 +168,8 @@ def test_it_serves_an_update_as_text_not_markup_in_the_feeds(
     assert [i.findtext("description") for i in rss.iter("item")] == summaries
 
 
-@pytest.fixture
-def smtp(settings: Any) -> Any:
-    with running(Recorder()) as port:
-        settings.SMTP_URL = f"smtp+plain://127.0.0.1:{port}"
-        yield
-
-
 @time_machine.travel(NOW, tick=False)
-def test_it_subscribes_through_the_form_and_says_check_your_inbox(smtp: None) -> None:
+def test_it_subscribes_through_the_form_and_says_check_your_inbox(smtp: Recorder) -> None:
     client = Client(enforce_csrf_checks=True)
     page = client.get("/status/subscribe/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
