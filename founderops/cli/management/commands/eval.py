@@ -10,6 +10,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from founderops.cli import evaluation
 from founderops.monitoring import loghub, nab
+from founderops.revenue import engine, fixture, report
+from founderops.revenue.billing import RevenueInputError
+from founderops.revenue.engine import PROFILES
 
 
 class Command(BaseCommand):
@@ -58,6 +61,17 @@ class Command(BaseCommand):
             help=f"comma-separated subset of {','.join(loghub.LOG_FORMATS)} (default: all)",
         )
 
+        revenue = agents.add_parser(
+            "revenue",
+            help="the MRR engine on a scenario's events.csv: movements and month-end MRR",
+            description=(
+                "FILE is an events.csv in the reference scenario's fixture format; writes "
+                "movements.csv and month_end_mrr_usd.csv into DIR. Needs no database."
+            ),
+        )
+        revenue.add_argument("--events", type=Path, required=True, help="the events.csv")
+        revenue.add_argument("--out", type=Path, required=True, help="directory for the CSVs")
+        revenue.add_argument("--profile", choices=sorted(PROFILES), default="chartmogul")
         anomalies = agents.add_parser(
             "anomalies",
             help="the metric anomaly detector scored with NAB's profiles",
@@ -75,6 +89,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["agent"] == "revenue":
+            self.stdout.write(_revenue(options["events"], options["out"], options["profile"]))
+            return
         if options["agent"] == "anomalies":
             try:
                 if options["reproduce"]:
@@ -104,6 +121,14 @@ class Command(BaseCommand):
         }
         figures = evaluation.Summary(outcomes, extra).figures()
         self.stdout.write(json.dumps(figures))
+
+
+def _revenue(events: Path, out: Path, profile: str) -> str:
+    try:
+        result = engine.compute(fixture.load(events), PROFILES[profile])
+    except (RevenueInputError, OSError) as error:
+        raise CommandError(str(error)) from None
+    return "\n".join(str(path) for path in report.write(result, out))
 
 
 def _logs(directory: Path, systems: str | None) -> dict[str, object]:

@@ -1,0 +1,101 @@
+"""The engine's results as the reference scenario's two CSV files (half-up rounding here only)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from fractions import Fraction
+from pathlib import Path
+
+from founderops.revenue.engine import Month, Result
+
+MOVEMENT_COLUMNS = (
+    "month",
+    "start_mrr",
+    "new",
+    "expansion",
+    "reactivation",
+    "contraction",
+    "churn",
+    "fx_impact",
+    "end_mrr",
+    "paying_customers_end",
+    "arpa",
+    "customer_churn_rate_b2b",
+    "gross_mrr_churn_rate",
+    "net_mrr_churn_rate",
+    "nrr_month_ex_fx",
+    "grr_month_ex_fx",
+    "quick_ratio_excl_reactivation",
+    "quick_ratio_incl_reactivation",
+)
+
+
+def half_up(value: Fraction, decimals: int) -> str:
+    """Round half away from zero (Decimal's ROUND_HALF_UP) to `decimals` places."""
+    scaled = abs(value) * 10**decimals
+    units = int(scaled + Fraction(1, 2))
+    sign = "-" if value < 0 and units else ""
+    whole, part = divmod(units, 10**decimals)
+    return f"{sign}{whole}.{part:0{decimals}d}"
+
+
+def money(cents: Fraction) -> str:
+    return half_up(cents / 100, 2)
+
+
+def _rate(numerator: Fraction, denominator: Fraction) -> str:
+    return "" if denominator == 0 else half_up(numerator / denominator, 4)
+
+
+def movement_row(month: Month) -> list[str]:
+    m, c = month.moves, month.cohort_moves
+    lost = m["churn"] + m["contraction"]
+    gained = m["new"] + m["expansion"]
+    cohort_net = c["expansion"] + c["reactivation"] - c["contraction"] - c["churn"]
+    return [
+        f"{month.month:%Y-%m}",
+        money(month.start),
+        *(money(m[kind]) for kind in ("new", "expansion", "reactivation", "contraction", "churn")),
+        money(month.fx),
+        money(month.end),
+        str(month.paying_end),
+        money(month.end / month.paying_end) if month.paying_end else "",
+        _rate(Fraction(month.churned_from_start), Fraction(month.paying_start)),
+        _rate(lost, month.start),
+        _rate(lost - gained + m["new"] - m["reactivation"], month.start),
+        _rate(month.start + cohort_net, month.start),
+        _rate(month.start - c["churn"] - c["contraction"], month.start),
+        _rate(gained, lost),
+        _rate(gained + m["reactivation"], lost),
+    ]
+
+
+def movements_csv(result: Result) -> str:
+    return _csv([list(MOVEMENT_COLUMNS), *(movement_row(m) for m in result.months)])
+
+
+def month_end_csv(result: Result) -> str:
+    header = ["customer", *(f"{m.month:%Y-%m}" for m in result.months)]
+    rows = [[c, *(money(v) for v in result.month_end[c])] for c in result.customers]
+    totals = [sum(col, Fraction(0)) for col in zip(*result.month_end.values(), strict=True)]
+    return _csv([header, *rows, ["TOTAL", *(money(t) for t in totals)]])
+
+
+def write(result: Result, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in (
+        ("movements.csv", movements_csv(result)),
+        ("month_end_mrr_usd.csv", month_end_csv(result)),
+    ):
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _csv(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
