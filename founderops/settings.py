@@ -287,6 +287,7 @@ INSTALLED_APPS = [
     "founderops.customers",
     "founderops.support",
     "founderops.incidents",
+    "founderops.revenue",
     "founderops.monitoring",
     "founderops.reports",
     "founderops.channels",
