@@ -214,6 +214,28 @@ def check_address(raw: str, setting: str) -> None:
         )
 
 
+
+STRIPE_KEY_PREFIXES = ("rk_live_", "rk_test_", "sk_live_", "sk_test_")
+
+
+def check_stripe_key(raw: str, setting: str) -> None:
+    """Empty, or a Stripe secret or restricted key; the value itself is never echoed."""
+    if raw and not raw.startswith(STRIPE_KEY_PREFIXES):
+        raise ImproperlyConfigured(
+            f"FOUNDEROPS_{setting} is not a Stripe API key: it must start with rk_live_ or "
+            "rk_test_ (a restricted key) or sk_live_ / sk_test_"
+        )
+
+
+def check_stripe_mode(key: str, livemode: bool) -> None:
+    """The key's mode and FOUNDEROPS_STRIPE_LIVEMODE agree, so test data never mixes with live."""
+    if key and ("_live_" in key[:8]) != livemode:
+        mode = "live" if livemode else "test"
+        raise ImproperlyConfigured(
+            f"FOUNDEROPS_STRIPE_API_KEY is not a {mode}-mode key but FOUNDEROPS_STRIPE_LIVEMODE "
+            f"is {str(livemode).lower()}: use a {mode} key or change FOUNDEROPS_STRIPE_LIVEMODE"
+        )
+
 def database_config(url: str, data_dir: Path, test_name: str = "") -> dict[str, Any]:
     if not url:
         return sqlite_config(data_dir / "founderops.sqlite3")
@@ -470,6 +492,17 @@ METRICS_HOURLY_DAYS = env_int("METRICS_HOURLY_DAYS", 400, minimum=1)
 CHECK_RESULTS_DAYS = env_int("CHECK_RESULTS_DAYS", 90, minimum=1)
 # Monitors as code: a YAML file applied at start when it changed (empty: none).
 MONITOR_CONFIG = env_str("MONITOR_CONFIG", "")
+
+# Revenue: Stripe (a restricted key with read access; `founderops stripe connect` can store one
+# encrypted instead), the webhook signing secrets (comma-separated: rotation, test and live
+# endpoints), and which mode's data the revenue numbers are computed from.
+STRIPE_API_KEY = env_str("STRIPE_API_KEY", "", check=check_stripe_key)
+STRIPE_LIVEMODE = env_bool("STRIPE_LIVEMODE", True)
+check_stripe_mode(STRIPE_API_KEY, STRIPE_LIVEMODE)
+STRIPE_WEBHOOK_SECRET = env_list("STRIPE_WEBHOOK_SECRET", "")
+# A signed webhook older (or further in the future) than this is refused as a replay.
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=10)
+STRIPE_RECONCILE_MINUTES = env_int("STRIPE_RECONCILE_MINUTES", 15, minimum=1)
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 LOGGING = {

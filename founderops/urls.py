@@ -5,6 +5,7 @@ from founderops.api.api import api
 from founderops.channels import inbound_views, widget_views
 from founderops.channels import views as channel_views
 from founderops.monitoring import views as monitoring_views
+from founderops.revenue import views as revenue_views
 from founderops.web import status_views
 
 admin.site.site_header = "FounderOps admin"
@@ -55,5 +56,7 @@ urlpatterns = [
         "ping/<str:token>/fail", monitoring_views.ping, {"kind": "fail"}, name="monitor_ping_fail"
     ),
     path("hooks/deploy/<slug:name>/", monitoring_views.deploy_hook, name="deploy_hook"),
+    # Stripe's webhook (revenue.views): the Stripe-Signature header is the credential.
+    path("hooks/stripe/", revenue_views.stripe_webhook, name="stripe_webhook"),
     path("", include("founderops.web.urls")),
 ]

@@ -69,6 +69,12 @@ def intervals() -> list[Every]:
         Every("retry-status-notices", "founderops.incidents.subscribers.retry_notices", 5),
         # Monitoring: 5-minute and hourly rollups, then retention of points and results.
         Every("prune-metrics", "founderops.monitoring.metrics.prune_metrics", 5),
+        # Revenue: Stripe events since the last one seen (gaps the webhooks left), then stubs.
+        Every(
+            "stripe-reconcile",
+            "founderops.revenue.tasks.reconcile",
+            settings.STRIPE_RECONCILE_MINUTES,
+        ),
     ]
 
 

@@ -60,6 +60,8 @@ PUBLIC = {
     "monitor_ping_start": "a monitored job saying it started",
     "monitor_ping_fail": "a monitored job saying it failed",
     "deploy_hook": "a deploy platform's signed webhook",
+    # Revenue: Stripe's webhook (the Stripe-Signature HMAC of the raw body, time-bounded).
+    "stripe_webhook": "Stripe's signed webhook",
 }
 # What a pattern's parameters get on the walk.
 SAMPLES = {

@@ -1,0 +1,412 @@
+"""`/hooks/stripe/`: signed, stored before processing, idempotent, order-proof."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import Client
+
+from founderops.core.models import AuditEvent
+from founderops.revenue import webhooks
+from founderops.revenue.models import (
+    BillingCustomer,
+    Charge,
+    Invoice,
+    Refund,
+    StripeEvent,
+)
+from tests.revenue import fake_stripe as fs
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+MARCH = datetime(2026, 3, 1, tzinfo=UTC)
+APRIL = datetime(2026, 4, 1, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _configured(settings: Any) -> Iterator[None]:
+    settings.STRIPE_WEBHOOK_SECRET = [fs.SECRET]
+    settings.STRIPE_API_KEY = ""
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def deliver(
+    client: Client,
+    capture: Any,
+    event: dict[str, Any],
+    at: datetime = NOW,
+    secret: str = fs.SECRET,
+) -> Any:
+    body = json.dumps(event)
+    return post(client, capture, body, fs.signed(body, at, secret))
+
+
+def post(client: Client, capture: Any, body: str, signature: str | None) -> Any:
+    headers = {"Stripe-Signature": signature} if signature is not None else {}
+    with capture(execute=True):
+        return client.post(
+            "/hooks/stripe/", data=body, content_type="application/json", headers=headers
+        )
+
+
+def paid_invoice(created: datetime = MARCH, status: str = "paid") -> dict[str, Any]:
+    lines = [fs.line("il_1", 2000, MARCH, APRIL)]
+    return fs.invoice("in_1", "cus_ada", lines, created, status=status)
+
+
+def test_it_stores_and_processes_a_signed_event(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH)
+    response = deliver(client, django_capture_on_commit_callbacks, event)
+    assert response.status_code == 200
+    assert response.json()["duplicate"] is False
+    stored = StripeEvent.objects.get()
+    assert (stored.stripe_id, stored.status, stored.attempts) == ("evt_1", "processed", 1)
+    invoice = Invoice.objects.get()
+    assert (invoice.status, invoice.total, invoice.livemode) == ("paid", 2000, False)
+    assert invoice.lines.get().period_start == MARCH
+
+
+def test_it_keeps_the_raw_body_exactly_as_signed(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = json.dumps(fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH), indent=1)
+    post(client, django_capture_on_commit_callbacks, body, fs.signed(body, NOW))
+    assert StripeEvent.objects.get().body == body
+
+
+def test_it_refuses_a_bad_signature(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH)
+    response = deliver(client, django_capture_on_commit_callbacks, event, secret="whsec_other")
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_signature"
+    assert "does not match" in response.json()["detail"]
+    assert StripeEvent.objects.count() == 0
+
+
+def test_it_refuses_a_body_changed_after_signing(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = json.dumps(fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH))
+    signature = fs.signed(body, NOW)
+    response = post(client, django_capture_on_commit_callbacks, body + " ", signature)
+    assert response.json()["error"] == "bad_signature"
+
+
+def test_it_refuses_a_missing_signature_header(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = json.dumps(fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH))
+    response = post(client, django_capture_on_commit_callbacks, body, None)
+    assert response.status_code == 400
+    assert "no timestamp" in response.json()["detail"]
+
+
+def test_it_refuses_a_stale_timestamp(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH)
+    late = NOW - timedelta(seconds=301)
+    response = deliver(client, django_capture_on_commit_callbacks, event, at=late)
+    assert response.status_code == 400
+    assert response.json()["error"] == "stale_timestamp"
+    assert StripeEvent.objects.count() == 0
+
+
+def test_it_accepts_a_timestamp_within_the_tolerance(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH)
+    recent = NOW - timedelta(seconds=299)
+    response = deliver(client, django_capture_on_commit_callbacks, event, at=recent)
+    assert response.status_code == 200
+
+
+def test_it_refuses_a_timestamp_in_the_future(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH)
+    ahead = NOW + timedelta(minutes=5)
+    response = deliver(client, django_capture_on_commit_callbacks, event, at=ahead)
+    assert response.status_code == 400
+    assert response.json()["error"] == "future_timestamp"
+
+
+def test_it_accepts_any_of_the_configured_secrets(
+    client: Client, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.STRIPE_WEBHOOK_SECRET = ["whsec_old", fs.SECRET]
+    event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH)
+    assert deliver(client, django_capture_on_commit_callbacks, event).status_code == 200
+
+
+def test_it_answers_404_without_a_webhook_secret(
+    client: Client, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.STRIPE_WEBHOOK_SECRET = []
+    event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH)
+    response = deliver(client, django_capture_on_commit_callbacks, event)
+    assert response.status_code == 404
+    assert "FOUNDEROPS_STRIPE_WEBHOOK_SECRET" in response.json()["detail"]
+
+
+def test_it_refuses_malformed_json_with_a_clear_message(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = '{"id": "evt_1", "object": "event",'
+    response = post(client, django_capture_on_commit_callbacks, body, fs.signed(body, NOW))
+    assert response.status_code == 400
+    assert response.json()["error"] == "malformed"
+    assert response.json()["detail"].startswith("the body is not JSON")
+
+
+def test_it_names_what_an_event_lacks(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = json.dumps({"object": "event", "id": "evt_1", "type": "invoice.paid"})
+    response = post(client, django_capture_on_commit_callbacks, body, fs.signed(body, NOW))
+    assert response.json()["detail"] == (
+        "the event lacks or has malformed: created, livemode, data.object"
+    )
+
+
+def test_it_refuses_a_body_that_is_not_an_event(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = json.dumps(paid_invoice())
+    response = post(client, django_capture_on_commit_callbacks, body, fs.signed(body, NOW))
+    assert response.json()["detail"] == "expected a Stripe event object, got 'invoice'"
+
+
+def test_it_refuses_a_body_too_large(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = " " * (webhooks.MAX_BODY_BYTES + 1)
+    response = post(client, django_capture_on_commit_callbacks, body, fs.signed(body, NOW))
+    assert response.status_code == 413
+
+
+def test_it_answers_a_replay_with_200_and_does_nothing(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH)
+    deliver(client, django_capture_on_commit_callbacks, event)
+    Invoice.objects.update(total=1)  # so that a second processing would show
+    response = deliver(client, django_capture_on_commit_callbacks, event)
+    assert response.status_code == 200
+    assert response.json()["duplicate"] is True
+    assert StripeEvent.objects.get().attempts == 1
+    assert Invoice.objects.get().total == 1
+
+
+def test_it_processes_an_event_once_however_often_the_job_runs(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH),
+    )
+    event = StripeEvent.objects.get()
+    assert webhooks.process_event(event.pk) == "skipped"
+    assert StripeEvent.objects.get().attempts == 1
+
+
+def test_it_keeps_the_newer_state_when_an_older_event_arrives_late(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    paid = fs.event("evt_2", "invoice.paid", paid_invoice(), MARCH + timedelta(minutes=5))
+    finalized = fs.event(
+        "evt_1", "invoice.finalized", paid_invoice(status="open"), MARCH + timedelta(minutes=1)
+    )
+    deliver(client, django_capture_on_commit_callbacks, paid)
+    deliver(client, django_capture_on_commit_callbacks, finalized)
+    assert Invoice.objects.get().status == "paid"
+    assert set(StripeEvent.objects.values_list("status", flat=True)) == {"processed"}
+
+
+def test_it_applies_a_newer_event_over_an_older_state(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    finalized = fs.event("evt_1", "invoice.finalized", paid_invoice(status="open"), MARCH)
+    paid = fs.event("evt_2", "invoice.paid", paid_invoice(), MARCH + timedelta(minutes=5))
+    deliver(client, django_capture_on_commit_callbacks, finalized)
+    deliver(client, django_capture_on_commit_callbacks, paid)
+    assert Invoice.objects.get().status == "paid"
+
+
+def test_it_lets_the_later_state_win_within_the_same_second(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    paid = fs.event("evt_2", "invoice.paid", paid_invoice(), MARCH)
+    finalized = fs.event("evt_1", "invoice.finalized", paid_invoice(status="open"), MARCH)
+    deliver(client, django_capture_on_commit_callbacks, paid)
+    deliver(client, django_capture_on_commit_callbacks, finalized)
+    assert Invoice.objects.get().status == "paid"
+
+
+def test_it_stores_a_stub_for_an_object_it_does_not_know(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH)
+    deliver(client, django_capture_on_commit_callbacks, event)
+    stub = BillingCustomer.objects.get(stripe_id="cus_ada")
+    assert (stub.needs_fetch, stub.version, stub.email) == (True, 0, "")
+    assert Invoice.objects.get().customer == stub
+
+
+def test_it_fills_a_stub_when_the_object_arrives(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH),
+    )
+    customer = fs.customer("cus_ada", created=fs.ts(MARCH))
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_2", "customer.updated", customer, MARCH),
+    )
+    row = BillingCustomer.objects.get()
+    assert (row.needs_fetch, row.email) == (False, "ada@example.com")
+
+
+def test_it_links_a_stripe_customer_to_the_founderops_customer(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    customer = fs.customer("cus_ada", email="Ada@Example.com")
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_1", "customer.created", customer, MARCH),
+    )
+    linked = BillingCustomer.objects.get().customer
+    assert linked is not None
+    assert linked.email == "ada@example.com"
+    assert linked.identities.filter(kind="stripe", value="cus_ada").exists()
+
+
+def test_it_marks_a_deleted_customer(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    customer = fs.customer("cus_ada")
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_1", "customer.created", customer, MARCH),
+    )
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_2", "customer.deleted", customer, NOW),
+    )
+    assert BillingCustomer.objects.get().deleted is True
+
+
+def test_it_ignores_events_for_objects_it_does_not_store(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    intent = fs.shape("payment_intent", id="pi_1")
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_1", "payment_intent.succeeded", intent, MARCH),
+    )
+    assert StripeEvent.objects.get().status == "ignored"
+
+
+def test_it_keeps_a_failed_event_with_its_error_for_a_retry(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    charge = fs.charge("ch_1", 1000, created=MARCH)
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_1", "charge.succeeded", charge, MARCH),
+    )
+    too_much = fs.refund("re_1", "ch_1", 1500)
+    response = deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_2", "charge.refund.updated", too_much, NOW),
+    )
+    assert response.status_code == 200
+    failed = StripeEvent.objects.get(stripe_id="evt_2")
+    assert (failed.status, failed.attempts) == ("failed", 1)
+    assert failed.error == (
+        "refund re_1 of 15.00 USD would bring the refunds on charge ch_1 to 15.00 USD, "
+        "more than the 10.00 USD charged: refused"
+    )
+    assert json.loads(failed.body)["data"]["object"]["id"] == "re_1"
+    assert Refund.objects.count() == 0
+    assert AuditEvent.objects.filter(action="revenue.stripe_event_failed").count() == 1
+
+
+def test_it_refuses_partial_refunds_that_add_up_to_more_than_the_charge(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_1", "charge.succeeded", fs.charge("ch_1", 1000), MARCH),
+    )
+    first = fs.refund("re_1", "ch_1", 600)
+    second = fs.refund("re_2", "ch_1", 600)
+    deliver(
+        client, django_capture_on_commit_callbacks, fs.event("evt_2", "refund.created", first, NOW)
+    )
+    deliver(
+        client, django_capture_on_commit_callbacks, fs.event("evt_3", "refund.created", second, NOW)
+    )
+    assert list(Refund.objects.values_list("stripe_id", flat=True)) == ["re_1"]
+    assert StripeEvent.objects.get(stripe_id="evt_3").status == "failed"
+
+
+def test_it_accepts_partial_refunds_up_to_the_charge(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_1", "charge.succeeded", fs.charge("ch_1", 1000), MARCH),
+    )
+    for number, refunded in ((2, 600), (3, 400)):
+        refund = fs.refund(f"re_{number}", "ch_1", refunded)
+        deliver(
+            client,
+            django_capture_on_commit_callbacks,
+            fs.event(f"evt_{number}", "refund.created", refund, NOW),
+        )
+    assert Refund.objects.count() == 2
+    assert Charge.objects.get().refunds.count() == 2
+
+
+def test_it_processes_a_failed_event_again_once_the_cause_is_gone(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_1", "charge.succeeded", fs.charge("ch_1", 1000), MARCH),
+    )
+    refund = fs.refund("re_1", "ch_1", 1500)
+    deliver(
+        client, django_capture_on_commit_callbacks, fs.event("evt_2", "refund.created", refund, NOW)
+    )
+    Charge.objects.update(amount=2000)  # e.g. the charge's newer state arrived
+    failed = StripeEvent.objects.get(stripe_id="evt_2")
+    assert webhooks.process_event(failed.pk) == "processed"
+    assert StripeEvent.objects.get(stripe_id="evt_2").attempts == 2
