@@ -262,6 +262,8 @@ class _Builder:
     subs: dict[str, list[_Sub]] = field(default_factory=dict)
     currency: dict[str, str] = field(default_factory=dict)
     horizon: datetime = field(init=False)
+    # invoice id -> the events.csv line that billed it (implied renewals have none)
+    billed_by: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         first = min(row.at for row in self.rows)
@@ -287,6 +289,22 @@ class _Builder:
     def finish(self) -> None:
         for customer in self.subs:
             self._renew_until(customer, self.horizon)
+        self._check_rates()
+
+    def _check_rates(self) -> None:
+        # The engine would refuse too, but only this file knows the line to point at.
+        for invoice in self.ledger.invoices:
+            if invoice.currency == "USD" or invoice.net <= 0 or invoice.lines[0].trial:
+                continue
+            known = [r.day for r in self.ledger.rates if r.currency == invoice.currency]
+            if not any(day <= invoice.period_start.date() for day in known):
+                raise FixtureError(
+                    self.billed_by.get(invoice.id, 2),
+                    f"customer {invoice.customer} is billed in {invoice.currency} from "
+                    f"{invoice.period_start:%Y-%m-%d} but no {invoice.currency}USD rate is given "
+                    f"on or before that day (note: '{invoice.currency}USD at service-period "
+                    "start: MM-DD rate; ...')",
+                )
 
     # -- customers, rates ----------------------------------------------------------------
     def _customer(self, row: EventRow) -> None:
@@ -541,6 +559,8 @@ class _Builder:
         if sub.record.past_due:
             invoice.status = "open"
         sub.paid_invoices, sub.period_end, sub.last_invoice = number, end, invoice
+        if row is not None:
+            self.billed_by[invoice.id] = row.line
         return invoice
 
     def _invoice(self, sub: _Sub, start: datetime, end: datetime, line: InvoiceLine) -> Invoice:

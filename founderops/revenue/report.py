@@ -7,7 +7,8 @@ import io
 from fractions import Fraction
 from pathlib import Path
 
-from founderops.revenue.engine import Month, Result
+from founderops.revenue import metrics
+from founderops.revenue.engine import MOVEMENTS, Month, Result
 
 MOVEMENT_COLUMNS = (
     "month",
@@ -44,30 +45,27 @@ def money(cents: Fraction) -> str:
     return half_up(cents / 100, 2)
 
 
-def _rate(numerator: Fraction, denominator: Fraction) -> str:
-    return "" if denominator == 0 else half_up(numerator / denominator, 4)
+def _rate(value: Fraction | None) -> str:
+    return "" if value is None else half_up(value, 4)
 
 
 def movement_row(month: Month) -> list[str]:
-    m, c = month.moves, month.cohort_moves
-    lost = m["churn"] + m["contraction"]
-    gained = m["new"] + m["expansion"]
-    cohort_net = c["expansion"] + c["reactivation"] - c["contraction"] - c["churn"]
+    rates = metrics.month_rates(month)
     return [
         f"{month.month:%Y-%m}",
         money(month.start),
-        *(money(m[kind]) for kind in ("new", "expansion", "reactivation", "contraction", "churn")),
+        *(money(month.moves[kind]) for kind in MOVEMENTS),
         money(month.fx),
         money(month.end),
         str(month.paying_end),
-        money(month.end / month.paying_end) if month.paying_end else "",
-        _rate(Fraction(month.churned_from_start), Fraction(month.paying_start)),
-        _rate(lost, month.start),
-        _rate(lost - gained + m["new"] - m["reactivation"], month.start),
-        _rate(month.start + cohort_net, month.start),
-        _rate(month.start - c["churn"] - c["contraction"], month.start),
-        _rate(gained, lost),
-        _rate(gained + m["reactivation"], lost),
+        "" if rates.arpa is None else money(rates.arpa),
+        _rate(rates.customer_churn),
+        _rate(rates.gross_mrr_churn),
+        _rate(rates.net_mrr_churn),
+        _rate(rates.nrr),
+        _rate(rates.grr),
+        _rate(rates.quick_ratio),
+        _rate(rates.quick_ratio_with_reactivation),
     ]
 
 
@@ -77,9 +75,12 @@ def movements_csv(result: Result) -> str:
 
 def month_end_csv(result: Result) -> str:
     header = ["customer", *(f"{m.month:%Y-%m}" for m in result.months)]
-    rows = [[c, *(money(v) for v in result.month_end[c])] for c in result.customers]
-    totals = [sum(col, Fraction(0)) for col in zip(*result.month_end.values(), strict=True)]
-    return _csv([header, *rows, ["TOTAL", *(money(t) for t in totals)]])
+    rows = [
+        [name, *(money(v) for v in result.month_end(index))]
+        for index, name in enumerate(result.customers)
+    ]
+    totals = [money(month.end) for month in result.months]
+    return _csv([header, *rows, ["TOTAL", *totals]])
 
 
 def write(result: Result, out: Path) -> list[Path]:
