@@ -25,6 +25,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from fractions import Fraction
 from statistics import NormalDist
 from typing import Literal
 
@@ -79,8 +80,12 @@ class _Fit:
     sigma: float
 
 
-def forecast_mrr(months: Sequence[date], mrr: Sequence[float], horizon: int = 6) -> Forecast:
-    """Forecast `horizon` months after the last of `months` (consecutive month starts)."""
+def forecast_mrr(
+    months: Sequence[date], mrr: Sequence[Fraction | float], horizon: int = 6
+) -> Forecast:
+    """Forecast `horizon` months after the last of `months` (consecutive month starts), from
+    month-end MRR in cents: `[m.month for m in result.months], [m.end for m in result.months]`
+    of the engine's result."""
     _check(months, mrr, horizon)
     values = _from_first_revenue(mrr)
     future = [_add_months(months[-1], h) for h in range(1, horizon + 1)]
@@ -94,7 +99,7 @@ def forecast_mrr(months: Sequence[date], mrr: Sequence[float], horizon: int = 6)
     )
 
 
-def _check(months: Sequence[date], mrr: Sequence[float], horizon: int) -> None:
+def _check(months: Sequence[date], mrr: Sequence[Fraction | float], horizon: int) -> None:
     if horizon < 1:
         raise ForecastInputError("the horizon must be at least one month")
     if len(months) != len(mrr):
@@ -108,7 +113,7 @@ def _check(months: Sequence[date], mrr: Sequence[float], horizon: int) -> None:
             raise ForecastInputError(f"months must be consecutive: {before} then {after}")
 
 
-def _from_first_revenue(mrr: Sequence[float]) -> list[float]:
+def _from_first_revenue(mrr: Sequence[Fraction | float]) -> list[float]:
     """Months before the first revenue are not history; a later zero is kept but floored at one
     cent so the log exists (a business at zero MRR then forecasts near zero, as it should)."""
     first = next(index for index, value in enumerate(mrr) if value > 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from datetime import date
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -151,3 +152,8 @@ def test_it_backtests_every_horizon_the_history_still_has() -> None:
 def test_it_scores_a_perfect_forecast_of_steady_growth_close_to_zero_error() -> None:
     figures = backtest([GROWING], horizon=1, origins=range(12, 24))
     assert figures["mape_pct"] == {"h1": pytest.approx(0, abs=0.5)}
+
+
+def test_it_takes_the_engines_exact_fractions_of_a_cent() -> None:
+    exact = [Fraction(int(v * 3), 3) for v in GROWING[:8]]
+    assert forecast_mrr(_months(8), exact, horizon=1).method == "damped_trend"
