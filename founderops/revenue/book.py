@@ -272,3 +272,45 @@ def _lines(ledger: Ledger) -> Lines:
         tax=ints([line.tax for _, line in pairs]),
         trial=flags([line.trial for _, line in pairs]),
     )
+
+
+def split(book: Book, day: int) -> tuple[Book, Book]:
+    """`book` as it stood before `day` (the range cut there, invoices whose period starts
+    earlier, subscriptions ending later still running) and the batch that brings it up to
+    date: what a daily job would hand to the incremental update."""
+    if not book.first < day <= book.first + book.days:
+        raise RevenueInputError("split inside the book's range")
+    before = book.invoices.start < day
+    rows, later = np.flatnonzero(before), np.flatnonzero(~before)
+    position = np.empty(len(before), dtype=np.int64)
+    position[rows], position[later] = np.arange(len(rows)), len(rows) + np.arange(len(later))
+    line_before = before[book.lines.invoice]
+    lines = replace(book.lines, invoice=position[book.lines.invoice])
+    refunds = replace(book.refunds, invoice=position[book.refunds.invoice])
+    failures = replace(book.failures, invoice=position[book.failures.invoice])
+    failed_before = book.failures.day < day
+    running = np.where(book.subscriptions.end >= day, NEVER, book.subscriptions.end)
+    ids = book.invoice_ids
+    base = replace(
+        book,
+        days=day - book.first,
+        subscriptions=replace(book.subscriptions, end=running),
+        invoices=_take(book.invoices, rows),
+        lines=_take(lines, line_before),
+        refunds=_take(refunds, before[book.refunds.invoice]),
+        failures=_take(failures, failed_before),
+        invoice_ids=None if ids is None else [ids[row] for row in rows],
+    )
+    batch = replace(
+        book,
+        invoices=_take(book.invoices, later),
+        lines=replace(_take(lines, ~line_before), invoice=lines.invoice[~line_before] - len(rows)),
+        refunds=_take(refunds, ~before[book.refunds.invoice]),
+        failures=_take(failures, ~failed_before),
+        invoice_ids=None if ids is None else [ids[row] for row in later],
+    )
+    return base, batch
+
+
+def _take(table: Table, chosen: npt.NDArray[np.generic]) -> Table:
+    return replace(table, **{f.name: getattr(table, f.name)[chosen] for f in fields(table)})

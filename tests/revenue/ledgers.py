@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import UTC, date, datetime
 from fractions import Fraction
 from typing import Literal
@@ -27,8 +28,10 @@ def at(text: str) -> datetime:
 
 
 def add_months(moment: datetime, months: int) -> datetime:
+    """The same day of the month `months` later, clamped to the month's last day (Stripe)."""
     index = moment.month - 1 + months
-    return moment.replace(year=moment.year + index // 12, month=index % 12 + 1)
+    year, month = moment.year + index // 12, index % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, monthrange(year, month)[1]))
 
 
 class Books:
