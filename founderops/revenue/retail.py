@@ -118,7 +118,8 @@ def table_json(table: CohortTable, rows: int = 3) -> dict[str, object]:
     return {
         "definition": (
             "cohort = month of first purchase; active in month k = any positive-amount line "
-            "with a customer id in that month (cancellations excluded)"
+            "with a customer id in that month (cancellations excluded); skipped counts are "
+            "records (invoices for Online Retail)"
         ),
         "cohorts": len(table.cohorts),
         "skipped_without_customer": table.skipped_without_customer,
@@ -138,10 +139,11 @@ def _cohort_json(cohort: Cohort) -> dict[str, object]:
 
 
 def load_online_retail(path: Path) -> list[Purchase]:
-    """UCI Online Retail (parquet): one purchase per customer, invoice and month, in pence.
+    """UCI Online Retail (parquet): one record per invoice, in pence.
 
-    DuckDB sums the lines of each invoice first (540k lines become ~22k purchases); cancelled
-    invoices ('C…') are dropped here, and any other non-positive line is summed into its invoice.
+    DuckDB sums each invoice's positive lines first (540k lines become 25.9k invoices).
+    Cancelled invoices ('C...') come out with amount 0 and invoices without a customer id with
+    an empty customer, so `cohort_table` counts both as skipped instead of losing them silently.
     """
     import duckdb  # imported here: only this evaluation reads parquet
 
@@ -153,16 +155,16 @@ def load_online_retail(path: Path) -> list[Purchase]:
         rows = connection.execute(_RETAIL_QUERY, [str(path)]).fetchall()
     finally:
         connection.close()
-    return [Purchase(str(customer), at, int(amount)) for customer, at, amount in rows]
+    return [Purchase(customer, at, int(amount)) for customer, at, amount in rows]
 
 
 # Positive lines only: an invoice mixing a refund line and purchases still counts as a purchase.
 _RETAIL_QUERY = """
-select cast(cast(CustomerID as bigint) as varchar), min(InvoiceDate),
-       cast(round(sum(Quantity * UnitPrice) * 100) as bigint)
+select coalesce(cast(cast(CustomerID as bigint) as varchar), ''), min(InvoiceDate),
+       cast(round(100 * sum(case when not starts_with(InvoiceNo, 'C')
+                                  and Quantity * UnitPrice > 0
+                             then Quantity * UnitPrice else 0 end)) as bigint)
 from read_parquet(?)
-where CustomerID is not null and not starts_with(InvoiceNo, 'C')
-  and Quantity * UnitPrice > 0
 group by CustomerID, InvoiceNo
 """
 

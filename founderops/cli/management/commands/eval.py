@@ -9,8 +9,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from founderops.cli import evaluation
+from founderops.core.errors import InvalidInput
 from founderops.monitoring import loghub, nab
-from founderops.revenue import engine, fixture, report
+from founderops.revenue import churn_risk_telco, engine, fixture, forecast, report, retail
 from founderops.revenue.billing import RevenueInputError
 from founderops.revenue.engine import PROFILES
 
@@ -88,7 +89,12 @@ class Command(BaseCommand):
             help="print only the published detectors' scores from results/, normalised by us",
         )
 
+        _add_revenue_insights(agents)
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["agent"] in _INSIGHTS:
+            self.stdout.write(json.dumps(_insights(options)))
+            return
         if options["agent"] == "revenue":
             self.stdout.write(_revenue(options["events"], options["out"], options["profile"]))
             return
@@ -121,6 +127,58 @@ class Command(BaseCommand):
         }
         figures = evaluation.Summary(outcomes, extra).figures()
         self.stdout.write(json.dumps(figures))
+
+
+_INSIGHTS = ("churn", "cohorts", "forecast")
+
+
+def _add_revenue_insights(agents: Any) -> None:
+    churn = agents.add_parser(
+        "churn",
+        help="churn-risk models on IBM's telco churn CSV: AUC by stratified 5-fold CV",
+        description="Prints one JSON object; the plain logistic regression is the baseline.",
+    )
+    churn.add_argument("--telco", type=Path, required=True, help="Telco-Customer-Churn.csv")
+    cohorts = agents.add_parser(
+        "cohorts",
+        help="monthly customer retention cohorts from invoices",
+        description=(
+            "--retail: the UCI Online Retail parquet; --csv: columns customer, date (ISO 8601), "
+            "amount (minor units). Prints the first cohorts as one JSON object."
+        ),
+    )
+    source = cohorts.add_mutually_exclusive_group(required=True)
+    source.add_argument("--retail", type=Path, help="online_retail.parquet")
+    source.add_argument("--csv", type=Path, help="a purchases CSV")
+    cohorts.add_argument("--rows", type=_at_least_one, default=3, help="cohorts to print")
+    forecast = agents.add_parser(
+        "forecast",
+        help="rolling-origin backtest of the MRR forecast on simulated businesses",
+    )
+    forecast.add_argument("--businesses", type=_at_least_one, default=100)
+    forecast.add_argument("--seed", type=int, default=0)
+
+
+def _insights(options: dict[str, Any]) -> dict[str, object]:
+    try:
+        if options["agent"] == "churn":
+            return churn_risk_telco.evaluate(options["telco"])
+        if options["agent"] == "forecast":
+            return forecast.evaluate(options["businesses"], seed=options["seed"])
+        if options["retail"] is not None:
+            purchases = retail.load_online_retail(options["retail"])
+        else:
+            with options["csv"].open(newline="", encoding="utf-8") as handle:
+                purchases = retail.read_purchases_csv(handle)
+        return retail.table_json(retail.cohort_table(purchases), options["rows"])
+    except (InvalidInput, OSError) as error:
+        raise CommandError(str(error)) from None
+
+
+def _at_least_one(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise CommandError(f"{value!r} must be a whole number of at least 1")
+    return int(value)
 
 
 def _revenue(events: Path, out: Path, profile: str) -> str:
