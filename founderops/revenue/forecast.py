@@ -6,7 +6,8 @@ the forecast never goes below zero and intervals widen with the size of the busi
 (phi ≤ 0.98) keeps a young company's early growth from being extrapolated forever, the reason it
 is the usual default for business series. Prediction intervals use the model's analytic
 variance on the log scale, sigma^2 (1 + sum_{j<h} c_j^2) with
-c_j = alpha + beta phi (1 - phi^j) / (1 - phi).
+c_j = alpha + beta phi (1 - phi^j) / (1 - phi), and Student-t quantiles with n - 5 degrees of
+freedom (five fitted numbers), so a short history gets the wider band it deserves.
 
 Why our own ~100 lines instead of a library: statsmodels adds ~150 MB (pandas, patsy) and a
 1.2-1.7 s import; statsforecast ~320 MB (numba, llvmlite, pandas, statsmodels, fugue) and a
@@ -32,6 +33,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import minimize
+from scipy.stats import t as student_t
 
 from founderops.core.errors import InvalidInput
 
@@ -78,6 +80,7 @@ class _Fit:
     level: float
     trend: float
     sigma: float
+    dof: int
 
 
 def forecast_mrr(
@@ -141,22 +144,29 @@ def _flat(values: list[float], future: list[date]) -> Forecast:
     return Forecast(tuple(points), "flat", note)
 
 
-def _point(month: date, log_mean: float, log_sd: float) -> ForecastPoint:
+def _point(
+    month: date, log_mean: float, log_sd: float, z: tuple[float, float] = (Z80, Z95)
+) -> ForecastPoint:
+    z80, z95 = z
     return ForecastPoint(
         month,
         math.exp(log_mean),
-        math.exp(log_mean - Z80 * log_sd),
-        math.exp(log_mean + Z80 * log_sd),
-        math.exp(log_mean - Z95 * log_sd),
-        math.exp(log_mean + Z95 * log_sd),
+        math.exp(log_mean - z80 * log_sd),
+        math.exp(log_mean + z80 * log_sd),
+        math.exp(log_mean - z95 * log_sd),
+        math.exp(log_mean + z95 * log_sd),
     )
 
 
 def _points(fit: _Fit, future: list[date]) -> tuple[ForecastPoint, ...]:
+    # Student-t quantiles with the fit's degrees of freedom: sigma is itself estimated from few
+    # residuals, and normal quantiles covered 75 % / 86 % instead of 80 % / 95 % on 6-11 months.
+    z = (float(student_t.ppf(0.90, fit.dof)), float(student_t.ppf(0.975, fit.dof)))
     points, damp_sum, variance = [], 0.0, 1.0
     for h, month in enumerate(future, start=1):
         damp_sum += fit.phi**h
-        points.append(_point(month, fit.level + damp_sum * fit.trend, fit.sigma * variance**0.5))
+        mean = fit.level + damp_sum * fit.trend
+        points.append(_point(month, mean, fit.sigma * variance**0.5, z))
         # c_h for the next step's variance (Hyndman et al. 2008, table 6.1, class 1).
         c = fit.alpha + fit.beta * fit.phi * (1 - fit.phi**h) / (1 - fit.phi)
         variance += c * c
@@ -206,7 +216,7 @@ def _final_state(params: Floats, y: Floats) -> _Fit:
         level, trend = level + phi * trend + alpha * error, phi * trend + beta * error
     # Five fitted numbers: their degrees of freedom are charged, so short fits get wider bands.
     sigma = math.sqrt(float(np.sum(errors**2)) / max(len(y) - 5, 1))
-    return _Fit(alpha, beta, phi, level, trend, sigma)
+    return _Fit(alpha, beta, phi, level, trend, sigma, max(len(y) - 5, 1))
 
 
 # --- Evaluation: a rolling-origin backtest on simulated subscription businesses -----------------

@@ -12,6 +12,8 @@ import pytest
 
 from founderops.revenue.forecast import (
     ForecastInputError,
+    _Fit,
+    _points,
     backtest,
     forecast_mrr,
     simulate_mrr,
@@ -157,3 +159,9 @@ def test_it_scores_a_perfect_forecast_of_steady_growth_close_to_zero_error() -> 
 def test_it_takes_the_engines_exact_fractions_of_a_cent() -> None:
     exact = [Fraction(int(v * 3), 3) for v in GROWING[:8]]
     assert forecast_mrr(_months(8), exact, horizon=1).method == "damped_trend"
+
+
+def test_it_widens_the_band_when_sigma_rests_on_few_residuals() -> None:
+    few, many = (_Fit(0.5, 0.1, 0.9, level=10.0, trend=0.0, sigma=0.1, dof=dof) for dof in (2, 30))
+    (narrow,), (wide,) = _points(many, [date(2025, 1, 1)]), _points(few, [date(2025, 1, 1)])
+    assert wide.high95 / wide.low95 > narrow.high95 / narrow.low95
