@@ -55,6 +55,11 @@ eval: install
 	  --data $(DATA)/support/banking77-oos/clinc_format.json --target-precision 0.90
 	$(BIN)/founderops eval anomalies --nab $(DATA)/monitoring/nab
 	$(BIN)/founderops eval logs --loghub $(DATA)/monitoring/loghub
+	$(BIN)/founderops eval churn \
+	  --telco $(DATA)/revenue/telco_churn/Telco-Customer-Churn.csv
+	$(BIN)/founderops eval cohorts \
+	  --retail $(DATA)/revenue/online_retail/online_retail.parquet
+	$(BIN)/founderops eval forecast
 
 # Each bench in its own empty data directory; `bench email` starts a private dovecot.
 bench: install dovecot
