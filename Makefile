@@ -67,6 +67,7 @@ bench: install dovecot
 	FOUNDEROPS_DATA_DIR=$$(mktemp -d) $(BIN)/founderops bench email --mails 500
 	FOUNDEROPS_DATA_DIR=$$(mktemp -d) $(BIN)/founderops bench web --tickets 10000 --users 50
 	FOUNDEROPS_DATA_DIR=$$(mktemp -d) $(BIN)/founderops bench monitoring
+	FOUNDEROPS_DATA_DIR=$$(mktemp -d) $(BIN)/founderops bench revenue
 
 clean:
 	rm -rf $(VENV) var

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 from functools import cached_property
@@ -120,16 +120,6 @@ class Spans:
     native: I64
     usd: I64
 
-    def where(self, keep: Bools) -> Spans:
-        return Spans(*(column[keep] for column in self.columns()))
-
-    def columns(self) -> tuple[I64, I64, I64, I64, I64]:
-        return (self.customer, self.start, self.end, self.native, self.usd)
-
-    def concat(self, other: Spans) -> Spans:
-        pairs = zip(self.columns(), other.columns(), strict=True)
-        return Spans(*(np.concatenate(pair) for pair in pairs))
-
 
 @dataclass(frozen=True)
 class Calendar:
@@ -201,7 +191,6 @@ class Result:
     settings: Settings
     rates: Rates
     calendar: Calendar
-    spans: Spans
     block: Block
 
     @property
@@ -260,14 +249,20 @@ def compute(records: Ledger | Book, settings: Settings = PROFILES["chartmogul"])
     spans = invoice_spans(book, settings, rates, None)
     members = np.arange(len(book.customers), dtype=np.int64)
     block = customer_block(spans, members, calendar, _foreign(book))
-    return Result(book, settings, rates, calendar, spans, block)
+    return Result(book, settings, rates, calendar, block)
 
 
 # -- invoices -> spans --------------------------------------------------------------------------
 def invoice_spans(book: Book, settings: Settings, rates: Rates, chosen: Bools | None) -> Spans:
-    """The MRR span of each invoice (only the `chosen` ones when given)."""
-    rows = np.arange(len(book.invoices.customer)) if chosen is None else np.flatnonzero(chosen)
-    native = _invoice_mrr(book, settings, rows)
+    """The MRR span of each invoice (only the `chosen` ones when given: an update reads the
+    few invoices of the customers it touches, not the whole book)."""
+    if chosen is None:
+        rows, lines = np.arange(len(book.invoices.customer)), np.arange(len(book.lines.invoice))
+        refunds = np.arange(len(book.refunds.invoice))
+    else:
+        rows, lines = np.flatnonzero(chosen), np.flatnonzero(chosen[book.lines.invoice])
+        refunds = np.flatnonzero(chosen[book.refunds.invoice])
+    native = _invoice_mrr(book, settings, rows, lines, refunds)
     start, end = book.invoices.start[rows], _coverage_end(book, settings, rows)
     keep = (native != 0) & (end > start)
     if settings.past_due == "exclude_unpaid":
@@ -277,54 +272,62 @@ def invoice_spans(book: Book, settings: Settings, rates: Rates, chosen: Bools | 
     return Spans(book.invoices.customer[rows], start[keep], end[keep], native, usd)
 
 
-def _invoice_mrr(book: Book, settings: Settings, rows: I64) -> I64:
-    lines = book.lines
-    per_interval = _line_amount(book, settings)
-    total = np.zeros(len(book.invoices.customer), dtype=np.int64)
-    np.add.at(total, lines.invoice, per_interval * (12 // lines.months))
-    mrr = total[rows]
+def _invoice_mrr(book: Book, settings: Settings, rows: I64, lines: I64, refunds: I64) -> I64:
+    """Per invoice of `rows` (sorted), the MRR of its `lines`, refunds applied as set."""
+    slot = np.searchsorted(rows, book.lines.invoice[lines])
+    months = book.lines.months[lines]
+    mrr = _sum_into(len(rows), slot, _line_amount(book, settings, lines) * (12 // months))
     negative = np.flatnonzero(mrr < 0)
     if len(negative):
         raise RevenueInputError(
             f"{book.invoice_name(int(rows[negative[0]]))}: its lines add up to a negative MRR; "
             "a credit line may lower an invoice but not below zero"
         )
-    return _after_refunds(book, settings, rows, mrr)
+    charged = book.lines.gross[lines] - book.lines.discount[lines]
+    net = _sum_into(len(rows), slot, charged)
+    refund_slot = np.searchsorted(rows, book.refunds.invoice[refunds])
+    refunded = _sum_into(len(rows), refund_slot, book.refunds.amount[refunds])
+    return _after_refunds(book, settings, rows, mrr, net, refunded)
 
 
-def _line_amount(book: Book, settings: Settings) -> I64:
-    """Each line's amount for one interval, in minor units, as `settings` count it."""
+def _sum_into(size: int, slot: I64, values: I64) -> I64:
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, slot, values)
+    return out
+
+
+def _line_amount(book: Book, settings: Settings, chosen: I64) -> I64:
+    """Each chosen line's amount for one interval, in minor units, as `settings` count it."""
     lines = book.lines
-    amount = lines.gross.copy()
+    gross, discount, trial = lines.gross[chosen], lines.discount[chosen], lines.trial[chosen]
+    amount = gross.copy()
     if settings.discounts == "all_applied":
-        amount -= lines.discount
+        amount -= discount
     elif settings.discounts == "forever_only":
-        amount -= np.where(lines.forever, lines.discount, 0)
+        amount -= np.where(lines.forever[chosen], discount, 0)
     if settings.tax == "include":
-        amount += lines.tax
-    trial_amount = lines.gross if settings.trials == "list_price" else 0
-    return np.where(lines.trial, trial_amount, amount).astype(np.int64)
+        amount += lines.tax[chosen]
+    trial_amount = gross if settings.trials == "list_price" else 0
+    return np.where(trial, trial_amount, amount).astype(np.int64)
 
 
-def _after_refunds(book: Book, settings: Settings, rows: I64, mrr: I64) -> I64:
-    invoices = len(book.invoices.customer)
-    refunded, net = np.zeros(invoices, np.int64), np.zeros(invoices, np.int64)
-    np.add.at(refunded, book.refunds.invoice, book.refunds.amount)
-    np.add.at(net, book.lines.invoice, book.lines.gross - book.lines.discount)
-    refunded, net = refunded[rows], net[rows]
+def _after_refunds(
+    book: Book, settings: Settings, rows: I64, mrr: I64, net: I64, refunded: I64
+) -> I64:
     excess = np.flatnonzero(refunded > np.maximum(net, 0))
     if len(excess):
-        row = int(rows[excess[0]])
         raise RevenueInputError(
-            f"{book.invoice_name(row)}: refunds of {int(refunded[excess[0]])} exceed what it "
-            f"charged ({int(net[excess[0]])}, minor units before tax)"
+            f"{book.invoice_name(int(rows[excess[0]]))}: refunds of {int(refunded[excess[0]])} "
+            f"exceed what it charged ({int(net[excess[0]])}, minor units before tax)"
         )
     if settings.refunds == "ignore":
         return mrr
     # MRR x unrefunded share, half-up to the unit: exact for full and for no refunds.
     kept = net - refunded
     divisor = np.maximum(net, 1)
-    return np.where(refunded > 0, (2 * mrr * kept + divisor) // (2 * divisor), mrr)
+    return np.asarray(
+        np.where(refunded > 0, (2 * mrr * kept + divisor) // (2 * divisor), mrr), dtype=np.int64
+    )
 
 
 def _coverage_end(book: Book, settings: Settings, rows: I64) -> I64:
@@ -542,16 +545,17 @@ def update(result: Result, batch: Book) -> Result:
         # A rate with a new denominator changes the unit of every figure.
         return compute(book, result.settings)
     touched = _touched(result, batch, book)
-    chosen = touched[book.invoices.customer]
-    spans = invoice_spans(book, result.settings, rates, chosen)
     members = np.flatnonzero(touched).astype(np.int64)
     foreign = _foreign(book)
-    was = result.spans.where(touched[result.spans.customer])
-    old = customer_block(was, members[members < len(result.customers)], result.calendar, foreign)
-    new = customer_block(spans, members, calendar, foreign)
-    block = _merge(_widen(result.block, len(book.customers), len(calendar.months)), old, new)
-    kept = result.spans.where(~touched[result.spans.customer])
-    return Result(book, result.settings, rates, calendar, kept.concat(spans), block)
+    known = len(result.customers)
+    was = invoice_spans(
+        result.book, result.settings, result.rates, touched[:known][result.book.invoices.customer]
+    )
+    old = customer_block(was, members[members < known], result.calendar, foreign)
+    now = invoice_spans(book, result.settings, rates, touched[book.invoices.customer])
+    new = customer_block(now, members, calendar, foreign)
+    block = _merge(result.block, old, new, len(book.customers), len(calendar.months))
+    return Result(book, result.settings, rates, calendar, block)
 
 
 def _touched(result: Result, batch: Book, book: Book) -> Bools:
@@ -565,12 +569,17 @@ def _touched(result: Result, batch: Book, book: Book) -> Bools:
     touched[invoice_owner[batch.failures.invoice]] = True
     touched[_changed_subscriptions(result.book, book)] = True
     touched[len(result.customers) :] = True
-    old_end = result.calendar.first + result.calendar.days
-    spans = result.spans
-    inside = ((spans.start >= old_end) & (spans.start < calendar_end(book))) | (
-        (spans.end >= old_end) & (spans.end < calendar_end(book))
+    # Service periods of the old book that start or end on the new days (an end with no
+    # renewal is a churn); voids and cancellations bound a period too.
+    old_end, new_end = calendar_end(result.book), calendar_end(book)
+    invoices = result.book.invoices
+    ends = np.minimum(invoices.end, invoices.voided)
+    if result.settings.churn_recognition == "at_cancellation":
+        ends = np.minimum(ends, result.book.subscriptions.end[invoices.subscription])
+    inside = ((invoices.start >= old_end) & (invoices.start < new_end)) | (
+        (ends >= old_end) & (ends < new_end)
     )
-    touched[spans.customer[inside]] = True
+    touched[invoices.customer[inside]] = True
     return touched
 
 
@@ -590,51 +599,35 @@ def _changed_subscriptions(before: Book, after: Book) -> I64:
     return np.concatenate((old.customer[differs], new.customer[count:]))
 
 
-def _widen(block: Block, customers: int, months: int) -> Block:
-    """The block over more customers (nothing yet) and more months (MRR carried forward)."""
-    extra_rows, extra_months = customers - len(block.members), months - block.moves.shape[1]
+def _merge(total: Block, old: Block, new: Block, customers: int, months: int) -> Block:
+    """`total` - `old` + `new` over `customers` and `months` (both may have grown: a new
+    customer has nothing yet, a new month carries every month-end MRR forward)."""
+    known, span = total.month_end.shape
 
-    def months_of(table: I64) -> I64:
-        return np.pad(table, ((0, 0), (0, extra_months)))
+    def monthly(table: I64, before: I64, after: I64) -> I64:
+        out = np.zeros((*table.shape[:-1], months), dtype=np.int64)
+        out[..., :span] = table
+        out[..., : before.shape[-1]] -= before
+        out += after
+        return out
 
-    month_end = np.pad(block.month_end, ((0, extra_rows), (0, 0)))
-    carried = np.repeat(month_end[:, -1:], extra_months, axis=1)
+    month_end = np.zeros((customers, months), dtype=np.int64)
+    month_end[:known, :span] = total.month_end
+    month_end[:known, span:] = total.month_end[:, -1:]
+    month_end[new.members] = new.month_end
+    month_fx = np.zeros((customers, months), dtype=np.int64)
+    month_fx[:known, :span] = total.month_fx
+    month_fx[new.members] = new.month_fx
+    first_paid = np.full(customers, -1, dtype=np.int64)
+    first_paid[:known] = total.first_paid
+    first_paid[new.members] = new.first_paid
     return Block(
         members=np.arange(customers, dtype=np.int64),
-        moves=months_of(block.moves),
-        counts=months_of(block.counts),
-        cohort_moves=months_of(block.cohort_moves),
-        fx=np.pad(block.fx, (0, extra_months)),
-        churned_from_start=np.pad(block.churned_from_start, (0, extra_months)),
-        month_end=np.concatenate((month_end, carried), axis=1),
-        month_fx=np.pad(block.month_fx, ((0, extra_rows), (0, extra_months))),
-        first_paid=np.pad(block.first_paid, (0, extra_rows), constant_values=-1),
-    )
-
-
-def _merge(total: Block, old: Block, new: Block) -> Block:
-    """`total` - `old` + `new`; `old` may cover fewer months than `new`."""
-    span = old.moves.shape[1]
-
-    def swap(table: I64, before: I64, after: I64) -> I64:
-        out = table.copy()
-        out[..., :span] -= before
-        return out + after
-
-    month_end, month_fx, first_paid = (
-        total.month_end.copy(),
-        total.month_fx.copy(),
-        total.first_paid.copy(),
-    )
-    month_end[new.members], month_fx[new.members] = new.month_end, new.month_fx
-    first_paid[new.members] = new.first_paid
-    return replace(
-        total,
-        moves=swap(total.moves, old.moves, new.moves),
-        counts=swap(total.counts, old.counts, new.counts),
-        cohort_moves=swap(total.cohort_moves, old.cohort_moves, new.cohort_moves),
-        fx=swap(total.fx, old.fx, new.fx),
-        churned_from_start=swap(
+        moves=monthly(total.moves, old.moves, new.moves),
+        counts=monthly(total.counts, old.counts, new.counts),
+        cohort_moves=monthly(total.cohort_moves, old.cohort_moves, new.cohort_moves),
+        fx=monthly(total.fx, old.fx, new.fx),
+        churned_from_start=monthly(
             total.churned_from_start, old.churned_from_start, new.churned_from_start
         ),
         month_end=month_end,

@@ -128,7 +128,7 @@ def test_it_agrees_with_a_day_by_day_count(ledger: Ledger, chosen: Settings) -> 
 def _day_by_day(result: Result) -> dict[str, list[list[int]] | list[int]]:
     """Every customer's MRR on every day from the spans, each day compared with the one before:
     slow and plain on purpose."""
-    calendar, spans = result.calendar, result.spans
+    calendar, spans = result.calendar, _spans(result)
     months, customers = len(calendar.months), len(result.customers)
     out = {
         "moves": np.zeros((5, months), np.int64),
@@ -139,14 +139,18 @@ def _day_by_day(result: Result) -> dict[str, list[list[int]] | list[int]]:
         "month_end": np.zeros((customers, months), np.int64),
     }
     for customer in range(customers):
-        _customer_days(result, customer, spans.customer == customer, out)
+        _customer_days(result, spans, customer, out)
     return {name: table.tolist() for name, table in out.items()}
 
 
+def _spans(result: Result) -> engine.Spans:
+    return engine.invoice_spans(result.book, result.settings, result.rates, None)
+
+
 def _customer_days(
-    result: Result, customer: int, mine: np.ndarray, out: dict[str, np.ndarray]
+    result: Result, spans: engine.Spans, customer: int, out: dict[str, np.ndarray]
 ) -> None:
-    calendar, spans = result.calendar, result.spans
+    calendar, mine = result.calendar, spans.customer == customer
     before, ever_paid, churned_in = (0, 0), False, set()
     for offset in range(calendar.days):
         day, month = calendar.first + offset, int(calendar.month_of_day[offset])

@@ -1,5 +1,6 @@
-"""`founderops bench support|email|web|monitoring`: the Support Agent's pipeline, e-mail intake
-from IMAP, the cockpit under load, and the outage harness of the Monitoring Agent."""
+"""`founderops bench support|email|web|monitoring|revenue`: the Support Agent's pipeline, e-mail
+intake from IMAP, the cockpit under load, the outage harness of the Monitoring Agent, and the
+MRR engine beside DuckDB."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
-from founderops.cli import evaluation, mail_bench, outage_bench, web_bench
+from founderops.cli import evaluation, mail_bench, outage_bench, revenue_bench, web_bench
 
 # ../shared/data next to the project checkout, as the Makefile and tests find it.
 CLINC = Path(settings.BASE_DIR).parents[1] / "shared" / "data" / "support" / "clinc150"
@@ -58,7 +59,17 @@ class Command(BaseCommand):
             "--quick", action="store_true", help="a small, short run (refused target, one blip)"
         )
 
+        revenue = agents.add_parser(
+            "revenue", help="the MRR engine and its metrics on a generated history, beside DuckDB"
+        )
+        revenue.add_argument("--customers", type=int, default=100_000, help="customers to make")
+        revenue.add_argument("--months", type=int, default=36, help="months of history")
+        revenue.add_argument("--seed", type=int, default=7, help="the generator's seed")
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["agent"] == "revenue":
+            self._revenue(options)
+            return
         if options["agent"] == "monitoring":
             self._monitoring(options)
             return
@@ -87,6 +98,15 @@ class Command(BaseCommand):
             "tickets_per_second": round(len(outcomes) / elapsed, 1) if elapsed else None,
         } | {key: figures[key] for key in (*keys, "peak_rss_mb")}
         self.stdout.write(json.dumps(report))
+
+    def _revenue(self, options: dict[str, Any]) -> None:
+        if options["customers"] < 1 or options["months"] < 1:
+            raise CommandError("--customers and --months must be at least 1")
+        shape = revenue_bench.Shape(options["customers"], options["months"], options["seed"])
+        report = revenue_bench.run(shape)
+        self.stdout.write(json.dumps(report))
+        if report["all_agree"] is not True:
+            raise CommandError("the engine disagrees with DuckDB or with its own full recompute")
 
     def _monitoring(self, options: dict[str, Any]) -> None:
         if options["per_fault"] < 1 or options["monitors"] < 0 or options["load_seconds"] < 0:
