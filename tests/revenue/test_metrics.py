@@ -58,12 +58,12 @@ def test_it_nets_expansion_against_churn_in_net_mrr_churn() -> None:
 
 def test_it_gives_nrr_and_grr_of_the_starting_customers() -> None:
     rates = _february()
-    assert (rates.nrr, rates.grr) == (1, Fraction(200, 250))
+    assert (rates.nrr, rates.grr) == (Fraction(1), Fraction(200, 250))
 
 
 def test_it_gives_the_quick_ratio_with_and_without_reactivation() -> None:
     rates = _february()
-    assert (rates.quick_ratio, rates.quick_ratio_with_reactivation) == (5, 5)
+    assert (rates.quick_ratio, rates.quick_ratio_with_reactivation) == (Fraction(5), Fraction(5))
 
 
 def test_it_leaves_rates_without_a_denominator_empty() -> None:
@@ -74,7 +74,11 @@ def test_it_leaves_rates_without_a_denominator_empty() -> None:
 def test_it_follows_the_starting_customers_over_a_window() -> None:
     # Paying at January's end: A 100, B 50, D 100 (250). In April: A 100, B 0, D 150.
     retention = metrics.trailing_retention(_four(), APR, window=3)
-    assert (retention.cohort_customers, retention.nrr, retention.grr) == (3, 1, Fraction(4, 5))
+    assert (retention.cohort_customers, retention.nrr, retention.grr) == (
+        3,
+        Fraction(1),
+        Fraction(4, 5),
+    )
 
 
 def test_it_gives_the_monthly_nrr_for_a_one_month_window() -> None:
@@ -124,13 +128,13 @@ def test_it_refuses_a_gross_margin_above_one() -> None:
 
 def test_it_divides_spend_by_new_customers_for_cac() -> None:
     (january,) = metrics.acquisition(_four(), [(date(2025, 1, 5), 30000)], MARGIN)
-    assert (january.new_customers, january.cac) == (3, 10000)
+    assert (january.new_customers, january.cac) == (3, Fraction(10000))
 
 
 def test_it_adds_up_spend_recorded_twice_in_a_month() -> None:
     spend = [(date(2025, 2, 10), 10000), (date(2025, 2, 20), 10000)]
     (february,) = metrics.acquisition(_four(), spend, MARGIN)
-    assert (february.spend, february.cac) == (20000, 20000)
+    assert (february.spend, february.cac) == (20000, Fraction(20000))
 
 
 def test_it_gives_payback_in_months_of_gross_profit() -> None:
@@ -191,9 +195,9 @@ def _failures() -> Result:
 
 def test_it_counts_an_invoice_paid_after_failing_as_recovered_once() -> None:
     february = metrics.payment_recovery(_failures())[FEB]
-    assert (february.failed, february.recovered, february.rate) == (1, 1, 1)
+    assert (february.failed, february.recovered, february.rate) == (1, 1, Fraction(1))
 
 
 def test_it_counts_voided_invoices_as_lost_and_open_ones_as_pending() -> None:
     april = metrics.payment_recovery(_failures())[APR]
-    assert (april.failed, april.lost, april.pending, april.rate) == (2, 1, 1, 0)
+    assert (april.failed, april.lost, april.pending, april.rate) == (2, 1, 1, Fraction(0))
