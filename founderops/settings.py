@@ -214,7 +214,6 @@ def check_address(raw: str, setting: str) -> None:
         )
 
 
-
 STRIPE_KEY_PREFIXES = ("rk_live_", "rk_test_", "sk_live_", "sk_test_")
 
 
@@ -235,6 +234,7 @@ def check_stripe_mode(key: str, livemode: bool) -> None:
             f"FOUNDEROPS_STRIPE_API_KEY is not a {mode}-mode key but FOUNDEROPS_STRIPE_LIVEMODE "
             f"is {str(livemode).lower()}: use a {mode} key or change FOUNDEROPS_STRIPE_LIVEMODE"
         )
+
 
 def database_config(url: str, data_dir: Path, test_name: str = "") -> dict[str, Any]:
     if not url:
@@ -518,6 +518,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # httpx logs every request at INFO: the monitors' checks would flood the log.
         "httpx": {"level": "WARNING"},
+        # stripe logs every API request at INFO (a backfill makes thousands).
+        "stripe": {"level": "WARNING"},
         # django-q2 logs every enqueued job at INFO, which would chatter through every
         # command's output; `founderops up` and `worker` raise it back to LOG_LEVEL.
         "django-q": {"level": max(LOG_LEVEL, "WARNING", key=logging.getLevelName)},

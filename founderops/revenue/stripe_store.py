@@ -144,7 +144,8 @@ def percent(value: object) -> Decimal | None:
     if value is None:
         return None
     try:
-        return Decimal(str(value))
+        # The column keeps 4 decimals; Stripe sends at most 2.
+        return Decimal(str(value)).quantize(Decimal("0.0001"))
     except InvalidOperation:
         raise InvalidInput(f"percent_off {value!r} is not a number") from None
 

@@ -105,7 +105,12 @@ def backfill(
         if progress is not None:
             progress(name, report.stored[name])
     _mark_backfilled(livemode, started)
-    audit.record(ACTOR, "revenue.stripe_backfilled", outcome=report.summary())
+    audit.record(
+        ACTOR,
+        "revenue.stripe_backfilled",
+        outcome="live mode" if livemode else "test mode",
+        details={"stored": report.stored, "kept_newer": report.kept_newer},
+    )
     return report
 
 

@@ -24,6 +24,7 @@ from tests.conftest import SHARED_DATA
 FIXTURES = SHARED_DATA / "revenue" / "stripe" / "fixtures3.json"
 SECRET = "whsec_test_secret"
 KEY = "rk_test_fake"
+NESTED_PAGE = 10
 Obj = dict[str, Any]
 
 
@@ -157,6 +158,7 @@ def line(
     discounts: list[tuple[str, int]] = (),  # type: ignore[assignment]
     tax: int = 0,
     inclusive: bool = False,
+    item: str = "",
 ) -> Obj:
     template = _resources()["line_item"]
     details = {
@@ -164,7 +166,7 @@ def line(
         "proration": proration,
         "proration_details": {"credited_items": None},
         "subscription": subscription_id,
-        "subscription_item": f"si_{stripe_id}",
+        "subscription_item": item or f"si_{stripe_id}",
     }
     return {
         **copy.deepcopy(template),
@@ -321,6 +323,10 @@ class FakeStripe:
     def __init__(self) -> None:
         self.objects: dict[str, list[Obj]] = defaultdict(list)
         self.requests: list[httpx.Request] = []
+        # POST path -> the object answered (creating is not this fake's business).
+        self.created: dict[str, Obj] = {}
+        # Set to answer every request with this error instead: (status, code, message).
+        self.failure: tuple[int, str, str] | None = None
 
     def add(self, resource: str, *objs: Obj) -> None:
         """`resource` as in the URL: customers, invoices, events, ..."""
@@ -328,6 +334,11 @@ class FakeStripe:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
+        if self.failure is not None:
+            return _error(*self.failure)
+        if request.method == "POST":
+            answer = self.created.get(request.url.path)
+            return httpx.Response(200, json=answer) if answer else _error(404, "x", "no POST")
         parts = request.url.path.strip("/").split("/")[1:]
         if len(parts) == 1:
             return self._list(parts[0], self._filtered(parts[0], request), request)
@@ -356,7 +367,7 @@ class FakeStripe:
         if after:
             ids = [i["id"] for i in items]
             items = items[ids.index(after) + 1 :] if after in ids else []
-        page = items[:limit]
+        page = [_truncated(item) for item in items[:limit]]
         return httpx.Response(
             200, json=listing(page, request.url.path, has_more=len(items) > limit)
         )
@@ -365,13 +376,23 @@ class FakeStripe:
         found = self._find(resource, stripe_id)
         if found is None:
             return _error(404, "resource_missing", f"No such {resource}: '{stripe_id}'")
-        return httpx.Response(200, json=found)
+        return httpx.Response(200, json=_truncated(found))
 
     def _find(self, resource: str, stripe_id: str) -> Obj | None:
         return next((o for o in self.objects[resource] if o["id"] == stripe_id), None)
 
     def paths(self) -> list[str]:
         return [request.url.path for request in self.requests]
+
+
+def _truncated(obj: Obj) -> Obj:
+    """As Stripe does: an object carries the first NESTED_PAGE of its lines or items."""
+    for key in ("lines", "items"):
+        nested = obj.get(key)
+        if isinstance(nested, dict) and len(nested.get("data") or []) > NESTED_PAGE:
+            page = {**nested, "data": nested["data"][:NESTED_PAGE], "has_more": True}
+            obj = {**obj, key: page}
+    return obj
 
 
 def _error(status: int, code: str, message: str) -> httpx.Response:

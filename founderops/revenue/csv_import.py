@@ -1,0 +1,505 @@
+"""Billing history from another billing system, as CSV: one row per invoice.
+
+Columns (a header row names them, in any order):
+
+- required: `customer_id`, `email`, `invoice_id`, `currency` (ISO code), `amount` (what the
+  period costs before discount and tax, e.g. `49.00`), `tax`, `period_start`, `period_end`
+  (`YYYY-MM-DD` or ISO 8601 with a zone; a date is 00:00 UTC), `plan`, `interval` (`month`,
+  `quarter` or `year`), `status` (`paid`, `open`, `void` or `uncollectible`);
+- optional: `name`, `quantity` (default 1), `discount` (an amount off `amount`),
+  `discount_duration` (`forever`, `once` or `repeating`), `subscription_id` (default: one
+  subscription per customer), `issued_at`, `paid_at`, `canceled_at` (when the subscription
+  ended), `refunded` (refunded on this invoice, tax included).
+
+A missing or unknown column stops the import with one error naming the expected and found
+columns. A bad row is reported with its line and skipped; the good rows are kept. Importing the
+same file again changes nothing (rows are keyed by `invoice_id`); a later file with the same
+invoice ids updates them. Rows are stored like live-mode Stripe objects with ids prefixed
+`csv:`, so the revenue numbers read both alike.
+
+`import_rates` reads FX rates the same way: `currency`, `day` (`YYYY-MM-DD`), `rate` (US dollars
+for one unit of the currency, an exact decimal).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any, TypeVar
+
+from django.db import transaction
+
+from founderops.core import audit, clock
+from founderops.core.errors import InvalidInput
+from founderops.core.money import ZERO_DECIMAL, Money
+from founderops.customers import services as customers
+from founderops.customers.models import Identity
+from founderops.revenue.models import (
+    BillingCustomer,
+    Charge,
+    FxRate,
+    Invoice,
+    InvoiceLine,
+    Price,
+    Product,
+    Refund,
+    Source,
+    StripeObject,
+    Subscription,
+)
+
+M = TypeVar("M", bound=StripeObject)
+ACTOR = "import:csv"
+REQUIRED = (
+    "customer_id",
+    "email",
+    "invoice_id",
+    "currency",
+    "amount",
+    "tax",
+    "period_start",
+    "period_end",
+    "plan",
+    "interval",
+    "status",
+)
+OPTIONAL = (
+    "name",
+    "quantity",
+    "discount",
+    "discount_duration",
+    "subscription_id",
+    "issued_at",
+    "paid_at",
+    "canceled_at",
+    "refunded",
+)
+RATE_COLUMNS = ("currency", "day", "rate")
+MONTHS = {"month": 1, "quarter": 3, "year": 12}
+STATUSES = ("paid", "open", "void", "uncollectible")
+DURATIONS = ("forever", "once", "repeating")
+ID_CHARS = 200
+RATE_CHARS = 64  # FxRate.rate's max_length
+_AMOUNT = re.compile(r"^\d+(\.\d+)?$")
+
+
+class WrongColumns(InvalidInput):
+    """The header does not name the documented columns; nothing was imported."""
+
+
+class BadRow(InvalidInput):
+    pass
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    created: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        updated = self.imported - self.created
+        return (
+            f"{self.imported} rows imported ({self.created} new, {updated} updated), "
+            f"{len(self.rejected)} rejected"
+        )
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    customer_id: str
+    email: str
+    name: str
+    invoice_id: str
+    subscription_id: str
+    currency: str
+    amount: int
+    quantity: int
+    discount: int
+    discount_duration: str
+    tax: int
+    refunded: int
+    period_start: datetime
+    period_end: datetime
+    issued_at: datetime
+    paid_at: datetime | None
+    canceled_at: datetime | None
+    plan: str
+    interval: str
+    status: str
+
+    @property
+    def total(self) -> int:
+        return self.amount - self.discount + self.tax
+
+
+# Reading.
+
+
+def read_rows(
+    text: str, expected: tuple[str, ...], optional: tuple[str, ...]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, cells by column) for each non-empty row, after checking the header."""
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    header = [name.strip().lower() for name in next(reader, [])]
+    _check_columns(header, expected, optional)
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(header):
+            yield reader.line_num, {"": f"{len(cells)} values, but the header has {len(header)}"}
+            continue
+        yield (
+            reader.line_num,
+            {name: cell.strip() for name, cell in zip(header, cells, strict=True)},
+        )
+
+
+def _check_columns(header: list[str], expected: tuple[str, ...], optional: tuple[str, ...]) -> None:
+    missing = [name for name in expected if name not in header]
+    unknown = [name for name in header if name not in expected + optional]
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if not (missing or unknown or duplicated):
+        return
+    problems = [
+        f"{label} {', '.join(names)}"
+        for label, names in (("missing", missing), ("unknown", unknown), ("repeated", duplicated))
+        if names
+    ]
+    raise WrongColumns(
+        f"wrong columns ({'; '.join(problems)}). Expected: {', '.join(expected)}"
+        + (f" (optional: {', '.join(optional)})" if optional else "")
+        + f". Found: {', '.join(header) or 'no header'}."
+    )
+
+
+def parse_row(line: int, cells: dict[str, str]) -> Row:
+    if "" in cells:
+        raise BadRow(cells[""])
+    code = _currency(cells["currency"])
+    amount = _money(cells, "amount", code)
+    discount = _money(cells, "discount", code)
+    start, end = _moment(cells, "period_start"), _moment(cells, "period_end")
+    if end <= start:
+        raise BadRow(f"period_end {cells['period_end']} is not after period_start")
+    if discount > amount:
+        raise BadRow(f"discount {cells['discount']} is larger than amount {cells['amount']}")
+    row = Row(
+        line=line,
+        customer_id=_id(cells, "customer_id"),
+        email=customers.normalise_email(cells["email"]),
+        name=cells.get("name", "")[:255],
+        invoice_id=_id(cells, "invoice_id"),
+        subscription_id=_id(cells, "subscription_id", required=False),
+        currency=code,
+        amount=amount,
+        quantity=_quantity(cells.get("quantity", "")),
+        discount=discount,
+        discount_duration=_choice(cells, "discount_duration", DURATIONS, "forever"),
+        tax=_money(cells, "tax", code),
+        refunded=_money(cells, "refunded", code),
+        period_start=start,
+        period_end=end,
+        issued_at=_moment(cells, "issued_at", required=False) or start,
+        paid_at=_moment(cells, "paid_at", required=False),
+        canceled_at=_moment(cells, "canceled_at", required=False),
+        plan=_id(cells, "plan"),
+        interval=_choice(cells, "interval", tuple(MONTHS), ""),
+        status=_choice(cells, "status", STATUSES, ""),
+    )
+    _check_refund(row)
+    return row
+
+
+def _check_refund(row: Row) -> None:
+    if row.refunded and row.status != "paid":
+        raise BadRow(
+            f"refunded {Money(row.refunded, row.currency)} on an invoice that is {row.status}"
+        )
+    if row.refunded > row.total:
+        raise BadRow(
+            f"refunded {Money(row.refunded, row.currency)} is more than the "
+            f"{Money(row.total, row.currency)} the invoice charged"
+        )
+
+
+def _id(cells: dict[str, str], name: str, required: bool = True) -> str:
+    value = cells.get(name, "")
+    if required and not value:
+        raise BadRow(f"{name} is empty")
+    if len(value) > ID_CHARS:
+        raise BadRow(f"{name} is longer than {ID_CHARS} characters")
+    return value
+
+
+def _currency(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z]{3}", raw):
+        raise BadRow(f"currency {raw!r} is not a 3-letter ISO code such as USD")
+    return raw.upper()
+
+
+def _money(cells: dict[str, str], name: str, code: str) -> int:
+    """Minor units of a non-negative amount, with at most the currency's decimals."""
+    raw = cells.get(name, "") or "0"
+    decimals = 0 if code in ZERO_DECIMAL else 2
+    if not _AMOUNT.match(raw) or len(raw.partition(".")[2]) > decimals:
+        raise BadRow(
+            f"{name} {raw!r} is not an amount ≥ 0 with at most {decimals} decimals for {code}"
+        )
+    return int(Decimal(raw) * 10**decimals)
+
+
+def _quantity(raw: str) -> int:
+    if not raw:
+        return 1
+    if not raw.isdigit() or int(raw) < 1:
+        raise BadRow(f"quantity {raw!r} is not a whole number of at least 1")
+    return int(raw)
+
+
+def _choice(cells: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = cells.get(name, "").lower() or default
+    if value not in choices:
+        raise BadRow(f"{name} {cells.get(name, '')!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _moment(cells: dict[str, str], name: str, required: bool = True) -> Any:
+    raw = cells.get(name, "")
+    if not raw and not required:
+        return None
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            return datetime.combine(date.fromisoformat(raw), datetime.min.time(), UTC)
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise BadRow(f"{name} {raw!r} is not YYYY-MM-DD or an ISO 8601 time with its zone")
+    return moment.astimezone(UTC)
+
+
+# Storing.
+
+
+def import_invoices(text: str) -> ImportReport:
+    """Import every good row; WrongColumns (nothing imported) when the header is wrong."""
+    report = ImportReport()
+    seen: dict[str, int] = {}
+    for line, cells in read_rows(text, REQUIRED, OPTIONAL):
+        try:
+            row = parse_row(line, cells)
+            if row.invoice_id in seen:
+                raise BadRow(f"invoice {row.invoice_id} is already on line {seen[row.invoice_id]}")
+            seen[row.invoice_id] = line
+            with transaction.atomic():
+                report.created += store_row(row)
+        except InvalidInput as error:
+            report.rejected.append((line, str(error)))
+            continue
+        report.imported += 1
+    audit.record(ACTOR, "revenue.csv_imported", outcome=report.summary())
+    return report
+
+
+def store_row(row: Row) -> bool:
+    """Upsert the row's customer, plan, subscription and invoice; True for a new invoice."""
+    version = int(clock.now().timestamp())
+    customer = _customer(row, version)
+    subscription = _subscription(row, customer, version)
+    invoice, created = _upsert(
+        Invoice,
+        f"csv:{row.invoice_id}",
+        version,
+        customer=customer,
+        subscription=subscription,
+        status=row.status,
+        currency=row.currency,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        subtotal=row.amount,
+        tax=row.tax,
+        total=row.total,
+        amount_due=row.total,
+        amount_paid=row.total if row.status == "paid" else 0,
+        amount_remaining=0 if row.status == "paid" else row.total,
+        finalized_at=row.issued_at,
+        paid_at=row.paid_at or (row.issued_at if row.status == "paid" else None),
+        voided_at=row.issued_at if row.status == "void" else None,
+        marked_uncollectible_at=row.issued_at if row.status == "uncollectible" else None,
+        created=row.issued_at,
+    )
+    _line(invoice, row, _price(row, version))
+    _refund(invoice, row, version)
+    return created
+
+
+def _upsert(model: type[M], stripe_id: str, version: int, **fields: Any) -> tuple[M, bool]:
+    return model._default_manager.update_or_create(
+        livemode=True,
+        stripe_id=stripe_id,
+        defaults={
+            **fields,
+            "source": Source.CSV,
+            "version": version,
+            "needs_fetch": False,
+            "synced_at": clock.now(),
+        },
+    )
+
+
+def _customer(row: Row, version: int) -> BillingCustomer:
+    customer, _ = _upsert(
+        BillingCustomer, f"csv:{row.customer_id}", version, email=row.email, name=row.name
+    )
+    if customer.customer_id is None:
+        customer.customer = customers.find_or_create_customer(row.email, row.name)
+        customers.add_identity(customer.customer, Identity.Kind.EXTERNAL, customer.stripe_id)
+        customer.save(update_fields=["customer"])
+    return customer
+
+
+def _subscription(row: Row, customer: BillingCustomer, version: int) -> Subscription:
+    stripe_id = f"csv:{row.subscription_id or row.customer_id}"
+    known = Subscription.objects.filter(livemode=True, stripe_id=stripe_id).first()
+    start = (
+        min(row.period_start, known.start_date or row.period_start) if known else row.period_start
+    )
+    ended = row.canceled_at or (known.ended_at if known else None)
+    subscription, _ = _upsert(
+        Subscription,
+        stripe_id,
+        version,
+        customer=customer,
+        currency=row.currency,
+        start_date=start,
+        created=start,
+        status="canceled" if ended else "active",
+        canceled_at=ended,
+        ended_at=ended,
+    )
+    return subscription
+
+
+def _price(row: Row, version: int) -> Price:
+    product, _ = _upsert(Product, f"csv:{row.plan}", version, name=row.plan)
+    months = MONTHS[row.interval]
+    price, _ = _upsert(
+        Price,
+        f"csv:{row.plan}:{row.interval}:{row.currency}",
+        version,
+        product=product,
+        currency=row.currency,
+        type="recurring",
+        interval="year" if months == 12 else "month",
+        interval_count=1 if months == 12 else months,
+        nickname=row.plan,
+    )
+    return price
+
+
+def _line(invoice: Invoice, row: Row, price: Price) -> None:
+    invoice.lines.all().delete()
+    discounts = (
+        [{"amount": row.discount, "duration": row.discount_duration}] if row.discount else []
+    )
+    InvoiceLine.objects.create(
+        invoice=invoice,
+        stripe_id=f"csv:{row.invoice_id}:1",
+        kind=InvoiceLine.Kind.SUBSCRIPTION,
+        subscription_stripe_id=invoice.subscription.stripe_id if invoice.subscription else "",
+        price=price,
+        description=row.plan,
+        currency=row.currency,
+        amount=row.amount,
+        quantity=row.quantity,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        discount_amount=row.discount,
+        discounts=discounts,
+        tax_exclusive=row.tax,
+    )
+
+
+def _refund(invoice: Invoice, row: Row, version: int) -> None:
+    """A paid invoice becomes a charge; what was refunded of it, a refund."""
+    if row.status != "paid":
+        return
+    charge, _ = _upsert(
+        Charge,
+        f"csv:{row.invoice_id}",
+        version,
+        customer=invoice.customer,
+        invoice=invoice,
+        amount=row.total,
+        currency=row.currency,
+        status="succeeded",
+        paid=True,
+        amount_refunded=row.refunded,
+        refunded=row.refunded == row.total and row.total > 0,
+        created=invoice.paid_at,
+    )
+    if row.refunded:
+        _upsert(
+            Refund,
+            f"csv:{row.invoice_id}",
+            version,
+            charge=charge,
+            amount=row.refunded,
+            currency=row.currency,
+            status="succeeded",
+            created=invoice.paid_at,
+        )
+    else:
+        Refund.objects.filter(livemode=True, stripe_id=f"csv:{row.invoice_id}").delete()
+
+
+# FX rates.
+
+
+def import_rates(text: str, source: str = "csv") -> ImportReport:
+    report = ImportReport()
+    for line, cells in read_rows(text, RATE_COLUMNS, ()):
+        try:
+            currency, day, rate = _rate(cells)
+        except InvalidInput as error:
+            report.rejected.append((line, str(error)))
+            continue
+        _, created = FxRate.objects.update_or_create(
+            currency=currency, day=day, defaults={"rate": rate, "source": source}
+        )
+        report.imported += 1
+        report.created += created
+    audit.record(ACTOR, "revenue.fx_rates_imported", outcome=report.summary())
+    return report
+
+
+def _rate(cells: dict[str, str]) -> tuple[str, date, str]:
+    if "" in cells:
+        raise BadRow(cells[""])
+    currency = _currency(cells["currency"])
+    try:
+        day = date.fromisoformat(cells["day"])
+    except ValueError:
+        raise BadRow(f"day {cells['day']!r} is not YYYY-MM-DD") from None
+    return currency, day, check_rate(cells["rate"])
+
+
+def check_rate(raw: str) -> str:
+    """A positive exact decimal or fraction, as given (never through a float)."""
+    if len(raw) > RATE_CHARS:
+        raise BadRow(f"rate {raw[:20]!r}… is longer than {RATE_CHARS} characters")
+    try:
+        value = Fraction(Decimal(raw)) if "/" not in raw else Fraction(raw)
+    except (InvalidOperation, ValueError, ZeroDivisionError, OverflowError):
+        raise BadRow(f"rate {raw!r} is not a decimal such as 1.0843") from None
+    if value <= 0:
+        raise BadRow(f"rate {raw!r} must be above zero")
+    return raw

@@ -1,0 +1,435 @@
+"""The stored billing objects (Stripe's and CSV imports) as the engine's `billing.Ledger`.
+
+What becomes MRR, and why:
+
+- Only subscription lines with a recurring price count; one-off invoice items (set-up fees,
+  credits) are not recurring revenue. Drafts are skipped; an uncollectible invoice is "void"
+  from the moment it was marked so.
+- Each such line is one engine invoice over the line's own service period (lines of one Stripe
+  invoice may cover different periods). An invoice with one such line keeps its Stripe id; with
+  more, each is `<invoice id>/<line id>`, and the invoice's refunds are shared among them in
+  proportion to what each line was charged.
+- Tax-inclusive prices: the tax inside the amount is taken out (MRR is before tax; the engine's
+  tax setting adds it back). Discounts keep their coupon's duration: `forever`, or temporary
+  (`once` and `repeating` alike), so the Stripe-like profile can ignore the temporary ones.
+- A $0 line inside the subscription's trial is a trial line at the price's list amount.
+- Prorations: the positive line ("remaining time on Pro") counts at the price's full rate for
+  its period; the negative one ("unused time on Basic") ends the earlier line for that item at
+  the moment of the change, so an upgrade shows as expansion, not as churn plus new.
+- Refunds (succeeded or pending) reach their invoice through their charge; the tax part of a
+  refund is the invoice's tax share. Failed charges are failed payments of their invoice.
+
+A price whose interval the engine cannot express (weekly, every 2 months, ...) raises
+RevenueInputError naming it rather than being guessed. `problems` lists what is known to be
+incomplete (stubs waiting for reconciliation, discounts whose coupon is unknown).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from founderops.core import clock
+from founderops.revenue import billing
+from founderops.revenue.billing import RevenueInputError
+from founderops.revenue.models import (
+    BillingCustomer,
+    Charge,
+    Discount,
+    FxRate,
+    InvoiceLine,
+    Refund,
+    StripeEvent,
+    Subscription,
+)
+from founderops.revenue.stripe_store import MODELS
+
+COUNTED = ("paid", "open", "void", "uncollectible")
+REFUNDED = ("succeeded", "pending")
+PAST_DUE = ("past_due", "unpaid")
+_SUBSCRIPTION_FIELDS = (
+    "stripe_id",
+    "needs_fetch",
+    "status",
+    "start_date",
+    "ended_at",
+    "canceled_at",
+    "cancel_at_period_end",
+)
+_LINE_FIELDS = (
+    "invoice__stripe_id",
+    "invoice__status",
+    "invoice__currency",
+    "invoice__customer__stripe_id",
+    "invoice__subscription__stripe_id",
+    "invoice__voided_at",
+    "invoice__marked_uncollectible_at",
+    "invoice__tax",
+    "invoice__total",
+    "stripe_id",
+    "subscription_stripe_id",
+    "subscription_item_stripe_id",
+    "price__stripe_id",
+    "price__type",
+    "price__interval",
+    "price__interval_count",
+    "price__unit_amount",
+    "price__nickname",
+    "price__product__name",
+    "amount",
+    "quantity",
+    "period_start",
+    "period_end",
+    "proration",
+    "discount_amount",
+    "discounts",
+    "tax_exclusive",
+    "tax_inclusive",
+)
+
+
+def ledger_from_db(livemode: bool, through: date | None = None) -> billing.Ledger:
+    """Everything stored for one mode (CSV imports count as live), up to `through`'s month
+    (default: this month)."""
+    builder = _Builder(livemode, _durations(livemode), _trial_ends(livemode))
+    for values in _line_rows(livemode):
+        builder.add(dict(zip(_LINE_FIELDS, values, strict=True)))
+    return builder.finish(through or clock.now().date())
+
+
+def problems(livemode: bool) -> list[str]:
+    """What is known to make the numbers incomplete right now, in words."""
+    found = []
+    unknown = _unknown_discounts(livemode)
+    if unknown:
+        found.append(
+            f"{unknown} discounts on invoice lines have no known coupon (counted as temporary)"
+        )
+    for kind, model in MODELS.items():
+        waiting = model._default_manager.filter(livemode=livemode, needs_fetch=True).count()
+        if waiting:
+            found.append(f"{waiting} {kind} objects wait to be fetched from Stripe")
+    failed = StripeEvent.objects.filter(livemode=livemode, status=StripeEvent.Status.FAILED)
+    if failed.exists():
+        found.append(f"{failed.count()} Stripe events failed (`founderops stripe events --failed`)")
+    return found
+
+
+def _unknown_discounts(livemode: bool) -> int:
+    known = _durations(livemode)
+    lines = InvoiceLine.objects.filter(invoice__livemode=livemode).exclude(discounts=[])
+    return sum(
+        1
+        for discounts in lines.values_list("discounts", flat=True)
+        for entry in discounts or []
+        if not entry.get("duration") and entry.get("discount") not in known
+    )
+
+
+def customer_ids(livemode: bool) -> dict[str, int | None]:
+    """The ledger's customer keys (Stripe ids, `csv:` ids) -> customers.Customer ids."""
+    rows = BillingCustomer.objects.filter(livemode=livemode).values_list("stripe_id", "customer")
+    return dict(rows)
+
+
+# Reading.
+
+
+def _line_rows(livemode: bool) -> Any:
+    return (
+        InvoiceLine.objects.filter(
+            invoice__livemode=livemode,
+            invoice__deleted=False,
+            invoice__status__in=COUNTED,
+            price__type="recurring",
+            period_start__isnull=False,
+            period_end__isnull=False,
+        )
+        .order_by("period_start", "invoice__stripe_id", "id")
+        .values_list(*_LINE_FIELDS)
+        .iterator(chunk_size=5000)
+    )
+
+
+def _durations(livemode: bool) -> dict[str, str]:
+    """Discount id -> its coupon's duration (forever, once, repeating)."""
+    rows = Discount.objects.filter(livemode=livemode).exclude(coupon=None)
+    return dict(rows.values_list("stripe_id", "coupon__duration"))
+
+
+def _interval(row: dict[str, Any]) -> billing.Interval:
+    months = {"month": 1, "year": 12}.get(row["price__interval"], 0) * (
+        row["price__interval_count"] or 1
+    )
+    named: dict[int, billing.Interval] = {1: "month", 3: "quarter", 12: "year"}
+    if months not in named:
+        raise RevenueInputError(
+            f"invoice {row['invoice__stripe_id']} line {row['stripe_id']}: price "
+            f"{row['price__stripe_id']} bills every {row['price__interval_count']} "
+            f"{row['price__interval']}(s); the engine counts months, quarters and years"
+        )
+    return named[months]
+
+
+def _rate(raw: str) -> Fraction:
+    return Fraction(raw) if "/" in raw else Fraction(Decimal(raw))
+
+
+def _half_up(value: Fraction) -> int:
+    sign = -1 if value < 0 else 1
+    return sign * int(abs(value) + Fraction(1, 2))
+
+
+# Building.
+
+
+@dataclass
+class _Part:
+    """One engine invoice: one Stripe line, and what refunds and clipping need to know."""
+
+    invoice: billing.Invoice
+    stripe_invoice: str
+    line: str
+    item: str
+    price: str
+    # What the line really charged before tax (a proration: part of a period).
+    charged: int
+
+
+@dataclass
+class _Builder:
+    livemode: bool
+    durations: dict[str, str]
+    trial_ends: dict[str, datetime]
+    parts: list[_Part] = field(default_factory=list)
+    by_invoice: dict[str, list[_Part]] = field(default_factory=lambda: defaultdict(list))
+    # Per Stripe invoice: (all its tax, its total), for sharing refunds.
+    invoice_tax: dict[str, tuple[int, int]] = field(default_factory=dict)
+    subscriptions: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)
+
+    def add(self, row: dict[str, Any]) -> None:
+        customer = row["invoice__customer__stripe_id"]
+        subscription = row["subscription_stripe_id"] or row["invoice__subscription__stripe_id"]
+        if not customer or not subscription:
+            return
+        if row["proration"] and row["amount"] < 0:
+            self._clip(row, subscription)
+            return
+        lines = self._lines(row, subscription)
+        part = _Part(
+            billing.Invoice(
+                id=row["invoice__stripe_id"],
+                customer=customer,
+                subscription=subscription,
+                currency=row["invoice__currency"],
+                period_start=row["period_start"],
+                period_end=row["period_end"],
+                lines=lines,
+                status=_status(row),
+                voided_at=row["invoice__voided_at"] or row["invoice__marked_uncollectible_at"],
+            ),
+            stripe_invoice=row["invoice__stripe_id"],
+            line=row["stripe_id"],
+            item=row["subscription_item_stripe_id"],
+            price=row["price__stripe_id"],
+            charged=row["amount"] - row["tax_inclusive"] - row["discount_amount"],
+        )
+        self.parts.append(part)
+        self.by_invoice[part.stripe_invoice].append(part)
+        self.invoice_tax[part.stripe_invoice] = (row["invoice__tax"], row["invoice__total"])
+        first = self.subscriptions.get(subscription)
+        if first is None or row["period_start"] < first[2]:
+            self.subscriptions[subscription] = (
+                customer,
+                row["invoice__currency"],
+                row["period_start"],
+            )
+
+    def _lines(self, row: dict[str, Any], subscription: str) -> list[billing.InvoiceLine]:
+        interval = _interval(row)
+        plan = row["price__nickname"] or row["price__product__name"] or row["price__stripe_id"]
+        gross = row["amount"] - row["tax_inclusive"]
+        tax = row["tax_exclusive"] + row["tax_inclusive"]
+        if self._trial(row, subscription, gross):
+            unit, quantity = row["price__unit_amount"], max(row["quantity"] or 1, 1)
+            full = unit * quantity
+            return [billing.InvoiceLine(plan, interval, unit, quantity, full, None, 0, trial=True)]
+        unit, quantity = _unit(row, gross)
+        discounts = self._discounts(row)
+        if row["proration"] and gross > 0 and unit * quantity != gross:
+            # A part-period charge: counted at the full rate, its discount and tax scaled alike.
+            scale = Fraction(unit * quantity, gross)
+            discounts = {k: _half_up(v * scale) for k, v in discounts.items()}
+            tax = _half_up(tax * scale)
+        forever, temporary = discounts.get("forever", 0), discounts.get("repeating", 0)
+        main = billing.InvoiceLine(
+            plan, interval, unit, quantity, forever or temporary, _duration(forever, temporary), tax
+        )
+        if forever and temporary:
+            # Both kinds on one line: the temporary part rides on a line of its own.
+            extra = billing.InvoiceLine(plan, interval, 0, 1, temporary, "repeating", 0)
+            return [main, extra]
+        return [main]
+
+    def _trial(self, row: dict[str, Any], subscription: str, gross: int) -> bool:
+        """A $0 line of a priced plan, inside the subscription's trial."""
+        unit = row["price__unit_amount"]
+        if gross != 0 or row["proration"] or unit is None or unit <= 0:
+            return False
+        trial_end = self.trial_ends.get(subscription)
+        return trial_end is not None and row["period_start"] < trial_end
+
+    def _discounts(self, row: dict[str, Any]) -> dict[str, int]:
+        """Discount amounts by kind: "forever" or "repeating" (temporary, `once` included)."""
+        kinds: dict[str, int] = defaultdict(int)
+        for entry in row["discounts"] or []:
+            duration = entry.get("duration") or self.durations.get(entry.get("discount", ""), "")
+            kinds["forever" if duration == "forever" else "repeating"] += int(entry["amount"])
+        rest = row["discount_amount"] - sum(kinds.values())
+        if rest:
+            kinds["repeating"] += rest
+        return dict(kinds)
+
+    def _clip(self, row: dict[str, Any], subscription: str) -> None:
+        """Unused time credited: the earlier line for that item ends where the credit begins."""
+        changed, item = row["period_start"], row["subscription_item_stripe_id"]
+        for part in reversed(self.parts):
+            invoice = part.invoice
+            same = part.item == item if item else part.price == row["price__stripe_id"]
+            if (
+                same
+                and invoice.subscription == subscription
+                and invoice.period_start < changed < invoice.period_end
+            ):
+                invoice.period_end = changed
+                return
+
+    def finish(self, through: date) -> billing.Ledger:
+        self._name_parts()
+        ledger = billing.Ledger(
+            customers=list(dict.fromkeys(part.invoice.customer for part in self.parts)),
+            subscriptions=self._subscriptions(),
+            invoices=[part.invoice for part in self.parts],
+            refunds=self._refunds(),
+            failed_payments=self._failures(),
+            rates=[
+                billing.FxRate(rate.currency, rate.day, _rate(rate.rate))
+                for rate in FxRate.objects.order_by("currency", "day")
+            ],
+        )
+        starts = [part.invoice.period_start.date() for part in self.parts]
+        ledger.first_month = min(starts, default=through).replace(day=1)
+        ledger.last_month = max(max(starts, default=through), through).replace(day=1)
+        return ledger
+
+    def _name_parts(self) -> None:
+        for stripe_id, parts in self.by_invoice.items():
+            if len(parts) > 1:
+                for part in parts:
+                    part.invoice.id = f"{stripe_id}/{part.line}"
+
+    def _subscriptions(self) -> dict[str, billing.Subscription]:
+        rows = Subscription.objects.filter(
+            livemode=self.livemode, stripe_id__in=list(self.subscriptions)
+        ).only(*_SUBSCRIPTION_FIELDS)
+        stored = {row.stripe_id: row for row in rows}
+        return {
+            sub_id: _subscription(sub_id, customer, currency, first, stored.get(sub_id))
+            for sub_id, (customer, currency, first) in self.subscriptions.items()
+        }
+
+    def _refunds(self) -> list[billing.Refund]:
+        refunds = (
+            Refund.objects.filter(
+                livemode=self.livemode,
+                status__in=REFUNDED,
+                charge__invoice__stripe_id__in=list(self.by_invoice),
+            )
+            .values_list("charge__invoice__stripe_id", "amount", "created", "synced_at")
+            .order_by("created", "id")
+        )
+        out = []
+        for stripe_invoice, amount, created, synced in refunds:
+            out += self._share(stripe_invoice, amount, created or synced)
+        return out
+
+    def _share(self, stripe_invoice: str, amount: int, at: datetime) -> list[billing.Refund]:
+        """A refund (tax included) split into the invoice's MRR parts by what each charged."""
+        tax_total, total = self.invoice_tax[stripe_invoice]
+        tax = _half_up(Fraction(amount * tax_total, total)) if total > 0 else 0
+        parts = self.by_invoice[stripe_invoice]
+        charged = sum(part.charged for part in parts)
+        whole = max(total - tax_total, charged, 1)
+        return [
+            billing.Refund(
+                part.invoice.id,
+                _half_up(Fraction((amount - tax) * part.charged, whole)),
+                _half_up(Fraction(tax * part.charged, whole)),
+                at,
+            )
+            for part in parts
+            if part.charged > 0
+        ]
+
+    def _failures(self) -> list[billing.FailedPayment]:
+        failed = (
+            Charge.objects.filter(
+                livemode=self.livemode,
+                status="failed",
+                invoice__stripe_id__in=list(self.by_invoice),
+            )
+            .values_list("invoice__stripe_id", "created", "synced_at")
+            .order_by("created", "id")
+        )
+        return [
+            billing.FailedPayment(self.by_invoice[invoice][0].invoice.id, created or synced)
+            for invoice, created, synced in failed
+        ]
+
+
+def _status(row: dict[str, Any]) -> billing.InvoiceStatus:
+    status = row["invoice__status"]
+    if status == "paid":
+        return "paid"
+    return "open" if status == "open" else "void"
+
+
+def _duration(forever: int, temporary: int) -> billing.DiscountDuration | None:
+    if forever:
+        return "forever"
+    return "repeating" if temporary else None
+
+
+def _subscription(
+    sub_id: str, customer: str, currency: str, first: datetime, row: Subscription | None
+) -> billing.Subscription:
+    if row is None or row.needs_fetch:
+        # A stub: known from its invoices only; reconciliation brings its dates.
+        return billing.Subscription(sub_id, customer, currency, first)
+    return billing.Subscription(
+        sub_id,
+        customer,
+        currency,
+        started_at=min(row.start_date or first, first),
+        ended_at=row.ended_at,
+        canceled_at=row.canceled_at,
+        cancel_at_period_end=row.cancel_at_period_end,
+        past_due=row.status in PAST_DUE,
+    )
+
+
+def _unit(row: dict[str, Any], gross: int) -> tuple[int, int]:
+    """The price's unit amount and quantity when they explain the line, else the line as one."""
+    unit, quantity = row["price__unit_amount"], max(row["quantity"] or 1, 1)
+    if unit is not None and (row["proration"] or unit * quantity == gross):
+        return unit, quantity
+    return gross, 1
+
+
+def _trial_ends(livemode: bool) -> dict[str, datetime]:
+    rows = Subscription.objects.filter(livemode=livemode).exclude(trial_end=None)
+    return {sub: end for sub, end in rows.values_list("stripe_id", "trial_end") if end}

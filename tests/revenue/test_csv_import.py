@@ -1,0 +1,267 @@
+"""`founderops revenue import-csv`: billing history from another system, one row per invoice."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from founderops.customers.models import Customer
+from founderops.revenue import csv_import
+from founderops.revenue.models import (
+    BillingCustomer,
+    Charge,
+    FxRate,
+    Invoice,
+    Refund,
+    Subscription,
+)
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+HEADER = (
+    "customer_id,email,invoice_id,currency,amount,tax,period_start,period_end,plan,interval,status"
+)
+
+
+@pytest.fixture(autouse=True)
+def _frozen() -> Iterator[None]:
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def rows(*lines: str, header: str = HEADER) -> str:
+    return "\n".join([header, *lines]) + "\n"
+
+
+def row(
+    invoice: str = "inv_1",
+    customer: str = "c1",
+    amount: str = "49.00",
+    tax: str = "9.80",
+    start: str = "2026-01-01",
+    end: str = "2026-02-01",
+    status: str = "paid",
+    currency: str = "USD",
+) -> str:
+    cells = [customer, "ada@example.com", invoice, currency, amount, tax, start, end]
+    return ",".join([*cells, "Pro", "month", status])
+
+
+def test_it_imports_a_row_as_an_invoice_with_its_line() -> None:
+    report = csv_import.import_invoices(rows(row()))
+    assert (report.imported, report.created, report.rejected) == (1, 1, [])
+    invoice = Invoice.objects.get()
+    assert (invoice.stripe_id, invoice.source, invoice.livemode) == ("csv:inv_1", "csv", True)
+    assert (invoice.subtotal, invoice.tax, invoice.total, invoice.status) == (
+        4900,
+        980,
+        5880,
+        "paid",
+    )
+    line = invoice.lines.get()
+    assert (line.amount, line.tax_exclusive, line.period_start) == (
+        4900,
+        980,
+        datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    assert line.price is not None
+    assert (line.price.interval, line.price.interval_count) == ("month", 1)
+
+
+def test_it_links_the_row_to_a_founderops_customer_by_email() -> None:
+    csv_import.import_invoices(rows(row()))
+    billing = BillingCustomer.objects.get()
+    assert billing.customer == Customer.objects.get(email="ada@example.com")
+    assert billing.customer.identities.filter(kind="external", value="csv:c1").exists()
+
+
+def test_it_keeps_one_subscription_per_customer_by_default() -> None:
+    later = row(invoice="inv_2", start="2026-02-01", end="2026-03-01")
+    csv_import.import_invoices(rows(row(), later))
+    subscription = Subscription.objects.get()
+    assert subscription.stripe_id == "csv:c1"
+    assert subscription.start_date == datetime(2026, 1, 1, tzinfo=UTC)
+    assert subscription.invoices.count() == 2
+
+
+def test_it_names_expected_and_found_columns_when_they_are_wrong() -> None:
+    header = HEADER.replace("amount", "amt").replace(",status", "")
+    with pytest.raises(csv_import.WrongColumns) as caught:
+        csv_import.import_invoices(rows(row(), header=header))
+    message = str(caught.value)
+    assert message.startswith("wrong columns (missing amount, status; unknown amt). Expected: ")
+    assert "customer_id, email, invoice_id" in message
+    assert "(optional: name, quantity" in message
+    assert message.endswith("Found: " + header.replace(",", ", ") + ".")
+    assert Invoice.objects.count() == 0
+
+
+def test_it_refuses_a_repeated_column() -> None:
+    with pytest.raises(csv_import.WrongColumns, match="repeated email"):
+        csv_import.import_invoices(rows(header=HEADER + ",email"))
+
+
+def test_it_reads_columns_in_any_order_and_case() -> None:
+    header = ",".join(reversed(HEADER.upper().split(",")))
+    line = ",".join(reversed(row().split(",")))
+    assert csv_import.import_invoices(rows(line, header=header)).imported == 1
+
+
+def test_it_reports_bad_rows_by_line_and_keeps_the_good_ones() -> None:
+    text = rows(row(), row(invoice="inv_2", amount="ten"), row(invoice="inv_3", end="2025-12-01"))
+    report = csv_import.import_invoices(text)
+    assert report.imported == 1
+    assert report.rejected == [
+        (3, "amount 'ten' is not an amount ≥ 0 with at most 2 decimals for USD"),
+        (4, "period_end 2025-12-01 is not after period_start"),
+    ]
+    assert list(Invoice.objects.values_list("stripe_id", flat=True)) == ["csv:inv_1"]
+
+
+def test_it_reports_a_row_with_the_wrong_number_of_values() -> None:
+    report = csv_import.import_invoices(rows(row() + ",extra"))
+    assert report.rejected == [(2, "12 values, but the header has 11")]
+
+
+def test_it_refuses_a_bad_email_on_its_line() -> None:
+    report = csv_import.import_invoices(rows(row().replace("ada@example.com", "ada")))
+    assert report.rejected == [(2, "not an email address: 'ada'")]
+
+
+def test_it_is_idempotent_by_invoice_id() -> None:
+    text = rows(row(), row(invoice="inv_2", start="2026-02-01", end="2026-03-01"))
+    csv_import.import_invoices(text)
+    again = csv_import.import_invoices(text)
+    assert (again.imported, again.created) == (2, 0)
+    assert (Invoice.objects.count(), BillingCustomer.objects.count(), Charge.objects.count()) == (
+        2,
+        1,
+        2,
+    )
+    assert Invoice.objects.get(stripe_id="csv:inv_1").lines.count() == 1
+
+
+def test_it_updates_an_invoice_imported_before() -> None:
+    csv_import.import_invoices(rows(row(status="open")))
+    csv_import.import_invoices(rows(row(status="paid")))
+    assert Invoice.objects.get().status == "paid"
+
+
+def test_it_refuses_the_same_invoice_twice_in_one_file() -> None:
+    report = csv_import.import_invoices(rows(row(), row()))
+    assert report.rejected == [(3, "invoice inv_1 is already on line 2")]
+
+
+def test_it_stores_a_partial_refund() -> None:
+    header = HEADER + ",refunded"
+    csv_import.import_invoices(rows(row() + ",20.00", header=header))
+    refund = Refund.objects.get()
+    assert (refund.amount, refund.charge.amount) == (2000, 5880)  # type: ignore[union-attr]
+
+
+def test_it_refuses_a_refund_larger_than_the_invoice() -> None:
+    header = HEADER + ",refunded"
+    report = csv_import.import_invoices(rows(row() + ",60.00", header=header))
+    assert report.rejected == [
+        (2, "refunded 60.00 USD is more than the 58.80 USD the invoice charged")
+    ]
+    assert Refund.objects.count() == 0
+
+
+def test_it_refuses_a_refund_on_an_unpaid_invoice() -> None:
+    header = HEADER + ",refunded"
+    report = csv_import.import_invoices(rows(row(status="open") + ",1.00", header=header))
+    assert report.rejected == [(2, "refunded 1.00 USD on an invoice that is open")]
+
+
+def test_it_accepts_a_zero_amount_row() -> None:
+    assert csv_import.import_invoices(rows(row(amount="0", tax="0"))).imported == 1
+    assert Invoice.objects.get().total == 0
+
+
+def test_it_refuses_a_negative_amount() -> None:
+    report = csv_import.import_invoices(rows(row(amount="-5.00")))
+    assert report.rejected[0][1].startswith("amount '-5.00' is not an amount ≥ 0")
+
+
+def test_it_stores_a_full_discount_with_its_duration() -> None:
+    header = HEADER + ",discount,discount_duration"
+    csv_import.import_invoices(rows(row(tax="0") + ",49.00,repeating", header=header))
+    line = Invoice.objects.get().lines.get()
+    assert (line.discount_amount, line.discounts) == (
+        4900,
+        [{"amount": 4900, "duration": "repeating"}],
+    )
+    assert Invoice.objects.get().total == 0
+
+
+def test_it_refuses_a_discount_larger_than_the_amount() -> None:
+    header = HEADER + ",discount"
+    report = csv_import.import_invoices(rows(row() + ",50.00", header=header))
+    assert report.rejected == [(2, "discount 50.00 is larger than amount 49.00")]
+
+
+def test_it_refuses_more_decimals_than_the_currency_has() -> None:
+    report = csv_import.import_invoices(rows(row(currency="JPY", amount="4900.5", tax="0")))
+    assert report.rejected[0][1] == (
+        "amount '4900.5' is not an amount ≥ 0 with at most 0 decimals for JPY"
+    )
+
+
+def test_it_ends_the_subscription_when_the_row_says_it_was_canceled() -> None:
+    header = HEADER + ",canceled_at"
+    csv_import.import_invoices(rows(row() + ",2026-01-20T10:00:00Z", header=header))
+    subscription = Subscription.objects.get()
+    assert (subscription.status, subscription.ended_at) == (
+        "canceled",
+        datetime(2026, 1, 20, 10, tzinfo=UTC),
+    )
+
+
+def test_it_imports_fx_rates_exactly() -> None:
+    report = csv_import.import_rates("currency,day,rate\nEUR,2026-01-01,1.0843\n")
+    assert report.imported == 1
+    rate = FxRate.objects.get()
+    assert (rate.currency, rate.day, rate.rate) == ("EUR", date(2026, 1, 1), "1.0843")
+
+
+def test_it_refuses_a_rate_that_is_not_positive() -> None:
+    report = csv_import.import_rates("currency,day,rate\nEUR,2026-01-01,0\nGBP,2026-01-01,x\n")
+    assert report.rejected == [
+        (2, "rate '0' must be above zero"),
+        (3, "rate 'x' is not a decimal such as 1.0843"),
+    ]
+
+
+def test_it_prints_rejected_lines_and_a_summary(tmp_path: Path) -> None:
+    path = tmp_path / "billing.csv"
+    path.write_text(rows(row(), row(invoice="inv_2", status="draft")))
+    out = io.StringIO()
+    call_command("revenue", "import-csv", str(path), stdout=out)
+    assert out.getvalue().splitlines() == [
+        f"{path}:3: rejected: status 'draft' is not one of paid, open, void, uncollectible",
+        "1 rows imported (1 new, 0 updated), 1 rejected",
+    ]
+
+
+def test_it_stops_the_command_with_one_error_for_wrong_columns(tmp_path: Path) -> None:
+    path = tmp_path / "billing.csv"
+    path.write_text("email,total\nada@example.com,10\n")
+    with pytest.raises(CommandError, match=r"wrong columns \(missing customer_id"):
+        call_command("revenue", "import-csv", str(path))
+
+
+def test_it_reads_a_file_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "billing.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + rows(row()).encode())
+    out = io.StringIO()
+    call_command("revenue", "import-csv", str(path), stdout=out)
+    assert out.getvalue().strip() == "1 rows imported (1 new, 0 updated), 0 rejected"

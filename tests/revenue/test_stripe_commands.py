@@ -1,0 +1,104 @@
+"""`founderops stripe …`: connect, backfill, reconcile and see how the sync stands."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from founderops.revenue import stripe_api, webhooks
+from founderops.revenue.models import BillingCustomer, StripeEvent
+from tests.revenue import fake_stripe as fs
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _frozen(settings: Any) -> Iterator[None]:
+    settings.STRIPE_API_KEY = ""
+    settings.STRIPE_LIVEMODE = False
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def fake() -> Iterator[fs.FakeStripe]:
+    yield from fs.installed()
+
+
+def run(*args: str, stdin: str = "") -> str:
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.stdin", io.StringIO(stdin))
+        call_command("stripe", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_it_stores_a_key_read_from_standard_input_without_printing_it() -> None:
+    output = run("connect", "--stdin", stdin="rk_test_from_stdin\n")
+    assert output.splitlines()[0] == "Stored the test-mode API key (encrypted)."
+    assert "rk_test_from_stdin" not in output
+    assert stripe_api.api_key(livemode=False) == "rk_test_from_stdin"
+
+
+def test_it_refuses_an_empty_key() -> None:
+    with pytest.raises(CommandError, match="nothing was entered"):
+        run("connect", "--stdin", stdin="\n")
+
+
+def test_it_stores_a_webhook_secret_for_the_mode_asked() -> None:
+    run("webhook-secret", "--live", "--stdin", stdin="whsec_live\n")
+    assert webhooks.webhook_secrets() == ["whsec_live"]
+
+
+def test_it_backfills_from_the_command(fake: fs.FakeStripe) -> None:
+    run("connect", "--stdin", stdin=f"{fs.KEY}\n")
+    fake.add("customers", fs.customer("cus_ada"))
+    output = run("sync", "--only", "customers")
+    assert output.splitlines() == [
+        "customers: 1",
+        "Stripe test mode: stored 1 customers; 0 kept newer",
+    ]
+    assert BillingCustomer.objects.count() == 1
+
+
+def test_it_says_what_to_do_without_a_key() -> None:
+    with pytest.raises(CommandError, match="run `founderops stripe connect`"):
+        run("sync")
+
+
+def test_it_shows_the_status_of_each_mode(fake: fs.FakeStripe) -> None:
+    run("connect", "--stdin", stdin=f"{fs.KEY}\n")
+    fake.add("customers", fs.customer("cus_ada"))
+    run("sync", "--only", "customers")
+    output = run("status")
+    assert "live mode: key not configured" in output
+    assert "test mode: key stored (encrypted)" in output
+    assert "  stored: 1 customer" in output
+    assert "  backfilled: 2026-03-10 12:00:00+00:00" in output
+
+
+def test_it_lists_failed_events_with_their_error() -> None:
+    event = fs.event("evt_1", "invoice.paid", {"object": "invoice"}, NOW)
+    row, _ = webhooks.store_event(event, json.dumps(event), StripeEvent.Via.WEBHOOK, queue=False)
+    webhooks.process_event(row.pk)
+    output = run("events", "--failed")
+    assert output.startswith("2026-03-10 12:00:00 evt_1 invoice.paid [failed, webhook]  ")
+    assert "without an id" in output
+
+
+def test_it_retries_waiting_events_and_fails_when_one_fails_again() -> None:
+    event = fs.event("evt_1", "invoice.paid", {"object": "invoice"}, NOW)
+    webhooks.store_event(event, json.dumps(event), StripeEvent.Via.WEBHOOK, queue=False)
+    with pytest.raises(CommandError, match="some events failed again"):
+        run("retry", "--test")
+    assert StripeEvent.objects.get().status == "failed"
