@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from fractions import Fraction
+from functools import partial
 from typing import Any, TypeVar
 
 import duckdb
@@ -392,9 +393,13 @@ def _engine_phase(base: Book, batch: Book) -> tuple[dict[str, object], list[tupl
     peak = _Peak()
     with peak.watching():
         result, compute_s = _timed(lambda: engine.compute(base))
-        figures, metrics_s = _timed(lambda: headline(result))
-    updated, update_s = _timed(lambda: engine.update(result, batch))
-    same = _same_block(updated, engine.compute(base.extend(batch)))
+        figures, metrics_s = _timed(partial(headline, result))
+    summary, totals = _summary(figures), bridge_totals(result)
+    del figures
+    updated, update_s = _timed(partial(engine.update, result, batch))
+    # The check is not timed; what it no longer needs goes first, to keep memory down.
+    del result
+    same = _same_block(updated, engine.compute(updated.book))
     return (
         {
             "engine": {
@@ -409,9 +414,9 @@ def _engine_phase(base: Book, batch: Book) -> tuple[dict[str, object], list[tupl
                 "seconds": round(update_s, 3),
                 "matches_full_recompute": same,
             },
-            "headline": _summary(figures),
+            "headline": summary,
         },
-        bridge_totals(result),
+        totals,
         same,
     )
 
