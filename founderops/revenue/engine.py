@@ -221,7 +221,12 @@ class Result:
         return [self._month(index) for index in range(len(self.calendar.months))]
 
     def month_end(self, customer: int) -> list[Fraction]:
+        """Customer number `customer`'s MRR at each month's end, in cents."""
         return [self.cents(units) for units in self.block.month_end[customer]]
+
+    def month_end_by_name(self) -> dict[str, list[Fraction]]:
+        """Every customer's month-end MRR by name (the shape `insights` takes)."""
+        return {name: self.month_end(index) for index, name in enumerate(self.customers)}
 
     def _month(self, index: int) -> Month:
         block = self.block

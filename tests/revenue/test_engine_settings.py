@@ -169,3 +169,8 @@ def test_it_reports_a_rate_change_as_fx_not_as_a_movement() -> None:
 def test_it_converts_at_the_subscription_start_rate_when_asked() -> None:
     result = engine.compute(_euro().ledger, replace(DEFAULT, fx_date="subscription_start"))
     assert (dollars(result, "H"), column(result, "fx")) == (["110.00", "110.00"], ["0.00", "0.00"])
+
+
+def test_it_gives_month_end_mrr_by_customer_name() -> None:
+    result = engine.compute(_euro().ledger, DEFAULT)
+    assert result.month_end_by_name() == {"H": [11000, 10500]}
