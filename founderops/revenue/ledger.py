@@ -5,10 +5,10 @@ What becomes MRR, and why:
 - Only subscription lines with a recurring price count; one-off invoice items (set-up fees,
   credits) are not recurring revenue. Drafts are skipped; an uncollectible invoice is "void"
   from the moment it was marked so.
-- Each such line is one engine invoice over the line's own service period (lines of one Stripe
-  invoice may cover different periods). An invoice with one such line keeps its Stripe id; with
-  more, each is `<invoice id>/<line id>`, and the invoice's refunds are shared among them in
-  proportion to what each line was charged.
+- The lines of a Stripe invoice that share a service period (and subscription) are one engine
+  invoice over that period; lines of one Stripe invoice may cover different periods (prorations
+  billed at renewal), and then each period is an engine invoice `<invoice id>/<first line id>`,
+  the invoice's refunds shared among them in proportion to what each charged.
 - Tax-inclusive prices: the tax inside the amount is taken out (MRR is before tax; the engine's
   tax setting adds it back). Discounts keep their coupon's duration: `forever`, or temporary
   (`once` and `repeating` alike), so the Stripe-like profile can ignore the temporary ones.
@@ -188,16 +188,28 @@ def _half_up(value: Fraction) -> int:
 
 
 @dataclass
-class _Part:
-    """One engine invoice: one Stripe line, and what refunds and clipping need to know."""
+class _Entry:
+    """One Stripe line inside an engine invoice."""
 
-    invoice: billing.Invoice
-    stripe_invoice: str
     line: str
     item: str
     price: str
+    lines: list[billing.InvoiceLine]
     # What the line really charged before tax (a proration: part of a period).
     charged: int
+
+
+@dataclass
+class _Part:
+    """One engine invoice: the lines of one Stripe invoice that share a service period."""
+
+    invoice: billing.Invoice
+    stripe_invoice: str
+    entries: list[_Entry]
+
+    @property
+    def charged(self) -> int:
+        return sum(entry.charged for entry in self.entries)
 
 
 @dataclass
@@ -207,6 +219,7 @@ class _Builder:
     trial_ends: dict[str, datetime]
     parts: list[_Part] = field(default_factory=list)
     by_invoice: dict[str, list[_Part]] = field(default_factory=lambda: defaultdict(list))
+    by_period: dict[tuple[str, str, datetime, datetime], _Part] = field(default_factory=dict)
     # Per Stripe invoice: (all its tax, its total), for sharing refunds.
     invoice_tax: dict[str, tuple[int, int]] = field(default_factory=dict)
     subscriptions: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)
@@ -219,28 +232,16 @@ class _Builder:
         if row["proration"] and row["amount"] < 0:
             self._clip(row, subscription)
             return
-        lines = self._lines(row, subscription)
-        part = _Part(
-            billing.Invoice(
-                id=row["invoice__stripe_id"],
-                customer=customer,
-                subscription=subscription,
-                currency=row["invoice__currency"],
-                period_start=row["period_start"],
-                period_end=row["period_end"],
-                lines=lines,
-                status=_status(row),
-                voided_at=row["invoice__voided_at"] or row["invoice__marked_uncollectible_at"],
-            ),
-            stripe_invoice=row["invoice__stripe_id"],
+        entry = _Entry(
             line=row["stripe_id"],
             item=row["subscription_item_stripe_id"],
             price=row["price__stripe_id"],
+            lines=self._lines(row, subscription),
             charged=row["amount"] - row["tax_inclusive"] - row["discount_amount"],
         )
-        self.parts.append(part)
-        self.by_invoice[part.stripe_invoice].append(part)
-        self.invoice_tax[part.stripe_invoice] = (row["invoice__tax"], row["invoice__total"])
+        part = self._part(row, customer, subscription)
+        part.entries.append(entry)
+        part.invoice.lines.extend(entry.lines)
         first = self.subscriptions.get(subscription)
         if first is None or row["period_start"] < first[2]:
             self.subscriptions[subscription] = (
@@ -248,6 +249,30 @@ class _Builder:
                 row["invoice__currency"],
                 row["period_start"],
             )
+
+    def _part(self, row: dict[str, Any], customer: str, subscription: str) -> _Part:
+        key = (row["invoice__stripe_id"], subscription, row["period_start"], row["period_end"])
+        part = self.by_period.get(key)
+        if part is None:
+            invoice = billing.Invoice(
+                id=row["invoice__stripe_id"],
+                customer=customer,
+                subscription=subscription,
+                currency=row["invoice__currency"],
+                period_start=row["period_start"],
+                period_end=row["period_end"],
+                lines=[],
+                status=_status(row),
+                voided_at=row["invoice__voided_at"] or row["invoice__marked_uncollectible_at"],
+            )
+            part = self.by_period[key] = _Part(invoice, row["invoice__stripe_id"], [])
+            self._keep(part)
+            self.invoice_tax[part.stripe_invoice] = (row["invoice__tax"], row["invoice__total"])
+        return part
+
+    def _keep(self, part: _Part) -> None:
+        self.parts.append(part)
+        self.by_invoice[part.stripe_invoice].append(part)
 
     def _lines(self, row: dict[str, Any], subscription: str) -> list[billing.InvoiceLine]:
         interval = _interval(row)
@@ -299,14 +324,26 @@ class _Builder:
         changed, item = row["period_start"], row["subscription_item_stripe_id"]
         for part in reversed(self.parts):
             invoice = part.invoice
-            same = part.item == item if item else part.price == row["price__stripe_id"]
-            if (
-                same
-                and invoice.subscription == subscription
-                and invoice.period_start < changed < invoice.period_end
+            if invoice.subscription != subscription or not (
+                invoice.period_start < changed < invoice.period_end
             ):
-                invoice.period_end = changed
-                return
+                continue
+            for entry in part.entries:
+                if (entry.item == item) if item else (entry.price == row["price__stripe_id"]):
+                    self._end(part, entry, changed)
+                    return
+
+    def _end(self, part: _Part, entry: _Entry, changed: datetime) -> None:
+        """End one line of `part` at `changed`; the part's other lines run on."""
+        if len(part.entries) == 1:
+            part.invoice.period_end = changed
+            return
+        part.entries.remove(entry)
+        part.invoice.lines = [line for e in part.entries for line in e.lines]
+        ended = billing.Invoice(
+            **{**vars(part.invoice), "period_end": changed, "lines": list(entry.lines)}
+        )
+        self._keep(_Part(ended, part.stripe_invoice, [entry]))
 
     def finish(self, through: date) -> billing.Ledger:
         self._name_parts()
@@ -330,7 +367,7 @@ class _Builder:
         for stripe_id, parts in self.by_invoice.items():
             if len(parts) > 1:
                 for part in parts:
-                    part.invoice.id = f"{stripe_id}/{part.line}"
+                    part.invoice.id = f"{stripe_id}/{part.entries[0].line}"
 
     def _subscriptions(self) -> dict[str, billing.Subscription]:
         rows = Subscription.objects.filter(

@@ -252,29 +252,57 @@ def test_it_counts_a_proration_at_the_full_rate_of_its_price() -> None:
     assert (line.gross, line.quantity) == (2000, 1)
 
 
-def test_it_names_the_parts_of_an_invoice_with_several_lines() -> None:
+def test_it_keeps_lines_of_one_period_in_one_engine_invoice() -> None:
     catalog()
     lines = [
         fs.line("il_1", 2000, MAR, APR),
         fs.line("il_2", 1000, MAR, APR, price_id="price_basic"),
     ]
     store(fs.invoice("in_1", "cus_ada", lines, MAR))
-    assert [i.id for i in ledger_from_db(livemode=False).invoices] == ["in_1/il_1", "in_1/il_2"]
+    invoices = ledger_from_db(livemode=False).invoices
+    assert [(i.id, len(i.lines)) for i in invoices] == [("in_1", 2)]
 
 
-def test_it_shares_a_refund_among_the_parts_by_what_each_charged() -> None:
+def test_it_names_the_periods_of_an_invoice_that_covers_several() -> None:
     catalog()
     lines = [
-        fs.line("il_1", 2000, MAR, APR),
-        fs.line("il_2", 1000, MAR, APR, price_id="price_basic"),
+        fs.line("il_1", 1000, MID_MARCH, APR, proration=True),
+        fs.line("il_2", 2000, APR, MAY),
     ]
-    store(fs.invoice("in_1", "cus_ada", lines, MAR))
+    store(fs.invoice("in_1", "cus_ada", lines, APR))
+    invoices = ledger_from_db(livemode=False).invoices
+    assert [i.id for i in invoices] == ["in_1/il_1", "in_1/il_2"]
+
+
+def test_it_shares_a_refund_among_the_periods_by_what_each_charged() -> None:
+    catalog()
+    lines = [
+        fs.line("il_1", 1000, MID_MARCH, APR, proration=True),
+        fs.line("il_2", 2000, APR, MAY),
+    ]
+    store(fs.invoice("in_1", "cus_ada", lines, APR))
     store(fs.charge("ch_1", 3000, invoice="in_1"), fs.refund("re_1", "ch_1", 1500))
     refunds = ledger_from_db(livemode=False).refunds
     assert [(r.invoice, r.amount, r.tax) for r in refunds] == [
-        ("in_1/il_1", 1000, 0),
-        ("in_1/il_2", 500, 0),
+        ("in_1/il_1", 500, 0),
+        ("in_1/il_2", 1000, 0),
     ]
+
+
+def test_it_ends_only_the_changed_item_of_a_multi_item_subscription() -> None:
+    catalog()
+    renewal = [
+        fs.line("il_1", 1000, MAR, APR, price_id="price_basic", item="si_seats"),
+        fs.line("il_2", 2000, MAR, APR, item="si_addon"),
+    ]
+    store(fs.invoice("in_1", "cus_ada", renewal, MAR))
+    unused = fs.line(
+        "il_3", -500, MID_MARCH, APR, price_id="price_basic", proration=True, item="si_seats"
+    )
+    store(fs.invoice("in_2", "cus_ada", [unused], MID_MARCH))
+    result = engine.compute(ledger_from_db(livemode=False))
+    assert mrr(result) == [2000, 0]
+    assert result.months[0].moves["contraction"] == Fraction(1000)
 
 
 def test_it_splits_a_refund_into_its_amount_and_tax() -> None:
@@ -397,3 +425,11 @@ def test_it_includes_csv_imports_in_live_mode() -> None:
     assert ledger.customers == ["csv:c1"]
     assert mrr(engine.compute(ledger))[0] == 4900
     assert customer_ids(livemode=True)["csv:c1"] is not None
+
+
+def test_it_leaves_a_currency_without_a_rate_to_a_clear_error() -> None:
+    catalog()
+    store(fs.price("price_eur", 1000, currency="eur"))
+    store({**monthly(1, MAR, APR, amount=1000, price_id="price_eur"), "currency": "eur"})
+    with pytest.raises(RevenueInputError, match="EUR"):
+        engine.compute(ledger_from_db(livemode=False))

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from django.apps import apps
 
 from founderops.revenue import stripe_api, stripe_store
 from founderops.revenue.models import Invoice
@@ -16,7 +15,25 @@ pytestmark = pytest.mark.django_db
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
 APRIL = datetime(2026, 4, 1, tzinfo=UTC)
-MODELS = [model._meta.model_name for model in apps.get_app_config("revenue").get_models()]
+# The stored Stripe objects, their events, FX rates and the per-mode account.
+MODELS = [
+    "billingcustomer",
+    "product",
+    "price",
+    "coupon",
+    "discount",
+    "subscription",
+    "subscriptionschedule",
+    "invoice",
+    "invoicepayment",
+    "charge",
+    "refund",
+    "creditnote",
+    "dispute",
+    "stripeevent",
+    "fxrate",
+    "stripeaccount",
+]
 
 
 @pytest.fixture
