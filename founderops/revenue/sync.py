@@ -67,13 +67,16 @@ class ReconcileReport:
     processed: int = 0
     failed: int = 0
     fetched: int = 0
+    # Why the events cannot be trusted to be complete ("" when they can).
+    gap: str = ""
 
     def summary(self) -> str:
         mode = "live" if self.livemode else "test"
-        return (
+        text = (
             f"Stripe {mode} mode: {self.listed} events listed, {self.new} new, "
             f"{self.processed} processed, {self.failed} failed, {self.fetched} objects fetched"
         )
+        return f"{text}; warning: {self.gap}" if self.gap else text
 
 
 def account(livemode: bool) -> StripeAccount:
@@ -168,6 +171,7 @@ def reconcile_configured() -> str:
 def reconcile(api: stripe.StripeClient, livemode: bool) -> ReconcileReport:
     report = ReconcileReport(livemode)
     row = account(livemode)
+    report.gap = _gap(row)
     newest = _store_listed_events(api, livemode, _since(row), report)
     for pk in webhooks.pending(livemode):
         status = webhooks.process_event(pk, api)
@@ -175,9 +179,20 @@ def reconcile(api: stripe.StripeClient, livemode: bool) -> ReconcileReport:
         report.failed += status == StripeEvent.Status.FAILED
     report.fetched = fetch_stubs(api, livemode)
     row.events_cursor = max(row.events_cursor, newest)
-    row.reconciled_at, row.last_error = clock.now(), ""
+    row.reconciled_at, row.last_error = clock.now(), report.gap
     row.save(update_fields=["events_cursor", "reconciled_at", "last_error"])
     return report
+
+
+def _gap(row: StripeAccount) -> str:
+    """Stripe keeps events 30 days: a cursor older than that means changes were missed."""
+    oldest = int((clock.now() - EVENTS_KEPT).timestamp())
+    if not row.events_cursor or row.events_cursor >= oldest:
+        return ""
+    return (
+        "the last event seen is older than the 30 days Stripe keeps events: changes in between "
+        "are missing; run `founderops stripe sync`"
+    )
 
 
 def _since(row: StripeAccount) -> int:

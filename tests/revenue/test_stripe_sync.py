@@ -272,3 +272,12 @@ def test_it_asks_for_the_invoice_again_when_a_discount_is_unknown(fake: fs.FakeS
     fake.add("invoices", fs.invoice("in_1", "cus_ada", lines, MARCH, discounts=["di_1"]))
     sync.backfill(api(), livemode=False, only=["invoices"])
     assert Invoice.objects.get().needs_fetch is True
+
+
+def test_it_warns_when_the_last_event_seen_is_older_than_stripe_keeps(
+    fake: fs.FakeStripe,
+) -> None:
+    StripeAccount.objects.create(livemode=False, events_cursor=fs.ts(NOW - timedelta(days=31)))
+    report = sync.reconcile(api(), livemode=False)
+    assert report.summary().endswith("are missing; run `founderops stripe sync`")
+    assert "older than the 30 days" in StripeAccount.objects.get().last_error
