@@ -370,10 +370,9 @@ class _Builder:
                     part.invoice.id = f"{stripe_id}/{part.entries[0].line}"
 
     def _subscriptions(self) -> dict[str, billing.Subscription]:
-        rows = Subscription.objects.filter(
-            livemode=self.livemode, stripe_id__in=list(self.subscriptions)
-        ).only(*_SUBSCRIPTION_FIELDS)
-        stored = {row.stripe_id: row for row in rows}
+        # All of the mode's, filtered here: an IN list of every id would be one huge query.
+        rows = Subscription.objects.filter(livemode=self.livemode).only(*_SUBSCRIPTION_FIELDS)
+        stored = {row.stripe_id: row for row in rows if row.stripe_id in self.subscriptions}
         return {
             sub_id: _subscription(sub_id, customer, currency, first, stored.get(sub_id))
             for sub_id, (customer, currency, first) in self.subscriptions.items()
@@ -382,16 +381,15 @@ class _Builder:
     def _refunds(self) -> list[billing.Refund]:
         refunds = (
             Refund.objects.filter(
-                livemode=self.livemode,
-                status__in=REFUNDED,
-                charge__invoice__stripe_id__in=list(self.by_invoice),
+                livemode=self.livemode, status__in=REFUNDED, charge__invoice__isnull=False
             )
             .values_list("charge__invoice__stripe_id", "amount", "created", "synced_at")
             .order_by("created", "id")
         )
         out = []
         for stripe_invoice, amount, created, synced in refunds:
-            out += self._share(stripe_invoice, amount, created or synced)
+            if stripe_invoice in self.by_invoice:
+                out += self._share(stripe_invoice, amount, created or synced)
         return out
 
     def _share(self, stripe_invoice: str, amount: int, at: datetime) -> list[billing.Refund]:
@@ -414,17 +412,14 @@ class _Builder:
 
     def _failures(self) -> list[billing.FailedPayment]:
         failed = (
-            Charge.objects.filter(
-                livemode=self.livemode,
-                status="failed",
-                invoice__stripe_id__in=list(self.by_invoice),
-            )
+            Charge.objects.filter(livemode=self.livemode, status="failed", invoice__isnull=False)
             .values_list("invoice__stripe_id", "created", "synced_at")
             .order_by("created", "id")
         )
         return [
             billing.FailedPayment(self.by_invoice[invoice][0].invoice.id, created or synced)
             for invoice, created, synced in failed
+            if invoice in self.by_invoice
         ]
 
 
