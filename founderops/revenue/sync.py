@@ -162,7 +162,8 @@ def reconcile_configured() -> str:
     for livemode in modes:
         try:
             results.append(reconcile(stripe_api.client(livemode), livemode).summary())
-        except stripe.StripeError as error:
+        except (stripe.StripeError, FounderOpsError) as error:
+            # An unreadable stored key or a refused request: shown by `stripe status`.
             _remember_error(livemode, error)
             results.append(f"Stripe {'live' if livemode else 'test'} mode failed: {error}")
     return "; ".join(results)

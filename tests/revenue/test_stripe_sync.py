@@ -281,3 +281,10 @@ def test_it_warns_when_the_last_event_seen_is_older_than_stripe_keeps(
     report = sync.reconcile(api(), livemode=False)
     assert report.summary().endswith("are missing; run `founderops stripe sync`")
     assert "older than the 30 days" in StripeAccount.objects.get().last_error
+
+
+def test_it_remembers_a_stored_key_it_cannot_read(settings: Any) -> None:
+    settings.STRIPE_API_KEY = ""
+    StripeAccount.objects.create(livemode=False, api_key_sealed="not-a-sealed-key")
+    assert tasks.reconcile().startswith("Stripe test mode failed: a stored secret cannot be")
+    assert "FOUNDEROPS_SECRET_KEY" in StripeAccount.objects.get().last_error
