@@ -42,12 +42,14 @@ ESCALATION = "escalation"
 INCIDENT = "incident"
 BRIEFING = "briefing"
 DIGEST = "digest"
+REVENUE = "revenue"
 EVERY_EVENT = "*"
 EVENTS: dict[str, str] = {
     ESCALATION: "Escalations: a ticket needs you",
     INCIDENT: "Incidents: something is down or broken",
     BRIEFING: "The morning briefing",
     DIGEST: "Digests and reviews",
+    REVENUE: "Revenue: a drop in new MRR, a spike in failed payments or refunds",
     EVERY_EVENT: "Every event, including ones added later",
 }
 PLURALS = {
@@ -55,6 +57,7 @@ PLURALS = {
     INCIDENT: "incidents",
     BRIEFING: "briefings",
     DIGEST: "digests",
+    REVENUE: "revenue alerts",
 }
 
 MAX_ATTEMPTS = 6

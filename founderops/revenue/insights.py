@@ -399,7 +399,12 @@ def daily_series_from_ledger(ledger: Ledger) -> dict[str, dict[date, float]]:
         failed[payment.created_at.date()] += 1
     for refund in ledger.refunds:
         refunds[refund.created_at.date()] += 1
-    return {"failed_payments": failed, "refunds": refunds, "new_mrr": _new_mrr(ledger)}
+    series = {"failed_payments": failed, "refunds": refunds, "new_mrr": _new_mrr(ledger)}
+    # History starts with the records, not with the first event: weeks without a refund are
+    # the baseline a first burst of refunds stands out against.
+    for values in series.values():
+        values.setdefault(ledger.first_month, 0.0)
+    return series
 
 
 def _new_mrr(ledger: Ledger) -> dict[date, float]:

@@ -27,6 +27,7 @@ from founderops.reports import briefing
 
 BRIEFING = "morning-briefing"
 HOUSEKEEPING = "housekeeping"
+REVENUE_WATCH = "revenue-watch"
 SCHEDULES_LOCK_KEY = 7_301_002
 
 
@@ -75,6 +76,8 @@ def intervals() -> list[Every]:
             "founderops.revenue.tasks.reconcile",
             settings.STRIPE_RECONCILE_MINUTES,
         ),
+        # Revenue: dunning reminders and payment retries whose day has come.
+        Every("dunning", "founderops.revenue.dunning.tick", 5),
     ]
 
 
@@ -90,6 +93,8 @@ def configured() -> list[Daily]:
         ),
         # Deletes expired sessions and month-old failed job results.
         Daily(HOUSEKEEPING, "founderops.worker.tasks.housekeeping", time(3, 17), zone),
+        # Revenue: yesterday's new MRR, failed payments and refunds against their baselines.
+        Daily(REVENUE_WATCH, "founderops.revenue.watch.run_daily", time(5, 43), zone),
     ]
 
 

@@ -101,8 +101,16 @@ def test_it_leaves_out_customers_not_paying_in_the_period() -> None:
 def test_it_counts_failed_payments_and_refunds_per_day() -> None:
     series = daily_series_from_ledger(_ledger())
     assert (series["failed_payments"], series["refunds"]) == (
-        {date(2025, 4, 20): 1},
-        {date(2025, 4, 22): 1},
+        {date(2025, 1, 1): 0, date(2025, 4, 20): 1},
+        {date(2025, 1, 1): 0, date(2025, 4, 22): 1},
+    )
+
+
+def test_it_starts_every_daily_series_with_the_records() -> None:
+    """Quiet weeks before the first refund are the baseline a burst stands out against."""
+    series = daily_series_from_ledger(_ledger())
+    assert {name: min(values) for name, values in series.items()} == dict.fromkeys(
+        ("failed_payments", "refunds", "new_mrr"), date(2025, 1, 1)
     )
 
 
