@@ -171,6 +171,28 @@ def check_web_url(raw: str, setting: str) -> None:
         )
 
 
+def check_optional_url(raw: str, setting: str) -> None:
+    if raw:
+        check_web_url(raw, setting)
+
+
+def check_days(values: list[str], setting: str) -> list[int]:
+    """Whole days from 0 to 365, each later than the one before (a schedule)."""
+    days: list[int] = []
+    for value in values:
+        if not value.isdigit() or int(value) > 365:
+            raise ImproperlyConfigured(
+                f"FOUNDEROPS_{setting}: {value!r} is not a number of days from 0 to 365"
+            )
+        if days and int(value) <= days[-1]:
+            raise ImproperlyConfigured(
+                f"FOUNDEROPS_{setting}: the days must increase, like 0,3,7,14 ({value} after "
+                f"{days[-1]})"
+            )
+        days.append(int(value))
+    return days
+
+
 def check_origins(origins: list[str], setting: str) -> list[str]:
     """Each one exactly as a browser sends Origin (scheme, host, port), since only an exact
     match is allowed: a path, a wildcard or a missing scheme would never match anything."""
@@ -503,6 +525,14 @@ STRIPE_WEBHOOK_SECRET = env_list("STRIPE_WEBHOOK_SECRET", "")
 # A signed webhook older (or further in the future) than this is refused as a replay.
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=10)
 STRIPE_RECONCILE_MINUTES = env_int("STRIPE_RECONCILE_MINUTES", 15, minimum=1)
+# Dunning after a failed payment: reminder e-mails and payment retries, in days after the
+# failure (empty: none), and the page where customers update their card (empty: the invoice's
+# own Stripe page).
+DUNNING_SCHEDULE_DAYS = check_days(
+    env_list("DUNNING_SCHEDULE_DAYS", "0,3,7,14"), "DUNNING_SCHEDULE_DAYS"
+)
+DUNNING_RETRY_DAYS = check_days(env_list("DUNNING_RETRY_DAYS", "3,7,14"), "DUNNING_RETRY_DAYS")
+DUNNING_UPDATE_CARD_URL = env_str("DUNNING_UPDATE_CARD_URL", "", check=check_optional_url)
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 LOGGING = {

@@ -22,7 +22,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 from django_q.models import Schedule
 
-from founderops.ai import registry
+from founderops.ai import policy, registry
 from founderops.ai.models import Approval
 from founderops.channels import inbound
 from founderops.channels.models import InboundEmail
@@ -136,6 +136,7 @@ def load(now: datetime | None = None, web_port: int = 8000, sim_port: int = 0) -
     summary = Summary(articles=load_articles(read_articles()))
     summary.customers = load_customers(read_customers())
     summary.trained = train_if_needed(summary.articles > 0)
+    set_refund_policy()
     rows = read_tickets()
     # The history's jobs (triage, reply delivery, mail processing) run as it is replayed, at
     # its own time, instead of waiting in the queue for the first worker.
@@ -159,6 +160,17 @@ def load(now: datetime | None = None, web_port: int = 8000, sim_port: int = 0) -
     ):
         audit.record("cli:demo", "demo.loaded", outcome="loaded", details=asdict(summary))
     return summary
+
+
+def set_refund_policy() -> bool:
+    """The policy README suggests: refunds up to 50 USD within 14 days of the charge are
+    automatic. Set once; a policy the founder changed is left alone."""
+    refund = policy.get_action(services.AGENT, "refund")
+    if policy.policy_for(refund).customised:
+        return False
+    limits = policy.Limits(max_amount=5000, currency="USD", max_age_days=14)
+    policy.set_policy(services.AGENT, "refund", policy.Mode.AUTO, limits, "cli:demo")
+    return True
 
 
 def load_articles(articles: list[ArticleFile]) -> int:

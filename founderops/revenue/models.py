@@ -473,3 +473,143 @@ personal_data.not_personal(
 )
 personal_data.not_personal(FxRate, ("currency", "rate", "source"))
 personal_data.not_personal(StripeAccount, ("api_key_sealed", "webhook_secret_sealed", "last_error"))
+
+
+# Account actions and dunning: what FounderOps itself asks of Stripe (refunds, credits, invoice
+# copies, cancellations; reminders and payment retries after a failed payment). Unlike the rows
+# above, these are not copies of Stripe objects but FounderOps' own requests and their outcome.
+
+
+class AccountAction(models.Model):
+    """One money action asked of Stripe, once per idempotency key (the key Stripe gets too)."""
+
+    class Kind(models.TextChoices):
+        REFUND = "refund", "Refund"
+        CREDIT = "credit", "Account credit"
+        INVOICE_COPY = "invoice_copy", "Invoice copy"
+        CANCEL = "cancel", "Cancel at period end"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Not sent yet"
+        RUNNING = "running", "Sent to Stripe, no answer stored yet"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed (never retried on its own)"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    livemode = models.BooleanField()
+    # Derived from the request (source, target, amount): the same request is the same action.
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="account_actions"
+    )
+    billing_customer = models.ForeignKey(
+        BillingCustomer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # What asked for it, e.g. "ticket-12".
+    source = models.CharField(max_length=100)
+    # The Stripe object acted on: ch_… (refund), in_… (invoice copy), sub_… (cancel).
+    target = models.CharField(max_length=255, blank=True)
+    amount = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    requested_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField()
+    # When a worker last took it to call Stripe; a claim older than the lease means it died.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Stripe's id for what it made (re_…, cbtxn_…) and the part of its answer a reply needs.
+    result_id = models.CharField(max_length=255, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["source", "kind"], name="revenue_action_source")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.target} ({self.status})"
+
+
+class Dunning(models.Model):
+    """The reminders and payment retries for one invoice whose payment failed."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Running"
+        RECOVERED = "recovered", "Paid"
+        STOPPED = "stopped", "Stopped (voided, written off or deleted)"
+        EXHAUSTED = "exhausted", "Every step done, still unpaid"
+
+    invoice = models.OneToOneField(Invoice, on_delete=models.CASCADE, related_name="dunning")
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.ACTIVE, db_index=True
+    )
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"dunning {self.invoice_id} ({self.state})"
+
+
+class DunningStep(models.Model):
+    """One reminder e-mail or one payment retry, stored before it is done so it happens once."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Reminder e-mail"
+        RETRY = "retry", "Payment retry"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for its day"
+        CLAIMED = "claimed", "In hand (or its worker died: retried after the lease)"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed for good"
+        SKIPPED = "skipped", "Skipped"
+
+    dunning = models.ForeignKey(Dunning, on_delete=models.CASCADE, related_name="steps")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # Its place in the founder's schedule (0 first) and the day after the failure it is due.
+    number = models.PositiveSmallIntegerField()
+    day = models.PositiveSmallIntegerField()
+    due_at = models.DateTimeField(db_index=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    # Fixed before the first send: a resend after a crash is the same mail to the client.
+    msgid = models.CharField(max_length=200, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    done_at = models.DateTimeField(null=True, blank=True)
+    # What happened, with the recipient's address replaced by <recipient>.
+    outcome = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "-kind", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dunning", "kind", "number"], name="revenue_dunningstep_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.number} of {self.dunning_id}"
+
+
+# The Stripe answer kept for a reply (an invoice's links, a refund's amount) names no one, but
+# an error may quote what the customer typed; both are erased with the customer.
+personal_data.personal(AccountAction, ("result", "error"), customer_path="customer")
+personal_data.not_personal(
+    AccountAction,
+    (
+        "kind",
+        "status",
+        "idempotency_key",
+        "source",
+        "target",
+        "currency",
+        "requested_by",
+        "result_id",
+    ),
+)
+personal_data.not_personal(Dunning, ("state", "end_reason"))
+personal_data.not_personal(DunningStep, ("kind", "state", "msgid", "outcome"))

@@ -26,7 +26,7 @@ from django.db.models import F
 
 from founderops.core import audit, clock, jobs, secrets
 from founderops.core.errors import FounderOpsError
-from founderops.revenue import stripe_api, stripe_store
+from founderops.revenue import dunning, stripe_api, stripe_store
 from founderops.revenue.models import StripeAccount, StripeEvent
 
 ACTOR = "stripe"
@@ -254,6 +254,7 @@ def _apply(event: StripeEvent, api: stripe.StripeClient | None) -> str:
         more=stripe_api.more(api) if api is not None else None,
     )
     stripe_store.store(obj, context)
+    dunning.on_event(event.type, event.livemode, obj, event.created)
     return str(StripeEvent.Status.PROCESSED)
 
 

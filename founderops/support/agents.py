@@ -18,7 +18,7 @@ from founderops.ai.models import AgentPolicy
 from founderops.ai.retrieval import Index
 from founderops.core import audit, clock, http
 from founderops.core.audit import Decision as AuditDecision
-from founderops.support import services
+from founderops.support import account_actions, services
 from founderops.support.models import Decision, KnowledgeArticle, Ticket
 
 MODEL_NAME = "support-intent"
@@ -177,6 +177,11 @@ def handle_ticket(ticket: Ticket, deps: SupportDeps | None = None) -> Decision:
     upset = upset_about_a_problem(text, ticket.priority, ticket.sentiment)
     reason = why_escalated(prediction, mode, article, urgent, upset)
     draft, writer = _draft(ticket, text, article, deps)
+    account = account_request(ticket, prediction, mode, urgent, text, deps)
+    if account is not None:
+        # A refund, credit, invoice copy or cancellation: its own policy decides, not replies'.
+        reason = account.reason
+        draft, writer = (account.reply, "account action") if account.reply else (draft, writer)
     ticket.intent, ticket.article = intent, article
     ticket.confidence = prediction.confidence if prediction else None
     try:
@@ -192,12 +197,29 @@ def handle_ticket(ticket: Ticket, deps: SupportDeps | None = None) -> Decision:
                 ]
             )
             decision = _store(
-                ticket, prediction, article, reason, draft, (version, threshold, writer)
+                ticket, prediction, article, reason, draft, (version, threshold, writer), account
             )
-            _act(ticket, decision, prediction, text)
+            _act(ticket, decision, prediction, text, account)
     except IntegrityError:
         return Decision.objects.get(ticket=ticket)
     return decision
+
+
+def account_request(
+    ticket: Ticket,
+    prediction: Prediction | None,
+    mode: str,
+    urgent: str,
+    text: str,
+    deps: SupportDeps,
+) -> account_actions.Outcome | None:
+    """The decision on a refund, credit, invoice copy or cancellation the ticket asks for;
+    None when it asks for none, the agent is off, or urgent wording needs a person."""
+    if mode == policy.OFF or urgent:
+        return None
+    # An intent the classifier is unsure of says nothing; explicit wording still counts.
+    intent = prediction.intent if prediction and prediction.answerable else ""
+    return account_actions.settle(ticket, intent, text, deps.signature)
 
 
 def _draft(
@@ -215,6 +237,7 @@ def _store(
     reason: str,
     draft: str,
     model: tuple[str, float, str],
+    account: account_actions.Outcome | None = None,
 ) -> Decision:
     version, threshold, writer = model
     return Decision.objects.create(
@@ -235,11 +258,18 @@ def _store(
             "priority": ticket.priority,
             "sentiment": ticket.sentiment,
             "language": ticket.language,
+            **({"account_action": account.details} if account else {}),
         },
     )
 
 
-def _act(ticket: Ticket, decision: Decision, prediction: Prediction | None, text: str) -> None:
+def _act(
+    ticket: Ticket,
+    decision: Decision,
+    prediction: Prediction | None,
+    text: str,
+    account: account_actions.Outcome | None = None,
+) -> None:
     audit_decision = AuditDecision(
         model=MODEL_NAME,
         model_version=decision.model_version,
@@ -248,6 +278,7 @@ def _act(ticket: Ticket, decision: Decision, prediction: Prediction | None, text
             "text": text[:2000],
             "intent": decision.intent,
             "article": decision.article.slug if decision.article else None,
+            **({"account_action": account.details} if account else {}),
         },
     )
     if decision.action == Decision.Action.AUTO_REPLY:
@@ -260,11 +291,16 @@ def _act(ticket: Ticket, decision: Decision, prediction: Prediction | None, text
             decision=audit_decision,
         )
         return
+    extra = account.payload() if account else {}
     services.escalate(
         ticket,
-        summary=f"Reply to {ticket.customer}: {ticket.subject}"[:300],
+        summary=(
+            f"{account.summary} for {ticket.customer}"
+            if account and account.summary
+            else f"Reply to {ticket.customer}: {ticket.subject}"
+        )[:300],
         reason=decision.reason,
-        payload=_context(ticket, decision, prediction),
+        payload={**_context(ticket, decision, prediction), **extra},
     )
     audit.record(
         "agent:support",

@@ -28,6 +28,9 @@ from founderops.support.text import clean_body, clean_line
 AGENT = "support"
 REPLY = "reply"
 UNKNOWN_INTENT = "oos"
+# An approval whose payload holds this runs the account action in a job once approved.
+ACCOUNT_ACTION = "account_action"
+RUN_ACCOUNT_ACTION = "founderops.support.tasks.run_account_action"
 
 
 @dataclass(frozen=True)
@@ -198,10 +201,15 @@ def customer_text(ticket: Ticket) -> str:
     return body
 
 
-def send_reply(ticket: Ticket, body: str, author: str) -> Message:
-    """Store the outbound reply (channels deliver it) and mark the first response."""
+def send_reply(ticket: Ticket, body: str, author: str, external_id: str | None = None) -> Message:
+    """Store the outbound reply (channels deliver it) and mark the first response.
+
+    With an `external_id` a second call for the same reply raises IntegrityError (a job that
+    runs twice sends once)."""
     now = clock.now()
-    message = Message.objects.create(ticket=ticket, author=author, body=body, created_at=now)
+    message = Message.objects.create(
+        ticket=ticket, author=author, body=body, created_at=now, external_id=external_id
+    )
     if ticket.first_response_at is None:
         ticket.first_response_at = now
     ticket.status = (
@@ -269,8 +277,11 @@ def escalate(ticket: Ticket, summary: str, reason: str, payload: dict[str, objec
 
 def approve_reply(
     approval: Approval, user: AbstractBaseUser, body: str | None = None, intent: str | None = None
-) -> Message:
-    """The founder sends the draft (as is or edited); the label becomes a training example."""
+) -> Message | None:
+    """The founder sends the draft (as is or edited); the label becomes a training example.
+
+    An approval that proposes an account action (a refund...) returns None: the action runs in
+    a job after the commit, and that job sends the reply once Stripe has done it."""
     ticket = Ticket.objects.get(pk=approval.subject_id)
     draft = str(approval.payload.get("draft", ""))
     text = (body if body is not None else draft).strip()
@@ -285,7 +296,12 @@ def approve_reply(
             Approval.Status.EDITED if edited else Approval.Status.APPROVED,
             {"body": text, "intent": label},
         )
-        message = send_reply(ticket, text, Message.Author.FOUNDER)
+        message: Message | None = None
+        if ACCOUNT_ACTION in approval.payload:
+            pk = approval.pk
+            transaction.on_commit(lambda: jobs.enqueue(RUN_ACCOUNT_ACTION, pk))
+        else:
+            message = send_reply(ticket, text, Message.Author.FOUNDER)
         if label:
             relabel_ticket(ticket, label, user, TrainingExample.Source.APPROVAL)
     return message

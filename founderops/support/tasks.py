@@ -15,3 +15,10 @@ def triage_ticket(ticket_id: int) -> str:
 
 def refresh_classifier() -> int:
     return training.refresh_classifier().version
+
+
+def run_account_action(approval_id: int) -> str:
+    """The account action the founder approved (once), then the reply to the customer."""
+    from founderops.support import account_actions
+
+    return account_actions.run_approved(approval_id)

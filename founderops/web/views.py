@@ -154,12 +154,16 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
         return _refused(request, ticket, form)
     data = form.cleaned_data
     try:
-        services.approve_reply(
+        sent = services.approve_reply(
             approval, access.founder(request), body=data["body"], intent=data["intent"] or None
         )
     except InvalidInput as error:
         return _refused(request, ticket, form, str(error))
-    messages.success(request, f"Reply sent to {ticket.customer}.")
+    if sent is None:
+        # An account action (a refund...): it runs in a job, which then sends the reply.
+        messages.success(request, f"Approved. {ticket.customer} is told once Stripe has done it.")
+    else:
+        messages.success(request, f"Reply sent to {ticket.customer}.")
     return redirect("web:ticket", pk=ticket.pk)
 
 

@@ -181,7 +181,8 @@ def test_it_refuses_cents_in_a_currency_without_them(
 
 
 def test_it_answers_404_for_an_unknown_action(founder_client: Client) -> None:
-    response = founder_client.post(policy_url("support", "refund"), {"support-refund-mode": "auto"})
+    data = {"support-teleport-mode": "auto"}
+    response = founder_client.post(policy_url("support", "teleport"), data)
     assert response.status_code == 404
 
 
