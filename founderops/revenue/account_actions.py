@@ -252,7 +252,11 @@ def prepare(request: Request, actor: str) -> AccountAction:
     customer = Customer.objects.filter(pk=request.customer_id).first()
     if customer is None:
         raise ActionRefused(f"no customer #{request.customer_id}")
-    checked = CHECKS[request.kind](customer, request, key)
+    try:
+        checked = CHECKS[request.kind](customer, request, key)
+    except ActionRefused as refused:
+        _audit_refused(request, customer, actor, str(refused))
+        raise
     try:
         with transaction.atomic():
             action = AccountAction.objects.create(
@@ -275,9 +279,9 @@ def prepare(request: Request, actor: str) -> AccountAction:
     return action
 
 
-def _refused(request: Request, customer: Customer, why: str) -> ActionRefused:
+def _audit_refused(request: Request, customer: Customer, actor: str, why: str) -> None:
     audit.record(
-        "system:revenue",
+        actor,
         "revenue.account_action_refused",
         ("customer", customer.pk),
         outcome="refused",
@@ -289,14 +293,13 @@ def _refused(request: Request, customer: Customer, why: str) -> ActionRefused:
             "reason": why,
         },
     )
-    return ActionRefused(why)
 
 
 def _one_account(customer: Customer, request: Request) -> BillingCustomer:
     account = billing_accounts(customer, request.mode).first()
     if account is None:
         mode = "live" if request.mode else "test"
-        raise _refused(request, customer, f"{customer} has no Stripe customer in {mode} mode")
+        raise ActionRefused(f"{customer} has no Stripe customer in {mode} mode")
     return account
 
 
@@ -308,22 +311,20 @@ def _check_refund(customer: Customer, request: Request, key: str) -> Checked:
     )
     accounts = set(billing_accounts(customer, request.mode).values_list("pk", flat=True))
     if charge is None or charge.customer_id not in accounts:
-        raise _refused(request, customer, f"charge {request.target} is not one of {customer}'s")
+        raise ActionRefused(f"charge {request.target} is not one of {customer}'s")
     if charge.status not in REFUNDABLE_STATUSES or not charge.paid:
-        raise _refused(request, customer, f"charge {charge.stripe_id} was never paid")
+        raise ActionRefused(f"charge {charge.stripe_id} was never paid")
     left = refundable(charge, except_key=key)
     code = charge.currency or "USD"
     if request.currency and request.currency.upper() != code:
-        raise _refused(
-            request, customer, f"charge {charge.stripe_id} is in {code}, not {request.currency}"
-        )
+        raise ActionRefused(f"charge {charge.stripe_id} is in {code}, not {request.currency}")
     if left <= 0:
-        raise _refused(request, customer, f"charge {charge.stripe_id} is already fully refunded")
+        raise ActionRefused(f"charge {charge.stripe_id} is already fully refunded")
     amount = left if request.amount is None else request.amount
     if amount <= 0:
-        raise _refused(request, customer, "a refund must be more than zero")
+        raise ActionRefused("a refund must be more than zero")
     if amount > left:
-        raise _refused(request, customer, _too_much(charge, amount, left))
+        raise ActionRefused(_too_much(charge, amount, left))
     assert charge.customer is not None
     return Checked(charge.customer, charge.stripe_id, amount, code)
 
@@ -339,14 +340,12 @@ def _too_much(charge: Charge, amount: int, left: int) -> str:
 
 def _check_credit(customer: Customer, request: Request, key: str) -> Checked:
     if request.amount is None or request.amount <= 0:
-        raise _refused(request, customer, "a credit needs an amount above zero")
+        raise ActionRefused("a credit needs an amount above zero")
     account = _one_account(customer, request)
     code = request.currency.upper()
     Money(request.amount, code)  # raises InvalidInput on a malformed currency
     if account.currency and account.currency != code:
-        raise _refused(
-            request, customer, f"{customer}'s Stripe balance is in {account.currency}, not {code}"
-        )
+        raise ActionRefused(f"{customer}'s Stripe balance is in {account.currency}, not {code}")
     return Checked(account, "", request.amount, code)
 
 
@@ -357,9 +356,9 @@ def _check_invoice(customer: Customer, request: Request, key: str) -> Checked:
         customer__in=billing_accounts(customer, request.mode),
     ).first()
     if invoice is None or invoice.customer is None:
-        raise _refused(request, customer, f"invoice {request.target} is not one of {customer}'s")
+        raise ActionRefused(f"invoice {request.target} is not one of {customer}'s")
     if invoice.status not in COPYABLE_INVOICES:
-        raise _refused(request, customer, f"invoice {invoice.stripe_id} is {invoice.status}")
+        raise ActionRefused(f"invoice {invoice.stripe_id} is {invoice.status}")
     return Checked(invoice.customer, invoice.stripe_id, invoice.total, invoice.currency)
 
 
@@ -371,10 +370,10 @@ def _check_cancel(customer: Customer, request: Request, key: str) -> Checked:
     ).first()
     if subscription is None or subscription.customer is None:
         why = f"subscription {request.target} is not one of {customer}'s"
-        raise _refused(request, customer, why)
+        raise ActionRefused(why)
     if subscription.status not in CANCELLABLE:
         why = f"subscription {subscription.stripe_id} is {subscription.status}"
-        raise _refused(request, customer, why)
+        raise ActionRefused(why)
     return Checked(subscription.customer, subscription.stripe_id, None, subscription.currency)
 
 

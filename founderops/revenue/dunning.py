@@ -89,6 +89,10 @@ def start(invoice: Invoice, failed_at: datetime | None = None) -> Dunning | None
     emails, retries = settings.DUNNING_SCHEDULE_DAYS, settings.DUNNING_RETRY_DAYS
     if ended(invoice) is not None or not (emails or retries):
         return None
+    if invoice.billing_reason == "subscription_create":
+        # A sign-up whose first payment failed is not a customer who stopped paying: the
+        # checkout told them, and Stripe expires the incomplete subscription within a day.
+        return None
     found = Dunning.objects.filter(invoice=invoice).first()
     if found is not None:
         return found

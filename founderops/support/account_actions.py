@@ -308,7 +308,11 @@ def run_approved(approval_id: int) -> str:
         return "the ticket is gone"
     who = approval.decided_by.get_username() if approval.decided_by else "founder"
     proposal = Proposal.from_json(data)
-    outcome = perform(ticket, proposal, f"user:{who}", settings.SUPPORT_SIGNATURE)
+    try:
+        outcome = perform(ticket, proposal, f"user:{who}", settings.SUPPORT_SIGNATURE)
+    except revenue.ActionInProgress:
+        # The same job, delivered twice, runs in another worker: that one tells the customer.
+        return "in another worker's hands"
     if outcome.reason:
         escalate_failure(ticket, approval, outcome.reason)
         return "failed"

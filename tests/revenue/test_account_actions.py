@@ -207,3 +207,11 @@ def test_it_audits_the_request_and_its_outcome(fake: ms.MoneyStripe, ada: Custom
     ]
     assert events[1].details["amount"] == 2000
     assert events[1].details["result_id"] == "re_1"
+
+
+def test_it_audits_a_refusal_with_who_asked(fake: ms.MoneyStripe, ada: Customer) -> None:
+    with pytest.raises(actions.ActionRefused):
+        actions.refund_charge(ada, "ch_1", 9000, "ticket-7", "user:fiona")
+    refused = AuditEvent.objects.get(action="revenue.account_action_refused")
+    assert (refused.actor, refused.details["amount"]) == ("user:fiona", 9000)
+    assert refused.details["reason"].startswith("a refund of 90.00 USD is more than")

@@ -95,6 +95,12 @@ def test_it_starts_nothing_when_both_schedules_are_empty(failed: Invoice, settin
     assert dunning.start(failed) is None
 
 
+def test_it_leaves_a_failed_first_payment_to_the_checkout(failed: Invoice) -> None:
+    Invoice.objects.filter(pk=failed.pk).update(billing_reason="subscription_create")
+    failed.refresh_from_db()
+    assert dunning.start(failed) is None
+
+
 def test_it_sends_the_first_reminder_once(failed: Invoice, smtp: Recorder) -> None:
     started(failed)
     dunning.tick()
