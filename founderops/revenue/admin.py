@@ -6,12 +6,16 @@ from django.contrib import admin
 
 from founderops.core.admin import ReadOnlyAdmin, TabularInline
 from founderops.revenue.models import (
+    AccountAction,
+    AcquisitionSpend,
     BillingCustomer,
     Charge,
     Coupon,
     CreditNote,
     Discount,
     Dispute,
+    Dunning,
+    DunningStep,
     FxRate,
     Invoice,
     InvoiceLine,
@@ -162,3 +166,37 @@ class StripeAccountAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "events_cursor", "backfilled_at", "reconciled_at", "last_error"]
     # Sealed secrets are ciphertext, but even that stays off the page.
     exclude = ["api_key_sealed", "webhook_secret_sealed"]
+
+
+@admin.register(AccountAction)
+class AccountActionAdmin(ReadOnlyAdmin):
+    # Money moved through Stripe: changed only by the Support Agent and its approvals.
+    list_display = ["kind", "status", "customer", "amount", "currency", "created_at", "source"]
+    list_filter = ["kind", "status", "livemode"]
+    search_fields = ["idempotency_key", "target", "result_id"]
+    date_hierarchy = "created_at"
+
+
+class DunningStepInline(TabularInline[DunningStep, Dunning]):
+    model = DunningStep
+    fields = ("kind", "number", "day", "due_at", "state", "done_at", "outcome")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Dunning)
+class DunningAdmin(ReadOnlyAdmin):
+    list_display = ["invoice", "state", "started_at", "ended_at", "end_reason"]
+    list_filter = ["state"]
+    inlines = [DunningStepInline]
+
+
+@admin.register(AcquisitionSpend)
+class AcquisitionSpendAdmin(ReadOnlyAdmin):
+    # Recorded with `founderops revenue spend`, which audits each change.
+    list_display = ["month", "channel", "amount", "currency", "note", "recorded_at"]
+    list_filter = ["channel"]

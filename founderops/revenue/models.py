@@ -613,3 +613,34 @@ personal_data.not_personal(
 )
 personal_data.not_personal(Dunning, ("state", "end_reason"))
 personal_data.not_personal(DunningStep, ("kind", "state", "msgid", "outcome"))
+
+
+# Acquisition spend: what the founder paid to win customers, for CAC and payback.
+
+
+class AcquisitionSpend(models.Model):
+    """Spend on one channel in one month (the founder records it; Stripe does not know it)."""
+
+    month = models.DateField(help_text="the first day of the month")
+    channel = models.CharField(max_length=60, default="all")
+    amount = models.BigIntegerField(help_text="minor units of `currency`")
+    currency = models.CharField(max_length=3, default="USD")
+    note = models.CharField(max_length=200, blank=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["month", "channel"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "channel"], name="revenue_spend_month_channel"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="revenue_spend_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.channel}: {self.amount} {self.currency}"
+
+
+personal_data.not_personal(AcquisitionSpend, ("channel", "currency", "note"))

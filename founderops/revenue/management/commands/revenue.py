@@ -10,7 +10,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from founderops.core.errors import InvalidInput
-from founderops.revenue import csv_import, insights, watch
+from founderops.core.money import Money
+from founderops.revenue import csv_import, insights, spend, watch
+from founderops.revenue.models import AcquisitionSpend
 
 
 class Command(BaseCommand):
@@ -34,10 +36,22 @@ class Command(BaseCommand):
             "and notify the founder (daily on its own; once per finding)",
         )
         check.add_argument("--day", type=date.fromisoformat, help="YYYY-MM-DD (yesterday)")
+        spent = actions.add_parser(
+            "spend",
+            help="record acquisition spend for CAC and payback (`spend MONTH AMOUNT`), or list it",
+        )
+        spent.add_argument("month", nargs="?", help="YYYY-MM; without it, list what is recorded")
+        spent.add_argument("amount", nargs="?", help="in the currency's major unit, e.g. 1250.00")
+        spent.add_argument("--currency", default="USD")
+        spent.add_argument("--channel", default="all", help="e.g. ads, sponsorships (all)")
+        spent.add_argument("--note", default="")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "watch":
             self._watch(options["day"])
+            return
+        if options["action"] == "spend":
+            self._spend(options)
             return
         path: Path = options["file"]
         text = read_text(path)
@@ -58,6 +72,29 @@ class Command(BaseCommand):
             self.stdout.write(f"alert: {insights.describe(finding.alert)}")
         if not found:
             self.stdout.write("nothing unusual")
+
+    def _spend(self, options: dict[str, Any]) -> None:
+        if options["month"] is None:
+            for row in AcquisitionSpend.objects.all():
+                amount = Money(row.amount, row.currency)
+                self.stdout.write(f"{row.month:%Y-%m}  {row.channel:<16} {amount}  {row.note}")
+            return
+        if options["amount"] is None:
+            raise CommandError("give the amount after the month: `revenue spend 2026-03 1250.00`")
+        currency = str(options["currency"]).upper()
+        try:
+            row = spend.record_spend(
+                spend.parse_month(options["month"]),
+                spend.parse_amount(options["amount"], currency),
+                currency,
+                options["channel"],
+                "cli",
+                options["note"],
+            )
+        except InvalidInput as error:
+            raise CommandError(str(error)) from None
+        amount = Money(row.amount, row.currency)
+        self.stdout.write(f"recorded {amount} of {row.channel} spend for {row.month:%Y-%m}")
 
 
 def read_text(path: Path) -> str:

@@ -1,0 +1,110 @@
+"""Acquisition spend, recorded by the founder, for CAC and payback (`metrics.acquisition`).
+
+One row per month and channel ("ads", "sponsorships", or "all"); recording the same month and
+channel again replaces the figure, so a corrected spreadsheet can be entered twice. Amounts
+in another currency are converted at the rate in force on the month's first day; a month
+without such a rate is refused by name rather than counted as zero.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+from django.db import transaction
+
+from founderops.core import audit, clock
+from founderops.core.errors import InvalidInput
+from founderops.core.money import ZERO_DECIMAL, Money
+from founderops.revenue.book import REPORTING_CURRENCY
+from founderops.revenue.models import AcquisitionSpend, FxRate
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_CHANNEL = re.compile(r"^[a-z0-9][a-z0-9 _.-]{0,59}$")
+
+
+def parse_month(text: str) -> date:
+    match = _MONTH.match(text.strip())
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise InvalidInput(f"month must be YYYY-MM, got {text!r}")
+    return date(int(match[1]), int(match[2]), 1)
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """'1250' or '1250.50' in the currency's major unit, as minor units."""
+    try:
+        value = Decimal(text.strip().replace(",", ""))
+    except InvalidOperation:
+        raise InvalidInput(f"amount must be a number such as 1250.00, got {text!r}") from None
+    scale = 1 if currency in ZERO_DECIMAL else 100
+    minor = value * scale
+    if not value.is_finite() or minor != minor.to_integral_value():
+        raise InvalidInput(f"amount {text!r} has more decimals than {currency} allows")
+    if minor < 0:
+        raise InvalidInput(f"spend cannot be negative, got {text!r}")
+    return int(minor)
+
+
+def record_spend(
+    month: date, amount: int, currency: str, channel: str, actor: str, note: str = ""
+) -> AcquisitionSpend:
+    """Store (or replace) one month's spend on one channel; audited with what it replaced."""
+    currency = currency.upper()
+    Money(amount, currency)  # raises on a malformed currency
+    channel = channel.strip().lower() or "all"
+    if not _CHANNEL.match(channel):
+        raise InvalidInput(
+            f"channel must be a short name (letters, digits, - _ .), got {channel!r}"
+        )
+    if amount < 0:
+        raise InvalidInput("spend cannot be negative")
+    with transaction.atomic():
+        before = AcquisitionSpend.objects.filter(month=month, channel=channel).first()
+        row, _ = AcquisitionSpend.objects.update_or_create(
+            month=month.replace(day=1),
+            channel=channel,
+            defaults={
+                "amount": amount,
+                "currency": currency,
+                "note": note[:200],
+                "recorded_at": clock.now(),
+            },
+        )
+        audit.record(
+            actor,
+            "revenue.spend_recorded",
+            ("acquisition_spend", row.pk),
+            outcome=str(Money(amount, currency)),
+            details={
+                "month": f"{row.month:%Y-%m}",
+                "channel": channel,
+                "before": str(Money(before.amount, before.currency)) if before else None,
+            },
+        )
+    return row
+
+
+def spend_by_month(through: date | None = None) -> list[tuple[date, int]]:
+    """Every recorded spend as (month, US cents), for `metrics.acquisition`."""
+    rows = AcquisitionSpend.objects.all()
+    if through is not None:
+        rows = rows.filter(month__lte=through)
+    return [(row.month, _in_reporting_currency(row)) for row in rows]
+
+
+def _in_reporting_currency(row: AcquisitionSpend) -> int:
+    if row.currency == REPORTING_CURRENCY:
+        return row.amount
+    rate = FxRate.objects.filter(currency=row.currency, day__lte=row.month).order_by("-day").first()
+    if rate is None:
+        raise InvalidInput(
+            f"no {row.currency}{REPORTING_CURRENCY} rate on or before {row.month} for the "
+            f"{row.channel} spend of {row.month:%Y-%m} (`founderops revenue import-rates`)"
+        )
+    raw = rate.rate
+    usd = Fraction(raw) if "/" in raw else Fraction(Decimal(raw))
+    scale = Fraction(100, 1 if row.currency in ZERO_DECIMAL else 100)
+    # Half up, as every other conversion here (spend is never negative).
+    return int(row.amount * usd * scale + Fraction(1, 2))

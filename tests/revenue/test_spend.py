@@ -1,0 +1,111 @@
+"""Acquisition spend: recorded by the founder, converted to US cents, fed to CAC and payback."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+
+from founderops.core.errors import InvalidInput
+from founderops.core.models import AuditEvent
+from founderops.revenue import spend
+from founderops.revenue.models import AcquisitionSpend, FxRate
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 4, 10, 12, 0, tzinfo=UTC)
+MARCH = date(2026, 3, 1)
+
+
+@pytest.fixture(autouse=True)
+def _frozen() -> Iterator[None]:
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def test_it_records_a_months_spend() -> None:
+    spend.record_spend(MARCH, 125_000, "USD", "ads", "cli")
+    assert spend.spend_by_month() == [(MARCH, 125_000)]
+
+
+def test_it_replaces_the_same_month_and_channel() -> None:
+    spend.record_spend(MARCH, 125_000, "USD", "ads", "cli")
+    spend.record_spend(MARCH, 90_000, "USD", "ads", "cli")
+    assert spend.spend_by_month() == [(MARCH, 90_000)]
+
+
+def test_it_keeps_channels_apart() -> None:
+    spend.record_spend(MARCH, 1_000, "USD", "ads", "cli")
+    spend.record_spend(MARCH, 2_000, "USD", "sponsorships", "cli")
+    assert sorted(amount for _, amount in spend.spend_by_month()) == [1_000, 2_000]
+
+
+def test_it_audits_what_a_record_replaced() -> None:
+    spend.record_spend(MARCH, 125_000, "USD", "ads", "cli")
+    spend.record_spend(MARCH, 90_000, "USD", "ads", "cli")
+    last = AuditEvent.objects.filter(action="revenue.spend_recorded").order_by("-id").first()
+    assert last is not None
+    assert (last.outcome, last.details["before"]) == ("900.00 USD", "1,250.00 USD")
+
+
+def test_it_converts_other_currencies_at_the_months_rate() -> None:
+    FxRate.objects.create(currency="EUR", day=date(2026, 2, 20), rate="1.10")
+    spend.record_spend(MARCH, 100_000, "EUR", "ads", "cli")
+    assert spend.spend_by_month() == [(MARCH, 110_000)]
+
+
+def test_it_refuses_a_currency_without_a_rate() -> None:
+    spend.record_spend(MARCH, 100_000, "EUR", "ads", "cli")
+    with pytest.raises(InvalidInput, match="no EURUSD rate on or before 2026-03-01"):
+        spend.spend_by_month()
+
+
+def test_it_refuses_a_negative_amount() -> None:
+    with pytest.raises(InvalidInput, match="negative"):
+        spend.record_spend(MARCH, -1, "USD", "ads", "cli")
+
+
+def test_it_refuses_a_malformed_channel() -> None:
+    with pytest.raises(InvalidInput, match="channel"):
+        spend.record_spend(MARCH, 1, "USD", "<script>", "cli")
+
+
+def test_it_parses_a_month() -> None:
+    assert spend.parse_month("2026-03") == MARCH
+
+
+def test_it_refuses_a_month_that_is_not_one() -> None:
+    with pytest.raises(InvalidInput, match="YYYY-MM"):
+        spend.parse_month("2026-13")
+
+
+def test_it_parses_an_amount_in_major_units() -> None:
+    assert spend.parse_amount("1,250.50", "USD") == 125_050
+
+
+def test_it_refuses_more_decimals_than_the_currency_has() -> None:
+    with pytest.raises(InvalidInput, match="decimals"):
+        spend.parse_amount("100.5", "JPY")
+
+
+def test_it_records_from_the_command_line() -> None:
+    out = io.StringIO()
+    call_command("revenue", "spend", "2026-03", "1250", "--channel", "ads", stdout=out)
+    assert out.getvalue() == "recorded 1,250.00 USD of ads spend for 2026-03\n"
+    assert AcquisitionSpend.objects.get().amount == 125_000
+
+
+def test_it_lists_what_is_recorded() -> None:
+    spend.record_spend(MARCH, 125_000, "USD", "ads", "cli", note="launch")
+    out = io.StringIO()
+    call_command("revenue", "spend", stdout=out)
+    assert out.getvalue().split() == ["2026-03", "ads", "1,250.00", "USD", "launch"]
+
+
+def test_it_names_a_bad_amount_on_the_command_line() -> None:
+    with pytest.raises(CommandError, match="amount must be a number"):
+        call_command("revenue", "spend", "2026-03", "lots")
