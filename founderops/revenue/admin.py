@@ -200,3 +200,24 @@ class AcquisitionSpendAdmin(ReadOnlyAdmin):
     # Recorded with `founderops revenue spend`, which audits each change.
     list_display = ["month", "channel", "amount", "currency", "note", "recorded_at"]
     list_filter = ["channel"]
+
+
+# Also listed on their own, so a line or a step can be found without its parent.
+
+
+@admin.register(InvoiceLine)
+class InvoiceLineAdmin(ReadOnlyAdmin):
+    list_display = ["stripe_id", "invoice", "price", "amount", "period_start", "period_end"]
+    search_fields = ["stripe_id", "subscription_stripe_id"]
+
+
+@admin.register(SubscriptionItem)
+class SubscriptionItemAdmin(ReadOnlyAdmin):
+    list_display = ["stripe_id", "subscription", "price", "quantity"]
+    search_fields = ["stripe_id"]
+
+
+@admin.register(DunningStep)
+class DunningStepAdmin(ReadOnlyAdmin):
+    list_display = ["dunning", "kind", "number", "day", "due_at", "state", "done_at"]
+    list_filter = ["kind", "state"]
