@@ -26,7 +26,7 @@ from founderops.ai import policy, registry
 from founderops.ai.models import Approval
 from founderops.channels import inbound
 from founderops.channels.models import InboundEmail
-from founderops.cli import demo_ops
+from founderops.cli import demo_billing, demo_ops
 from founderops.core import audit, clock, jobs
 from founderops.customers.models import Customer, Identity
 from founderops.customers.services import find_or_create_customer
@@ -80,6 +80,8 @@ class Summary:
     trained: bool = False
     scheduled: int = 0
     incidents: int = 0
+    # Stripe objects of Inkwell's billing history stored by the real sync.
+    revenue: int = 0
 
 
 # --- reading the content -------------------------------------------------------------------
@@ -150,6 +152,7 @@ def load(now: datetime | None = None, web_port: int = 8000, sim_port: int = 0) -
         if owner is not None:
             load_saved_replies(owner)
     summary.incidents = demo_ops.load(now, sim_port or web_port + 1, web_port, owner)
+    summary.revenue = demo_billing.load(now, [(r.name, r.email) for r in read_customers()])
     count_outcomes(summary)
     if (
         summary.articles
@@ -157,6 +160,7 @@ def load(now: datetime | None = None, web_port: int = 8000, sim_port: int = 0) -
         or summary.tickets
         or summary.scheduled
         or (summary.incidents)
+        or summary.revenue
     ):
         audit.record("cli:demo", "demo.loaded", outcome="loaded", details=asdict(summary))
     return summary
@@ -387,5 +391,6 @@ def reset() -> None:
         Schedule.objects.filter(name=STREAM).delete()
         InboundEmail.objects.filter(msgid__endswith="@" + MAIL_DOMAIN).delete()
         SavedReply.objects.filter(title__in=[title for title, _, _ in SAVED_REPLIES]).delete()
+        demo_billing.reset()
         demo_ops.reset()
         audit.record("cli:demo", "demo.reset", outcome="removed", details={"tickets": len(ids)})

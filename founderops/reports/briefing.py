@@ -16,7 +16,7 @@ from django.conf import settings
 
 from founderops.core import audit, clock, notifications, notify
 from founderops.core.models import AuditEvent
-from founderops.reports import health, support
+from founderops.reports import health, revenue_section, support
 
 # The settings' parser, so a zone is refused the same way at start-up and at use.
 
@@ -82,6 +82,7 @@ class Sending:
 MORNING: tuple[Section, ...] = (
     Section("health", "System health", health.render),
     Section("support", "Support", support.render),
+    Section("revenue", "Revenue", revenue_section.render),
 )
 
 
@@ -89,7 +90,9 @@ def morning(window: Window, sections: Sequence[Section] = MORNING) -> Briefing:
     key = f"morning:{window.key}"
     title = f"Morning briefing · {window.day:%A} {window.day.day} {window.day:%B %Y}"
     parts = [f"# {title}", f"Covering {window.label}."]
-    parts += [f"## {section.title}\n\n{section.render(window).strip()}" for section in sections]
+    # A section with nothing to say (revenue before any billing data) is left out.
+    rendered = [(section.title, section.render(window).strip()) for section in sections]
+    parts += [f"## {name}\n\n{body}" for name, body in rendered if body]
     return Briefing(key, title, "\n\n".join(parts) + "\n")
 
 

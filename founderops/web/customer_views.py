@@ -13,6 +13,7 @@ from founderops.customers.services import VISITOR_DOMAIN
 from founderops.support.models import Rating
 from founderops.web.access import staff_required
 from founderops.web.forms import FilterForm, cleaned
+from founderops.web.revenue_views import customer_card
 from founderops.web.timeline import timeline
 
 PAGE_SIZE = 50
@@ -67,5 +68,6 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "ticket_count": customer.tickets.count(),
         "ratings": ratings,
         "timeline": timeline(customer),
+        "revenue": customer_card(customer.pk),
     }
     return render(request, "web/customer_detail.html", context)

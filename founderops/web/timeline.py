@@ -2,7 +2,7 @@
 
 The timeline is a list of sources, each a function from a customer (and a row limit) to its
 newest entries, newest first. A domain adds
-its own (revenue will add payments and refunds) by appending a function to SOURCES; the page
+its own (revenue's payments and refunds) by appending a function to SOURCES; the page
 needs no change. Each source reads at most PER_SOURCE rows in one or two queries, so a
 customer with years of history still loads quickly; the page says when it shows less.
 """
@@ -13,12 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import CharField, Q
 from django.db.models.functions import Cast
 from django.urls import reverse
 
 from founderops.core.models import AuditEvent
 from founderops.customers.models import Customer
+from founderops.reports import revenue_detail
+from founderops.reports.revenue_text import native
 from founderops.support.models import Message, Rating, Ticket
 
 PER_SOURCE = 200
@@ -139,7 +142,32 @@ def audit_entries(customer: Customer, limit: int) -> list[Entry]:
     ]
 
 
-SOURCES: list[Source] = [ticket_entries, message_entries, rating_entries, audit_entries]
+PAYMENT_TITLES = {"paid": "Paid", "failed": "Payment failed:", "refund": "Refunded"}
+
+
+def payment_entries(customer: Customer, limit: int) -> list[Entry]:
+    """Their Stripe charges (paid or failed) and refunds, in the mode the numbers use."""
+    found = revenue_detail.payments(customer.pk, settings.STRIPE_LIVEMODE, limit)
+    return [
+        Entry(
+            p.at,
+            f"payment-{p.kind}",
+            f"{PAYMENT_TITLES[p.kind]} {native(p.amount, p.currency)}",
+            body=p.detail if p.kind != "paid" else "",
+            actor="Stripe",
+            badge=p.invoice and f"invoice {p.invoice}",
+        )
+        for p in found
+    ]
+
+
+SOURCES: list[Source] = [
+    ticket_entries,
+    message_entries,
+    rating_entries,
+    audit_entries,
+    payment_entries,
+]
 
 
 def timeline(customer: Customer, per_source: int | None = None) -> Timeline:

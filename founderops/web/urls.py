@@ -13,6 +13,7 @@ from founderops.web import (
     macro_views,
     monitor_views,
     notifications_views,
+    revenue_views,
     status_views,
     views,
 )
@@ -112,6 +113,16 @@ urlpatterns = [
         monitor_views.monitor_ping_token,
         name="monitor_ping_token",
     ),
+    # Revenue (revenue_views): MRR and movements, a movement's customers, cohorts, forecast, risk.
+    path("revenue/", revenue_views.overview, name="revenue"),
+    path(
+        "revenue/movements/<str:month>/<str:kind>/",
+        revenue_views.movements,
+        name="revenue_movements",
+    ),
+    path("revenue/cohorts/", revenue_views.cohorts_page, name="revenue_cohorts"),
+    path("revenue/forecast/", revenue_views.forecast_page, name="revenue_forecast"),
+    path("revenue/risk/", revenue_views.risk_page, name="revenue_risk"),
     path("audit/", views.audit_list, name="audit"),
     path("audit/export.jsonl", views.audit_export, name="audit_export"),
     path("notifications/", notifications_views.notifications_page, name="notifications"),

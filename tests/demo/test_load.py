@@ -72,7 +72,9 @@ def counts() -> dict[str, int]:
 def test_it_loads_every_article_customer_and_past_ticket(workspace: str) -> None:
     past = [t for t in demo.read_tickets() if not t.live]
     assert KnowledgeArticle.objects.count() == len(demo.read_articles())
-    assert Customer.objects.count() == len(demo.read_customers())
+    # Inkwell's own customers; the Stripe history brings more (tests/demo/test_demo_revenue.py).
+    own = [row.email for row in demo.read_customers()]
+    assert Customer.objects.filter(email__in=own).count() == len(own)
     assert Ticket.objects.filter(external_id__startswith="demo-").count() == len(past)
 
 

@@ -89,7 +89,16 @@ class Command(BaseCommand):
             f"Support Agent so far: {summary.answered} answered automatically, "
             f"{summary.escalated} escalated to the approval inbox{waiting}.\n"
             f"Monitoring Agent: {summary.incidents} past incidents of Inkwell replayed through "
-            f"the checks, the runbook and the status page."
+            f"the checks, the runbook and the status page.\n"
+            f"Revenue: {self.revenue_words(summary.revenue)}"
+        )
+
+    def revenue_words(self, stored: int) -> str:
+        if not stored:
+            return "Inkwell's Stripe history is already in place (/revenue/)."
+        return (
+            f"{stored} Stripe objects of Inkwell's last 18 months loaded through the Stripe "
+            f"sync (/revenue/)."
         )
 
     def start_inkwell(self, sim_port: int, url: str) -> None:

@@ -1,0 +1,273 @@
+"""Revenue down to the customer: who made a month's movement, one day's movements, one
+customer's MRR over time and their payments.
+
+The engine's figures are sums over customers (`engine.Block`): the same code run on one
+customer's service periods gives that customer's share. So a drill-down recomputes only the
+customers whose MRR changes in the month (a change happens only where a period starts or
+ends), and its lines add up to the table's cell exactly, by construction, not by rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from fractions import Fraction
+
+import numpy as np
+
+from founderops.reports.revenue import Snapshot, Who, who
+from founderops.revenue.book import NEVER, PAID, day_date
+from founderops.revenue.engine import (
+    MOVEMENTS,
+    Block,
+    Calendar,
+    Spans,
+    customer_block,
+    invoice_spans,
+)
+from founderops.revenue.models import BillingCustomer, Charge, Invoice, Refund
+
+KINDS = (*MOVEMENTS, "fx")
+
+
+@dataclass(frozen=True)
+class InvoiceRef:
+    stripe_id: str
+    number: str
+
+
+@dataclass(frozen=True)
+class Line:
+    """One customer's part of a month's movement."""
+
+    who: Who
+    before: Fraction
+    after: Fraction
+    amount: Fraction
+    invoices: tuple[InvoiceRef, ...]
+
+
+# --- one month's movement, customer by customer ----------------------------------------------
+
+
+def month_index(snap: Snapshot, month: date) -> int | None:
+    months = [m.month for m in snap.result.months]
+    return months.index(month) if month in months else None
+
+
+def movement_lines(snap: Snapshot, month: int, kind: str) -> list[Line]:
+    """Each customer's share of `kind` (a movement, or "fx") in month number `month`,
+    largest first."""
+    result = snap.result
+    spans = invoice_spans(result.book, result.settings, result.rates, None)
+    first, last = _days_of(result.calendar, month)
+    lines = []
+    for customer in _changing(spans, result.calendar, first, last):
+        amount = _share(_customer_block(snap, spans, customer), kind, month)
+        if amount:
+            lines.append(_line(snap, customer, month, amount, first, last))
+    return sorted(lines, key=lambda line: (-abs(line.amount), line.who.name))
+
+
+def _days_of(calendar: Calendar, month: int) -> tuple[int, int]:
+    """First and last day number of month number `month` inside the calendar."""
+    inside = np.flatnonzero(calendar.month_of_day == month)
+    return calendar.first + int(inside[0]), calendar.first + int(inside[-1])
+
+
+def _changing(spans: Spans, calendar: Calendar, first: int, last: int) -> list[int]:
+    """Customers with a period starting (clipped to the range) or ending in [first, last]."""
+    start = np.maximum(spans.start, calendar.first)
+    ends = (spans.end >= first) & (spans.end <= last) & (spans.end > start)
+    starts = (start >= first) & (start <= last) & (spans.end > start)
+    return sorted({int(c) for c in spans.customer[starts | ends]})
+
+
+def _customer_block(snap: Snapshot, spans: Spans, customer: int) -> Block:
+    mine = spans.customer == customer
+    own = Spans(*(getattr(spans, name)[mine] for name in Spans.__dataclass_fields__))
+    foreign = np.asarray(snap.result.book.customer_currency != 0, dtype=np.bool_)
+    members = np.array([customer], dtype=np.int64)
+    return customer_block(own, members, snap.result.calendar, foreign)
+
+
+def _share(block: Block, kind: str, month: int) -> Fraction:
+    if kind == "fx":
+        return Fraction(int(block.fx[month]))
+    return Fraction(int(block.moves[MOVEMENTS.index(kind), month]))
+
+
+def _line(
+    snap: Snapshot, customer: int, month: int, units: Fraction, first: int, last: int
+) -> Line:
+    history = snap.result.month_end(customer)
+    return Line(
+        who(snap, snap.result.customers[customer]),
+        history[month - 1] if month else Fraction(0),
+        history[month],
+        snap.result.cents(int(units)),
+        _invoices(snap, customer, first, last),
+    )
+
+
+def _invoices(snap: Snapshot, customer: int, first: int, last: int) -> tuple[InvoiceRef, ...]:
+    """The customer's invoices whose service starts or stops in the month: the cause."""
+    book = snap.result.book
+    invoices = book.invoices
+    ends = np.where(
+        invoices.status != PAID, np.minimum(invoices.end, invoices.voided), invoices.end
+    )
+    mine = invoices.customer == customer
+    touching = mine & (
+        ((invoices.start >= first) & (invoices.start <= last))
+        | ((ends >= first) & (ends <= last + 1) & (ends != NEVER))
+    )
+    ids = book.invoice_ids or []
+    stripe_ids = list(dict.fromkeys(ids[row].split("/")[0] for row in np.flatnonzero(touching)))
+    numbers = dict(
+        Invoice.objects.filter(livemode=snap.livemode, stripe_id__in=stripe_ids).values_list(
+            "stripe_id", "number"
+        )
+    )
+    return tuple(InvoiceRef(sid, numbers.get(sid) or sid) for sid in stripe_ids)
+
+
+# --- one day ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    mrr: Fraction
+    moves: dict[str, Fraction]
+    counts: dict[str, int]
+    fx: Fraction
+
+
+def last_day(snap: Snapshot) -> Day:
+    """The movements of the snapshot's last day alone, and MRR at its close.
+
+    The engine sorts changes into the buckets of its calendar; a calendar of two buckets,
+    everything before the day and the day itself, gives that day's movements with the same
+    classification (a comeback is a reactivation, not new, because the history is there)."""
+    result = snap.result
+    calendar, bucket = result.calendar, 0
+    day = calendar.last_day
+    if calendar.days > 1:
+        buckets = np.zeros(calendar.days, dtype=np.int64)
+        buckets[-1] = bucket = 1
+        calendar = Calendar(
+            calendar.first, calendar.days, (calendar.months[0], day_date(day)), buckets
+        )
+    spans = invoice_spans(result.book, result.settings, result.rates, None)
+    foreign = np.asarray(result.book.customer_currency != 0, dtype=np.bool_)
+    members = np.arange(len(result.customers), dtype=np.int64)
+    block = customer_block(spans, members, calendar, foreign)
+    return Day(
+        day_date(day),
+        result.cents(int(block.month_end[:, bucket].sum())),
+        {k: result.cents(int(block.moves[i, bucket])) for i, k in enumerate(MOVEMENTS)},
+        {k: int(block.counts[i, bucket]) for i, k in enumerate(MOVEMENTS)},
+        result.cents(int(block.fx[bucket])),
+    )
+
+
+# --- one customer -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerRevenue:
+    months: list[date]
+    # Month-end MRR (the last month: at the close of the snapshot's day), all their accounts.
+    mrr: list[Fraction]
+
+    @property
+    def now(self) -> Fraction:
+        return self.mrr[-1] if self.mrr else Fraction(0)
+
+    @property
+    def ever_paid(self) -> bool:
+        return any(value > 0 for value in self.mrr)
+
+
+def keys_of(customer_id: int, livemode: bool) -> list[str]:
+    rows = BillingCustomer.objects.filter(livemode=livemode, customer_id=customer_id)
+    return list(rows.values_list("stripe_id", flat=True))
+
+
+def customer_revenue(snap: Snapshot, keys: list[str]) -> CustomerRevenue:
+    total = [Fraction(0)] * len(snap.result.months)
+    for key in keys:
+        index = snap.index.get(key)
+        if index is not None:
+            total = [a + b for a, b in zip(total, snap.result.month_end(index), strict=True)]
+    return CustomerRevenue([m.month for m in snap.result.months], total)
+
+
+# --- payments -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Payment:
+    at: datetime
+    kind: str  # paid, failed, refund
+    amount: int
+    currency: str
+    invoice: str
+    detail: str = ""
+
+
+def payments(customer_id: int, livemode: bool, limit: int) -> list[Payment]:
+    """A customer's charges (paid or failed) and refunds, newest first, at most `limit`."""
+    charges = (
+        Charge.objects.filter(livemode=livemode, customer__customer_id=customer_id)
+        .exclude(status="pending")
+        .order_by("-created", "-id")
+        .values_list(
+            "created", "status", "amount", "currency", "invoice__number", "failure_message"
+        )
+    )[:limit]
+    refunds = (
+        Refund.objects.filter(livemode=livemode, charge__customer__customer_id=customer_id)
+        .order_by("-created", "-id")
+        .values_list("created", "status", "amount", "currency", "charge__invoice__number", "reason")
+    )[:limit]
+    found = [
+        Payment(
+            at, "paid" if status == "succeeded" else "failed", amount, currency, number or "", why
+        )
+        for at, status, amount, currency, number, why in charges
+        if at is not None
+    ]
+    found += [
+        Payment(at, "refund", amount, currency, number or "", (reason or status).replace("_", " "))
+        for at, status, amount, currency, number, reason in refunds
+        if at is not None
+    ]
+    return sorted(found, key=lambda p: p.at, reverse=True)[:limit]
+
+
+def failed_between(livemode: bool, start: datetime, end: datetime) -> list[Payment]:
+    rows = (
+        Charge.objects.filter(
+            livemode=livemode, status="failed", created__gte=start, created__lt=end
+        )
+        .order_by("created", "id")
+        .values_list("created", "amount", "currency", "invoice__number", "customer__stripe_id")
+    )
+    return [
+        Payment(at, "failed", amount, currency, number or "", key or "")
+        for at, amount, currency, number, key in rows
+        if at is not None
+    ]
+
+
+def unpaid_after_failure(livemode: bool) -> list[tuple[str, str, int, str]]:
+    """Open invoices with a failed payment: (customer key, number, amount due, currency)."""
+    rows = (
+        Invoice.objects.filter(livemode=livemode, status="open", charges__status="failed")
+        .distinct()
+        .order_by("created", "id")
+        .values_list("customer__stripe_id", "number", "stripe_id", "amount_remaining", "currency")
+    )
+    return [(key or "", number or sid, due, currency) for key, number, sid, due, currency in rows]
