@@ -246,8 +246,9 @@ def _trouble(now: datetime, life: Any) -> list[Life]:
     # "Ending my subscription": cancels at the end of the period.
     isabel = life("isabel", 211.5, "creator")
     cancel_at_end(isabel, _ago(now, 1.98))
-    # "Past due?": yesterday's renewal failed and dunning is on it.
-    aisha = life("aisha", _renewed(now, 1.1, 9), "creator", coupon="LAUNCH50")
+    # "Past due?": last night's renewal failed (before her "Cancel, refund, delete" mail) and
+    # dunning is on it; within the last 24 hours, so the morning briefing names it.
+    aisha = life("aisha", _renewed(now, 0.95, 9), "creator", coupon="LAUNCH50")
     aisha.periods[-1].failures = 1
     return [ana, sam, isabel, aisha]
 

@@ -119,12 +119,12 @@ def test_it_refunds_sam_and_ends_his_subscription() -> None:
     assert subscription.status == "canceled"
 
 
-def test_it_leaves_aishas_renewal_unpaid_since_yesterday() -> None:
+def test_it_leaves_aishas_renewal_of_last_night_unpaid() -> None:
     subscription = Subscription.objects.get(customer__email="aisha.rahman@example.org")
     failed = Charge.objects.get(customer__email="aisha.rahman@example.org", status="failed")
     assert subscription.status == "past_due"
     assert failed.created is not None
-    assert NOW - timedelta(days=2) < failed.created < NOW - timedelta(hours=12)
+    assert NOW - timedelta(hours=24) < failed.created < NOW - timedelta(hours=12)
 
 
 def test_it_bills_european_customers_in_euros_at_dated_rates() -> None:
