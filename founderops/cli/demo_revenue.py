@@ -432,21 +432,19 @@ WRITTEN_OFF = "cus_ink9002"
 
 
 def written_lives(now: datetime) -> tuple[list[Person], list[Life]]:
-    newcomer = Person(NEWCOMER, "Iris Calloway", "iris@calloway-notes.example.com", "usd", now)
-    lapsed = Person(WRITTEN_OFF, "Bram Visser", "bram@visser-weekly.example.net", "usd", now)
+    """Iris signed up last night; Bram's card failed four times over three weeks, two months
+    ago, and the invoice was written off, which ended his subscription."""
     fresh = Life(NEWCOMER, "usd", periods(_ago(now, 0.62), "pro", "month", now))
-    # Four attempts over three weeks, then written off: the subscription ends.
     unpaid = Life(WRITTEN_OFF, "usd", periods(_ago(now, 268.3), "pro", "month", now))
     cut = containing(unpaid, _ago(now, 61))
     del unpaid.periods[cut + 1 :]
     unpaid.periods[cut].lost = True
-    since = [replace_since(newcomer, fresh), replace_since(lapsed, unpaid)]
-    return since, [fresh, unpaid]
-
-
-def replace_since(person: Person, life: Life) -> Person:
-    start = life.periods[0].start - timedelta(minutes=7)
-    return Person(person.key, person.name, person.email, person.currency, start)
+    people = [
+        Person(NEWCOMER, "Iris Calloway", "iris@calloway-notes.example.com", "usd", now),
+        Person(WRITTEN_OFF, "Bram Visser", "bram@visser-weekly.example.net", "usd", now),
+    ]
+    lives = [fresh, unpaid]
+    return [_since(person, lives) for person in people], lives
 
 
 def plan_history(now: datetime, customers: Sequence[tuple[str, str]], seed: int = SEED) -> History:

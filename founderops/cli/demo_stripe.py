@@ -368,10 +368,13 @@ class Subscriber:
 
     # Getting paid.
 
+    @staticmethod
+    def _attempts(at: datetime) -> list[datetime]:
+        """When Stripe tries to collect: an hour after the invoice, then on each retry day."""
+        return [at + HOUR] + [at + timedelta(days=day, hours=2) for day in RETRY_DAYS]
+
     def _paid_at(self, period: Period) -> datetime:
-        if period.failures == 0:
-            return period.start + HOUR
-        return period.start + timedelta(days=RETRY_DAYS[period.failures - 1], hours=2)
+        return self._attempts(period.start)[period.failures]
 
     def _collect(self, invoice: Obj, bill: Bill, period: Period) -> None:
         if period.lost:
@@ -387,8 +390,8 @@ class Subscriber:
         self, invoice: Obj, bill: Bill, at: datetime, paid_at: datetime | None, failures: int
     ) -> Obj | None:
         """Failed attempts, then the successful charge (none while unpaid); returns it."""
-        attempts = [at + HOUR] + [at + timedelta(days=d, hours=2) for d in RETRY_DAYS]
-        failed = [moment for moment in attempts[:failures] if moment <= self.writer.now]
+        attempts = self._attempts(at)[:failures]
+        failed = [moment for moment in attempts if moment <= self.writer.now]
         for moment in failed:
             self._charge(invoice, bill.total, moment, succeeded=False)
         paid = paid_at is not None and paid_at <= self.writer.now
@@ -419,16 +422,10 @@ class Subscriber:
     def _write_off(self, invoice: Obj, bill: Bill, period: Period) -> None:
         """Every retry failed: marked uncollectible, and the subscription ends with it."""
         marked = period.start + timedelta(days=WRITE_OFF_DAYS)
-        if marked > self.writer.now:
-            self._settle(invoice, bill, period.start, None, 1 + len(RETRY_DAYS))
-            return
-        for moment in [period.start + HOUR] + [
-            period.start + timedelta(days=d, hours=2) for d in RETRY_DAYS
-        ]:
-            self._charge(invoice, bill.total, moment, succeeded=False)
-        self._finish(invoice, bill, period.start, None, 1 + len(RETRY_DAYS))
-        invoice["status"] = "uncollectible"
-        invoice["status_transitions"]["marked_uncollectible_at"] = ts(marked)
+        self._settle(invoice, bill, period.start, None, 1 + len(RETRY_DAYS))
+        if marked <= self.writer.now:
+            invoice["status"] = "uncollectible"
+            invoice["status_transitions"]["marked_uncollectible_at"] = ts(marked)
 
     def _charge(self, invoice: Obj, amount: int, at: datetime, succeeded: bool) -> Obj | None:
         if amount <= 0:
