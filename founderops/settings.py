@@ -525,6 +525,8 @@ STRIPE_WEBHOOK_SECRET = env_list("STRIPE_WEBHOOK_SECRET", "")
 # A signed webhook older (or further in the future) than this is refused as a replay.
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=10)
 STRIPE_RECONCILE_MINUTES = env_int("STRIPE_RECONCILE_MINUTES", 15, minimum=1)
+# Gross margin for LTV (0.8 = 80 %); 1.0 shows revenue LTV, as ChartMogul does by default.
+REVENUE_GROSS_MARGIN = env_float("REVENUE_GROSS_MARGIN", 1.0, 0.01, 1.0)
 # Dunning after a failed payment: reminder e-mails and payment retries, in days after the
 # failure (empty: none), and the page where customers update their card (empty: the invoice's
 # own Stripe page).

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from functools import cached_property
 
+from django.conf import settings
 from django.db.models import Count, Q
 
 from founderops.core import clock
@@ -31,9 +32,6 @@ from founderops.support.models import Ticket
 
 PROFILE_NAMES = {"chartmogul": "ChartMogul-like", "stripe": "Stripe-like"}
 DEFAULT_PROFILE = "chartmogul"
-# LTV on revenue (margin 100 %), as ChartMogul and Baremetrics show it until told a margin;
-# the formula on the page says so.
-GROSS_MARGIN = Fraction(1)
 # Churn pooled over a quarter: one quiet month would make LTV infinite, one bad one tiny.
 LTV_WINDOW = 3
 FORECAST_MONTHS = 6
@@ -225,7 +223,7 @@ def headline(snap: Snapshot) -> Headline:
     complete = snap.complete
     month = metrics.month_rates(snap.result.months[complete]) if complete >= 0 else None
     trailing = metrics.trailing_retention(snap.result, complete) if complete >= 12 else None
-    ltv = metrics.ltv(snap.result, complete, GROSS_MARGIN, LTV_WINDOW) if complete >= 0 else None
+    ltv = metrics.ltv(snap.result, complete, gross_margin(), LTV_WINDOW) if complete >= 0 else None
     return Headline(
         snap.as_of,
         last.end,
@@ -332,3 +330,9 @@ def leaving(snap: Snapshot) -> list[Leaving]:
             ends[key] = max(filter(None, (ends.get(key), end)), default=None)
     found = [Leaving(who(snap, key), snap.mrr_of(key), end) for key, end in ends.items()]
     return sorted(found, key=lambda item: (item.ends is None, item.ends or clock.now()))
+
+
+def gross_margin() -> Fraction:
+    """FOUNDEROPS_REVENUE_GROSS_MARGIN as an exact fraction (1: revenue LTV, ChartMogul's
+    default until told a margin; the formula on the page shows the figure used)."""
+    return Fraction(str(settings.REVENUE_GROSS_MARGIN))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -61,6 +62,24 @@ def test_it_shows_every_headline_figure_and_the_ltv_formula(founder_client: Clie
     for key in ("arr", "arpa", "customers", "customer-churn", "nrr", "grr", "quick-ratio"):
         assert f'id="figure-{key}"' in html
     assert "LTV = ARPA x gross margin / customer churn rate = $" in html
+
+
+def test_it_computes_ltv_with_the_founders_gross_margin(settings: Any) -> None:
+    settings.STRIPE_LIVEMODE = True
+    full = revenue.snapshot(True)
+    assert full is not None
+    assert full.headline.ltv is not None
+    settings.REVENUE_GROSS_MARGIN = 0.8
+    lower = revenue.snapshot(True)
+    assert lower is not None
+    assert lower.headline.ltv is not None
+    assert full.headline.ltv.value is not None
+    assert lower.headline.ltv.value == full.headline.ltv.value * Fraction(4, 5)
+
+
+def test_it_names_the_gross_margin_used_for_ltv(founder_client: Client, settings: Any) -> None:
+    settings.REVENUE_GROSS_MARGIN = 0.8
+    assert "gross margin 80 %." in page(founder_client, "/revenue/")
 
 
 def test_it_draws_a_bar_for_each_movement_of_each_month(
