@@ -6,7 +6,21 @@ from dataclasses import dataclass
 
 from founderops.core.errors import InvalidInput
 
-ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"}
+# Currencies whose minor unit is the whole unit (Stripe's zero-decimal list): 4900 JPY is
+# 4900 yen. ISK is deliberately not here: ISO 4217 gives it no decimals, but Stripe lists it
+# as a special case and sends ISK amounts in two-decimal form (5 ISK is amount=500), and the
+# Stripe store keeps Stripe's amounts as they come; so ISK counts in 1/100 krona like USD.
+ZERO_DECIMAL = frozenset(
+    {
+        "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA",
+        "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
+    }
+)  # fmt: skip
+
+
+def exponent(currency: str) -> int:
+    """Decimal places of the currency's minor unit (0 for JPY, 2 for USD)."""
+    return 0 if currency in ZERO_DECIMAL else 2
 
 
 @dataclass(frozen=True)

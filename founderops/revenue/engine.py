@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from founderops.core.money import exponent
 from founderops.revenue.billing import Ledger, RevenueInputError
 from founderops.revenue.book import (
     I64,
@@ -83,14 +84,26 @@ class Rates:
 
     @classmethod
     def of(cls, book: Book) -> Rates:
-        denominator = math.lcm(1, *(rate.usd.denominator for rate in book.rates))
+        # A rate is reporting units per native major unit; the engine multiplies native minor
+        # units, so each rate is scaled to cents per minor unit: x 100 / 10^exponent (x 100
+        # for JPY, x 1 for EUR). Exact: the common denominator takes in the scaled rates too
+        # (for exponents 0 and 2 it is that of the rates, as before).
+        cents = {
+            (r.currency, r.day, r.usd): r.usd * Fraction(100, 10 ** exponent(r.currency))
+            for r in book.rates
+        }
+        denominator = math.lcm(
+            1,
+            *(rate.usd.denominator for rate in book.rates),
+            *(c.denominator for c in cents.values()),
+        )
         table = {}
         for index, currency in enumerate(book.currencies[1:], start=1):
             dated = sorted({(r.day, r.usd) for r in book.rates if r.currency == currency})
             _check_rates(currency, dated)
             table[index] = (
                 ints([day_number(day) for day, _ in dated]),
-                ints([int(usd * denominator) for _, usd in dated]),
+                ints([int(cents[currency, day, usd] * denominator) for day, usd in dated]),
             )
         return cls(denominator, table)
 
