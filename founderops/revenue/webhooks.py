@@ -142,9 +142,28 @@ def verify(body: bytes, header: str, keys: list[str], now: datetime) -> None:
 def _timestamp(header: str) -> datetime:
     parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
     raw = parts.get("t", "").strip()
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise BadSignature("the Stripe-Signature header is missing or has no timestamp (t=…)")
-    return datetime.fromtimestamp(int(raw), tz=UTC)
+    signed_at = epoch(int(raw)) if len(raw) <= len(str(MAX_EPOCH)) else None
+    if signed_at is None:
+        raise BadSignature(
+            f"the Stripe-Signature timestamp t={raw[:20]}{'…' if len(raw) > 20 else ''} is not "
+            "a time in seconds since 1970 before the year 10000"
+        )
+    return signed_at
+
+
+# The last second datetime can hold (9999-12-31 23:59:59 UTC).
+MAX_EPOCH = 253402300799
+
+
+def epoch(seconds: object) -> datetime | None:
+    """A Unix time in seconds as a UTC datetime; None when it is not one datetime can hold."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        return None
+    if not 0 <= seconds <= MAX_EPOCH:
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def _signed_with(payload: str, header: str, key: str) -> bool:
@@ -163,6 +182,10 @@ def parse(text: str) -> dict[str, Any]:
         event = json.loads(text)
     except json.JSONDecodeError as error:
         raise Malformed(f"the body is not JSON: {error.msg} at line {error.lineno}") from None
+    except RecursionError:
+        raise Malformed("the body is not a Stripe event: JSON nested too deeply") from None
+    except ValueError as error:  # e.g. an integer of more than 4300 digits
+        raise Malformed(f"the body is not a Stripe event: {error}") from None
     if not isinstance(event, dict) or event.get("object") != "event":
         kind = event.get("object") if isinstance(event, dict) else type(event).__name__
         raise Malformed(f"expected a Stripe event object, got {kind!r}")
@@ -171,7 +194,7 @@ def parse(text: str) -> dict[str, Any]:
         for name, ok in (
             ("id", isinstance(event.get("id"), str) and event["id"]),
             ("type", isinstance(event.get("type"), str) and event["type"]),
-            ("created", isinstance(event.get("created"), int)),
+            ("created", epoch(event.get("created")) is not None),
             ("livemode", isinstance(event.get("livemode"), bool)),
             ("data.object", isinstance((event.get("data") or {}).get("object"), dict)),
         )

@@ -410,3 +410,55 @@ def test_it_processes_a_failed_event_again_once_the_cause_is_gone(
     failed = StripeEvent.objects.get(stripe_id="evt_2")
     assert webhooks.process_event(failed.pk) == "processed"
     assert StripeEvent.objects.get(stripe_id="evt_2").attempts == 2
+
+
+def test_it_refuses_a_signature_timestamp_too_large_for_a_date(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = json.dumps(fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH))
+    signature = "t=1000000000000000000000000000000,v1=abc"
+    response = post(client, django_capture_on_commit_callbacks, body, signature)
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_signature"
+    assert "not a time in seconds since 1970" in response.json()["detail"]
+    assert StripeEvent.objects.count() == 0
+
+
+def test_it_refuses_a_signature_timestamp_in_other_digits(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = json.dumps(fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH))
+    response = post(client, django_capture_on_commit_callbacks, body, "t=\u00b2,v1=abc")
+    assert (response.status_code, response.json()["error"]) == (400, "bad_signature")
+
+
+def test_it_refuses_a_signed_event_created_beyond_any_date(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH)
+    event["created"] = 10**20
+    response = deliver(client, django_capture_on_commit_callbacks, event)
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "malformed",
+        "detail": "the event lacks or has malformed: created",
+    }
+    assert StripeEvent.objects.count() == 0
+
+
+def test_it_refuses_a_signed_body_nested_too_deeply(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = "[" * 100_000 + "]" * 100_000
+    response = post(client, django_capture_on_commit_callbacks, body, fs.signed(body, NOW))
+    assert response.status_code == 400
+    assert response.json()["error"] == "malformed"
+    assert "nested too deeply" in response.json()["detail"]
+
+
+def test_it_refuses_a_signed_body_with_an_integer_too_long(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = '{"object": "event", "created": ' + "9" * 5000 + "}"
+    response = post(client, django_capture_on_commit_callbacks, body, fs.signed(body, NOW))
+    assert (response.status_code, response.json()["error"]) == (400, "malformed")
