@@ -6,13 +6,14 @@ Columns (a header row names them, in any order):
   period costs before discount and tax, e.g. `49.00`), `tax`, `period_start`, `period_end`
   (`YYYY-MM-DD` or ISO 8601 with a zone; a date is 00:00 UTC), `plan`, `interval` (`month`,
   `quarter` or `year`), `status` (`paid`, `open`, `void` or `uncollectible`);
-- optional: `name`, `quantity` (default 1), `discount` (an amount off `amount`),
+- optional: `name`, `quantity` (default 1, below 10^9), `discount` (an amount off `amount`),
   `discount_duration` (`forever`, `once` or `repeating`), `subscription_id` (default: one
   subscription per customer), `issued_at`, `paid_at`, `canceled_at` (when the subscription
   ended), `refunded` (refunded on this invoice, tax included).
 
 A missing or unknown column stops the import with one error naming the expected and found
-columns. A bad row is reported with its line and skipped; the good rows are kept. Importing the
+columns. Amounts must be below 10^12 units of the currency (larger is surely a typo). A bad
+row is reported with its line and skipped; the good rows are kept. Importing the
 same file again changes nothing (rows are keyed by `invoice_id`); a later file with the same
 invoice ids updates them. Rows are stored like live-mode Stripe objects with ids prefixed
 `csv:`, so the revenue numbers read both alike.
@@ -87,6 +88,9 @@ DURATIONS = ("forever", "once", "repeating")
 ID_CHARS = 200
 RATE_CHARS = 64  # FxRate.rate's max_length
 _AMOUNT = re.compile(r"^\d+(\.\d+)?$")
+# Larger figures are surely typos, and would not fit the database's 64-bit integers.
+MAX_AMOUNT = 10**12  # major units (dollars, yen), exclusive
+MAX_QUANTITY = 10**9
 
 
 class WrongColumns(InvalidInput):
@@ -253,15 +257,23 @@ def _money(cells: dict[str, str], name: str, code: str) -> int:
         raise BadRow(
             f"{name} {raw!r} is not an amount ≥ 0 with at most {decimals} decimals for {code}"
         )
+    if Decimal(raw) >= MAX_AMOUNT:
+        raise BadRow(f"{name} too large: {_short(raw)} (must be below {MAX_AMOUNT:,} {code})")
     return int(Decimal(raw) * 10**decimals)
 
 
 def _quantity(raw: str) -> int:
     if not raw:
         return 1
-    if not raw.isdigit() or int(raw) < 1:
-        raise BadRow(f"quantity {raw!r} is not a whole number of at least 1")
+    if not (raw.isascii() and raw.isdigit()) or not raw.strip("0"):
+        raise BadRow(f"quantity {_short(raw)} is not a whole number of at least 1")
+    if len(raw.lstrip("0")) > len(str(MAX_QUANTITY)) or int(raw) >= MAX_QUANTITY:
+        raise BadRow(f"quantity too large: {_short(raw)} (must be below {MAX_QUANTITY:,})")
     return int(raw)
+
+
+def _short(raw: str) -> str:
+    return repr(raw if len(raw) <= 30 else raw[:30] + "…")
 
 
 def _choice(cells: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
@@ -303,6 +315,10 @@ def import_invoices(text: str) -> ImportReport:
                 report.created += store_row(row)
         except InvalidInput as error:
             report.rejected.append((line, str(error)))
+            continue
+        except OverflowError:
+            # Bounded above; kept so one row can never stop the rest of the file.
+            report.rejected.append((line, "a value is too large to store"))
             continue
         report.imported += 1
     audit.record(ACTOR, "revenue.csv_imported", outcome=report.summary())

@@ -18,18 +18,31 @@ from django.db import transaction
 from founderops.core import audit, clock
 from founderops.core.errors import InvalidInput
 from founderops.core.money import ZERO_DECIMAL, Money
+from founderops.revenue import csv_import
 from founderops.revenue.book import REPORTING_CURRENCY
 from founderops.revenue.models import AcquisitionSpend, FxRate
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _CHANNEL = re.compile(r"^[a-z0-9][a-z0-9 _.-]{0,59}$")
+FIRST_MONTH = date(2000, 1, 1)
+# Larger is surely a typo (and would not fit the database's 64-bit integers); as for CSV rows.
+MAX_AMOUNT = csv_import.MAX_AMOUNT
 
 
 def parse_month(text: str) -> date:
+    """A month from 2000-01 to a year ahead of this one (spend is planned, not imagined)."""
     match = _MONTH.match(text.strip())
     if not match or not 1 <= int(match[2]) <= 12:
         raise InvalidInput(f"month must be YYYY-MM, got {text!r}")
-    return date(int(match[1]), int(match[2]), 1)
+    month = date(int(match[1]), int(match[2]), 1)
+    today = clock.now().date()
+    latest = date(today.year + 1, today.month, 1)
+    if not FIRST_MONTH <= month <= latest:
+        raise InvalidInput(
+            f"month must be from {FIRST_MONTH:%Y-%m} to {latest:%Y-%m} (a year ahead), "
+            f"got {text.strip()!r}"
+        )
+    return month
 
 
 def parse_amount(text: str, currency: str) -> int:
@@ -38,9 +51,15 @@ def parse_amount(text: str, currency: str) -> int:
         value = Decimal(text.strip().replace(",", ""))
     except InvalidOperation:
         raise InvalidInput(f"amount must be a number such as 1250.00, got {text!r}") from None
+    if not value.is_finite():
+        raise InvalidInput(f"amount must be a number such as 1250.00, got {text!r}")
+    if abs(value) >= MAX_AMOUNT:
+        raise InvalidInput(
+            f"amount too large: {text.strip()[:30]!r} (must be below {MAX_AMOUNT:,} {currency})"
+        )
     scale = 1 if currency in ZERO_DECIMAL else 100
     minor = value * scale
-    if not value.is_finite() or minor != minor.to_integral_value():
+    if minor != minor.to_integral_value():
         raise InvalidInput(f"amount {text!r} has more decimals than {currency} allows")
     if minor < 0:
         raise InvalidInput(f"spend cannot be negative, got {text!r}")

@@ -265,3 +265,49 @@ def test_it_reads_a_file_with_a_byte_order_mark(tmp_path: Path) -> None:
     out = io.StringIO()
     call_command("revenue", "import-csv", str(path), stdout=out)
     assert out.getvalue().strip() == "1 rows imported (1 new, 0 updated), 0 rejected"
+
+
+def test_it_rejects_a_twenty_digit_amount_by_line_and_keeps_going() -> None:
+    big = "9" * 20
+    report = csv_import.import_invoices(
+        rows(row(), row(invoice="inv_2", amount=big), row(invoice="inv_3"))
+    )
+    assert report.imported == 2
+    assert report.rejected == [
+        (3, f"amount too large: '{big}' (must be below 1,000,000,000,000 USD)")
+    ]
+    assert sorted(Invoice.objects.values_list("stripe_id", flat=True)) == ["csv:inv_1", "csv:inv_3"]
+
+
+def test_it_rejects_a_tax_just_at_the_bound_and_accepts_one_below() -> None:
+    report = csv_import.import_invoices(
+        rows(row(tax="1000000000000"), row(invoice="inv_2", tax="999999999999.99"))
+    )
+    assert [line for line, _ in report.rejected] == [2]
+    assert "tax too large" in report.rejected[0][1]
+    assert Invoice.objects.get().tax == 99_999_999_999_999
+
+
+def test_it_rejects_a_twenty_digit_quantity_by_line() -> None:
+    header = HEADER + ",quantity"
+    report = csv_import.import_invoices(
+        rows(row() + "," + "9" * 20, row(invoice="inv_2") + ",3", header=header)
+    )
+    assert report.imported == 1
+    assert report.rejected[0][0] == 2
+    assert report.rejected[0][1].startswith("quantity too large: '99999")
+
+
+def test_it_rejects_a_quantity_in_other_digits() -> None:
+    header = HEADER + ",quantity"
+    report = csv_import.import_invoices(rows(row() + ",\u00b2", header=header))
+    assert report.rejected == [(2, "quantity '\u00b2' is not a whole number of at least 1")]
+
+
+def test_it_reports_a_huge_amount_from_the_command_without_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "billing.csv"
+    path.write_text(rows(row(amount="9" * 20), row(invoice="inv_2")))
+    out = io.StringIO()
+    call_command("revenue", "import-csv", str(path), stdout=out)
+    assert "rejected: amount too large" in out.getvalue()
+    assert out.getvalue().splitlines()[-1] == "1 rows imported (1 new, 0 updated), 1 rejected"

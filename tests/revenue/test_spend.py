@@ -109,3 +109,23 @@ def test_it_lists_what_is_recorded() -> None:
 def test_it_names_a_bad_amount_on_the_command_line() -> None:
     with pytest.raises(CommandError, match="amount must be a number"):
         call_command("revenue", "spend", "2026-03", "lots")
+
+
+def test_it_names_a_huge_amount_on_the_command_line() -> None:
+    with pytest.raises(CommandError, match="amount too large"):
+        call_command("revenue", "spend", "2026-05", "99999999999999999999999")
+    assert AcquisitionSpend.objects.count() == 0
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-inf", "sNaN"])
+def test_it_refuses_an_amount_that_is_not_a_number(text: str) -> None:
+    with pytest.raises(InvalidInput, match="must be a number"):
+        spend.parse_amount(text, "USD")
+
+
+def test_it_refuses_a_month_before_2000_or_more_than_a_year_ahead() -> None:
+    assert spend.parse_month("2000-01") == date(2000, 1, 1)
+    assert spend.parse_month("2027-04") == date(2027, 4, 1)
+    for text in ("1999-12", "2027-05", "9999-12"):
+        with pytest.raises(InvalidInput, match="from 2000-01 to 2027-04"):
+            spend.parse_month(text)
