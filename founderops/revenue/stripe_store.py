@@ -63,7 +63,12 @@ DELETED_RANK = 9
 REFUNDING = ("succeeded", "pending", "requires_action")
 
 
-class RefundExceedsCharge(InvalidInput):
+class ImpossibleAmount(InvalidInput):
+    """An amount no real charge or refund has (negative, or refunding more than was charged):
+    refused, never stored; the event is marked failed with the reason."""
+
+
+class RefundExceedsCharge(ImpossibleAmount):
     """Refunds on a charge would add up to more than the charge: refused, never stored."""
 
 
@@ -544,7 +549,22 @@ def _charge(obj: Obj, ctx: Context) -> tuple[Charge, bool]:
         if obj.get("status") == "failed"
         else "",
     }
+    _check_charge(ref(obj), fields)
     return _save(Charge, obj, ctx, fields)
+
+
+def _check_charge(charge_id: str, fields: dict[str, Any]) -> None:
+    code = fields["currency"] or "USD"
+    for name in ("amount", "amount_refunded"):
+        if fields[name] < 0:
+            raise ImpossibleAmount(
+                f"charge {charge_id} has a negative {name} ({fields[name]} minor units): refused"
+            )
+    if fields["amount_refunded"] > fields["amount"]:
+        raise RefundExceedsCharge(
+            f"charge {charge_id} says {Money(fields['amount_refunded'], code)} refunded, more "
+            f"than the {Money(fields['amount'], code)} charged: refused"
+        )
 
 
 def _paid_invoice(obj: Obj, ctx: Context) -> Invoice | None:
@@ -570,6 +590,11 @@ def _refund(obj: Obj, ctx: Context) -> tuple[Refund, bool]:
         "status": text(obj.get("status"), 20),
         "reason": text(obj.get("reason"), 60),
     }
+    refunding = amount(obj.get("amount"))
+    if refunding < 0:
+        raise ImpossibleAmount(
+            f"refund {ref(obj)} has a negative amount ({refunding} minor units): refused"
+        )
     if charge is not None and not charge.needs_fetch:
         _check_refund(charge, ref(obj), fields)
     return _save(Refund, obj, ctx, fields)

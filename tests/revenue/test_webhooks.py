@@ -462,3 +462,72 @@ def test_it_refuses_a_signed_body_with_an_integer_too_long(
     body = '{"object": "event", "created": ' + "9" * 5000 + "}"
     response = post(client, django_capture_on_commit_callbacks, body, fs.signed(body, NOW))
     assert (response.status_code, response.json()["error"]) == (400, "malformed")
+
+
+def _delivered(client: Client, capture: Any, *events: dict[str, Any]) -> None:
+    for event in events:
+        assert deliver(client, capture, event).status_code == 200
+
+
+def test_it_refuses_a_refund_with_a_negative_amount(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    _delivered(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_1", "charge.succeeded", fs.charge("ch_1", 1000), MARCH),
+        fs.event("evt_2", "refund.created", fs.refund("re_1", "ch_1", -500), NOW),
+    )
+    failed = StripeEvent.objects.get(stripe_id="evt_2")
+    assert (failed.status, failed.error) == (
+        "failed",
+        "refund re_1 has a negative amount (-500 minor units): refused",
+    )
+    assert Refund.objects.count() == 0
+
+
+def test_it_refuses_a_charge_with_a_negative_amount(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    _delivered(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_1", "charge.succeeded", fs.charge("ch_1", -1000), MARCH),
+    )
+    failed = StripeEvent.objects.get()
+    assert (failed.status, failed.error) == (
+        "failed",
+        "charge ch_1 has a negative amount (-1000 minor units): refused",
+    )
+    assert Charge.objects.count() == 0
+
+
+def test_it_refuses_a_charge_refunded_beyond_its_amount(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    too_much = fs.charge("ch_1", 1000, amount_refunded=1500, refunded=True)
+    _delivered(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_1", "charge.succeeded", fs.charge("ch_1", 1000), MARCH),
+        fs.event("evt_2", "charge.refunded", too_much, NOW),
+    )
+    failed = StripeEvent.objects.get(stripe_id="evt_2")
+    assert (failed.status, failed.error) == (
+        "failed",
+        "charge ch_1 says 15.00 USD refunded, more than the 10.00 USD charged: refused",
+    )
+    assert Charge.objects.get().amount_refunded == 0
+
+
+def test_it_accepts_a_charge_refunded_in_full(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    refunded = fs.charge("ch_1", 1000, amount_refunded=1000, refunded=True)
+    _delivered(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_1", "charge.refunded", refunded, NOW),
+    )
+    assert StripeEvent.objects.get().status == "processed"
+    assert Charge.objects.get().amount_refunded == 1000
