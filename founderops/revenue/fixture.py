@@ -100,8 +100,16 @@ class EventRow:
 
 
 def load(path: Path) -> Ledger:
-    """Parse `path` and build its billing records."""
-    return build(parse(path.read_text(encoding="utf-8")))
+    """Parse `path` (UTF-8, a byte-order mark allowed) and build its billing records."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise FixtureError(
+            line, f"not UTF-8 text (byte 0x{raw[error.start]:02x}); save the file as UTF-8"
+        ) from None
+    return build(parse(text))
 
 
 def parse(text: str) -> list[EventRow]:

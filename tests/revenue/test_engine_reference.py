@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from founderops.revenue import engine, fixture, report
 from founderops.revenue.engine import PROFILES, Result
@@ -90,3 +91,28 @@ def test_it_writes_both_files_with_the_eval_command(tmp_path: Path) -> None:
     out = tmp_path / "out"
     call_command("eval", "revenue", "--events", str(_scenario("events.csv")), "--out", str(out))
     assert (out / "movements.csv").read_text() == _scenario("expected_movements.csv").read_text()
+
+
+def test_it_reads_an_events_file_with_a_byte_order_mark(tmp_path: Path) -> None:
+    events = tmp_path / "events.csv"
+    events.write_bytes(b"\xef\xbb\xbf" + _scenario("events.csv").read_bytes())
+    out = tmp_path / "out"
+    call_command("eval", "revenue", "--events", str(events), "--out", str(out))
+    assert (out / "movements.csv").read_text() == _scenario("expected_movements.csv").read_text()
+
+
+def test_it_names_the_line_of_an_events_file_that_is_not_utf8(tmp_path: Path) -> None:
+    events = tmp_path / "events.csv"
+    events.write_bytes(_scenario("events.csv").read_bytes() + b"Z,EUR,\xff\n")
+    lines = _scenario("events.csv").read_bytes().count(b"\n") + 1
+    with pytest.raises(CommandError, match=rf"line {lines}: not UTF-8 text \(byte 0xff\)"):
+        call_command("eval", "revenue", "--events", str(events), "--out", str(tmp_path / "o"))
+
+
+def test_it_refuses_an_out_path_that_is_a_file(tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    with pytest.raises(CommandError, match="is a file; give a directory"):
+        call_command(
+            "eval", "revenue", "--events", str(_scenario("events.csv")), "--out", str(taken)
+        )

@@ -102,3 +102,9 @@ def test_it_retries_waiting_events_and_fails_when_one_fails_again() -> None:
     with pytest.raises(CommandError, match="some events failed again"):
         run("retry", "--test")
     assert StripeEvent.objects.get().status == "failed"
+
+
+@pytest.mark.parametrize("limit", ["-1", "0", "lots"])
+def test_it_refuses_an_events_limit_below_one(limit: str) -> None:
+    with pytest.raises(CommandError, match="is not a whole number from 1 to 1,000,000"):
+        call_command("stripe", "events", "--limit", limit)

@@ -182,11 +182,14 @@ def _at_least_one(value: str) -> int:
 
 
 def _revenue(events: Path, out: Path, profile: str) -> str:
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out} is a file; give a directory for the report's CSV files")
     try:
         result = engine.compute(fixture.load(events), PROFILES[profile])
+        written = report.write(result, out)
     except (RevenueInputError, OSError) as error:
         raise CommandError(str(error)) from None
-    return "\n".join(str(path) for path in report.write(result, out))
+    return "\n".join(str(path) for path in written)
 
 
 def _logs(directory: Path, systems: str | None) -> dict[str, object]:

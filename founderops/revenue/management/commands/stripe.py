@@ -6,6 +6,7 @@ line of standard input; they are stored encrypted and never printed, logged or a
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import sys
 from typing import Any
@@ -45,7 +46,7 @@ class Command(BaseCommand):
         actions.add_parser("status", help="what is stored per mode, and the last sync")
         events = actions.add_parser("events", help="the latest events and how they were processed")
         events.add_argument("--failed", action="store_true", help="only failed events")
-        events.add_argument("--limit", type=int, default=20)
+        events.add_argument("--limit", type=_limit, default=20, help="at most this many (≥ 1)")
         _mode(actions.add_parser("retry", help="process waiting and failed events now"))
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -167,3 +168,12 @@ def _key_source(livemode: bool) -> str:
     if StripeAccount.objects.filter(livemode=livemode).exclude(api_key_sealed="").exists():
         return "stored (encrypted)"
     return "not configured"
+
+
+def _limit(value: str) -> int:
+    if (
+        not (value.isascii() and value.isdigit() and len(value) <= 7)
+        or not 1 <= int(value) <= 1_000_000
+    ):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number from 1 to 1,000,000")
+    return int(value)
