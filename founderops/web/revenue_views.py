@@ -19,7 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from founderops.reports import revenue, revenue_detail
+from founderops.reports import revenue, revenue_detail, revenue_insights
 from founderops.reports.revenue import Headline, Snapshot
 from founderops.revenue import ledger
 from founderops.revenue.billing import RevenueInputError
@@ -86,7 +86,13 @@ def _load(choice: Choice) -> tuple[Snapshot | None, str]:
 def _base(request: HttpRequest, choice: Choice, page: str) -> dict[str, Any]:
     links = {
         name: reverse(f"web:{name}") + choice.query()
-        for name in ("revenue", "revenue_cohorts", "revenue_forecast", "revenue_risk")
+        for name in (
+            "revenue",
+            "revenue_cohorts",
+            "revenue_forecast",
+            "revenue_risk",
+            "revenue_insights",
+        )
     }
     here = reverse(f"web:{page}") if page else request.path
     return {
@@ -381,6 +387,21 @@ def risk_page(request: HttpRequest) -> HttpResponse:
         "source": scored[0].source if scored else "prior",
     }
     return render(request, "web/revenue/risk.html", context)
+
+
+# --- /revenue/insights/ --------------------------------------------------------------------------
+
+
+@staff_required
+@require_GET
+def insights_page(request: HttpRequest) -> HttpResponse:
+    choice = choice_of(request)
+    context = _base(request, choice, "revenue_insights")
+    snap, problem = _load(choice)
+    if snap is None:
+        return _empty(request, context, problem)
+    context |= {"snap": snap, "insights": revenue_insights.insights_of(snap)}
+    return render(request, "web/revenue/insights.html", context)
 
 
 # --- the customer page's revenue card -------------------------------------------------------------

@@ -113,7 +113,8 @@ urlpatterns = [
         monitor_views.monitor_ping_token,
         name="monitor_ping_token",
     ),
-    # Revenue (revenue_views): MRR and movements, a movement's customers, cohorts, forecast, risk.
+    # Revenue (revenue_views): MRR and movements, a movement's customers, cohorts, forecast, risk,
+    # insights.
     path("revenue/", revenue_views.overview, name="revenue"),
     path(
         "revenue/movements/<str:month>/<str:kind>/",
@@ -123,6 +124,7 @@ urlpatterns = [
     path("revenue/cohorts/", revenue_views.cohorts_page, name="revenue_cohorts"),
     path("revenue/forecast/", revenue_views.forecast_page, name="revenue_forecast"),
     path("revenue/risk/", revenue_views.risk_page, name="revenue_risk"),
+    path("revenue/insights/", revenue_views.insights_page, name="revenue_insights"),
     path("audit/", views.audit_list, name="audit"),
     path("audit/export.jsonl", views.audit_export, name="audit_export"),
     path("notifications/", notifications_views.notifications_page, name="notifications"),

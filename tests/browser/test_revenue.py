@@ -42,6 +42,7 @@ def test_it_fits_a_phone_screen_on_every_revenue_page(
         "/revenue/cohorts/",
         "/revenue/forecast/",
         "/revenue/risk/",
+        "/revenue/insights/",
         f"/customers/{priya.pk}/",
     ]
     too_wide: dict[str, list[object]] = {}
