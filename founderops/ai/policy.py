@@ -237,10 +237,19 @@ def verdict(
         return Verdict(Mode.APPROVAL, f"the policy for {policy.action.noun} has {policy.problem}")
     if policy.mode != Mode.AUTO:
         return Verdict(policy.mode, f"policy for {policy.action.noun} is '{policy.mode}'")
+    if unbounded(policy.action, policy.limits):
+        # A row stored before the rule (or edited by hand): no cap means the founder decides.
+        return Verdict(Mode.APPROVAL, f"the policy for {policy.action.noun} sets no maximum amount")
     breach = limit_breach(policy.limits, amount_minor, currency, age_days)
     if breach:
         return Verdict(Mode.APPROVAL, breach)
     return Verdict(Mode.AUTO, "inside the policy")
+
+
+def unbounded(action: Action, limits: Limits) -> bool:
+    """Money actions (those that take an amount limit) are never automatic without a cap:
+    an empty field on the agents page must not mean "refund anything"."""
+    return "max_amount" in action.limits and limits.max_amount is None
 
 
 def limit_breach(
@@ -285,6 +294,10 @@ def set_policy(agent: str, action: str, mode: str, limits: Limits, actor: str) -
     if mode not in Mode.values:
         raise InvalidInput(f"unknown mode {mode!r}; use {', '.join(Mode.values)}")
     validate_limits(registered, limits)
+    if mode == Mode.AUTO and unbounded(registered, limits):
+        raise InvalidInput(
+            f"automatic {registered.noun} need a maximum amount: set one, or choose approval"
+        )
     with transaction.atomic():
         before = policy_for(registered)
         if before.customised and (before.mode, before.limits) == (mode, limits):

@@ -163,6 +163,9 @@ def settle(ticket: Ticket, intent: str, text: str, signature: str) -> Outcome | 
 
 
 def decide(ticket: Ticket, ask: Ask, signature: str) -> Outcome:
+    if ask.unclear:
+        # Money moves on the figure read: a figure not read exactly is the founder's call.
+        return Outcome(f"{NOUNS[ask.kind]} asked, but {ask.unclear}", details={"asked": ask.kind})
     try:
         proposal = plan(ticket.customer, ask)
     except Unplannable as why:

@@ -74,13 +74,47 @@ _CODES = frozenset(
     {"USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK"}
     | {"PLN", "CZK", "HUF", "JPY", "INR", "BRL", "MXN", "SGD", "HKD", "ZAR"}
 )
-_NUMBER = r"\d+(?:[.,]\d{1,2})?(?!\d)"
-_AMOUNT = re.compile(
-    rf"(?:(?P<sign>[$€£¥])\s?(?P<before>{_NUMBER}))|"
-    rf"(?:(?P<after>{_NUMBER})\s?(?:(?P<sign2>[$€£¥])|(?P<code>[A-Za-z]{{3,7}})\b))",
+_UNIT = "|".join(sorted(_CODES)) + "|dollars?|euros?|pounds"
+# Anything that looks like money, read loosely: a sign with whatever follows it, a currency
+# code with a number, a number with a sign or a currency after it. Each such token must then
+# read exactly, or the amount is unclear and a person decides (money moves on this figure).
+_LOOSE = re.compile(
+    rf"(?P<sign>[$€£¥])\s?(?P<signed>[^\s/]*)|"
+    rf"\b(?P<code>{_UNIT})\s?(?P<coded>[-+]?[\d.,]\S*)|"
+    rf"(?P<number>[-+]?\d[\d.,]*)\s?(?:(?P<sign2>[$€£¥])|(?P<code2>{_UNIT})\b)",
+    re.IGNORECASE,
 )
-# "1,000" and "1.000": thousands, not decimals.
-_THOUSANDS = re.compile(r"(?<=\d)[,.](?=\d{3}(?!\d))")
+_TRAILING = ".,;:!?)"
+# 12 / 12.50 / 12,50 / 1,200 / 1,200.50 / 1.200.000 / 1.200,50 (a lone ".200" is ambiguous:
+# twelve hundred in Berlin, 1.2 dollars nowhere, so it is not read).
+_PLAIN = re.compile(r"^(\d+)(?:[.,](\d{1,2}))?$")
+_COMMAS = re.compile(r"^(\d{1,3}(?:,\d{3})+)(?:\.(\d{1,2}))?$")
+_DOTS = re.compile(r"^(\d{1,3}(?:\.\d{3}){2,})(?:,(\d{1,2}))?$|^(\d{1,3}\.\d{3}),(\d{1,2})$")
+# "Refund half", "20 %", "the difference": part of a charge, for a person to work out.
+_PARTIAL = re.compile(
+    r"%|\b(half|partial(ly)?|part of|percent|the difference|difference between|some of)\b",
+    re.IGNORECASE,
+)
+# "Do NOT refund", "don't cancel": the word is there, the request is not.
+_NEGATED = {
+    REFUND: re.compile(
+        r"\b(do not|don'?t|dont|never|not|no need to|no)\s+(\w+\s+){0,2}?refund", re.IGNORECASE
+    ),
+    CREDIT: re.compile(r"\b(do not|don'?t|dont|never|not|no)\s+(\w+\s+){0,2}?credit", re.I),
+    INVOICE_COPY: re.compile(
+        r"\b(do not|don'?t|dont|never|no need to)\s+(\w+\s+){0,3}?(invoice|receipt)", re.I
+    ),
+    CANCEL: re.compile(
+        r"\b(do not|don'?t|dont|never|not)\s+(want to |wish to |to )?cancel", re.IGNORECASE
+    ),
+}
+
+
+class Unclear(str):
+    """Why the amount could not be read exactly (a person decides)."""
+
+
+Reading = tuple[int, str] | Unclear | None
 
 
 @dataclass(frozen=True)
@@ -90,6 +124,8 @@ class Ask:
     kind: str
     amount: int | None = None
     currency: str = ""
+    # Why the request cannot be acted on as read ("the amount is unclear…"); "" when it can.
+    unclear: str = ""
 
 
 def asked(intent: str, text: str) -> list[Ask]:
@@ -100,34 +136,63 @@ def asked(intent: str, text: str) -> list[Ask]:
     topic = INTENT_KINDS.get(intent)
     if topic and topic not in kinds:
         kinds.append(topic)
-    money = amount_in(text)
-    return [
-        Ask(kind, *money) if money and kind in (REFUND, CREDIT) else Ask(kind) for kind in kinds
-    ]
+    kinds = [kind for kind in kinds if not _NEGATED[kind].search(text)]
+    return [_ask(kind, text) for kind in kinds]
+
+
+def _ask(kind: str, text: str) -> Ask:
+    if kind not in (REFUND, CREDIT):
+        return Ask(kind)
+    money = read_amount(text)
+    if isinstance(money, Unclear):
+        return Ask(kind, unclear=str(money))
+    if money is None and kind == REFUND and _PARTIAL.search(text):
+        return Ask(kind, unclear="the customer asks for part of a charge without an exact amount")
+    return Ask(kind, *money) if money else Ask(kind)
 
 
 def amount_in(text: str) -> tuple[int, str] | None:
-    """The first amount with a currency in the text, in minor units."""
-    for match in _AMOUNT.finditer(_THOUSANDS.sub("", text)):
+    """The one amount with a currency in the text, in minor units (None if unclear)."""
+    money = read_amount(text)
+    return None if isinstance(money, Unclear) else money
+
+
+def read_amount(text: str) -> Reading:
+    """The amount the text names: None without one; Unclear when a money-like figure does not
+    read exactly, is not positive, or when two different amounts are named."""
+    found: set[tuple[int, str]] = set()
+    for match in _LOOSE.finditer(text):
         currency = _currency(match)
-        number = match.group("before") or match.group("after")
-        if currency and number:
-            return minor_units(number, currency), currency
-    return None
+        figure = match.group("signed") or match.group("coded") or match.group("number") or ""
+        minor = _minor(figure.rstrip(_TRAILING), currency)
+        if minor is None or minor <= 0:
+            return Unclear(f"the amount {match.group(0).strip()!r} is unclear")
+        found.add((minor, currency))
+    if len(found) > 1:
+        named = ", ".join(sorted(f"{m} {c}" for m, c in found))
+        return Unclear(f"several amounts are named ({named} in minor units)")
+    return found.pop() if found else None
 
 
 def _currency(match: re.Match[str]) -> str:
     sign = match.group("sign") or match.group("sign2")
     if sign:
         return _SIGNS[sign]
-    word = (match.group("code") or "").lower()
-    if word.upper() in _CODES:
-        return word.upper()
-    return _WORDS.get(word, "")
+    word = (match.group("code") or match.group("code2") or "").lower()
+    return word.upper() if word.upper() in _CODES else _WORDS.get(word, "USD")
 
 
-def minor_units(number: str, currency: str) -> int:
-    whole, _, fraction = number.replace(",", ".").partition(".")
+def _minor(figure: str, currency: str) -> int | None:
+    for pattern in (_PLAIN, _COMMAS, _DOTS):
+        parts = pattern.match(figure)
+        if parts:
+            groups = [g for g in parts.groups() if g is not None]
+            whole = groups[0].replace(",", "").replace(".", "")
+            return minor_units(whole, groups[1] if len(groups) > 1 else "", currency)
+    return None
+
+
+def minor_units(whole: str, fraction: str, currency: str) -> int | None:
     if currency in ZERO_DECIMAL:
-        return int(whole)
+        return None if fraction else int(whole)
     return int(whole) * 100 + int((fraction + "00")[:2])

@@ -82,9 +82,22 @@ def test_it_asks_when_the_currency_differs_from_the_limit() -> None:
     assert decided == policy.Verdict("approval", "the amount is in EUR, the limit in USD")
 
 
-def test_it_acts_alone_without_limits_when_none_are_set() -> None:
-    set_refunds("auto", policy.Limits())
-    assert policy.verdict("billing", "refund", amount_minor=10**9).mode == "auto"
+def test_it_refuses_automatic_money_actions_without_a_maximum_amount() -> None:
+    with pytest.raises(InvalidInput, match="automatic refunds need a maximum amount"):
+        set_refunds("auto", policy.Limits(max_age_days=14))
+
+
+def test_it_asks_the_founder_when_a_stored_money_policy_has_no_cap() -> None:
+    AgentPolicy.objects.create(agent="billing", action="refund", mode="auto", limits={})
+    assert policy.verdict("billing", "refund", amount_minor=10**9) == policy.Verdict(
+        "approval", "the policy for refunds sets no maximum amount"
+    )
+
+
+def test_it_acts_alone_without_limits_on_actions_that_take_no_amount() -> None:
+    policy.register("billing", "receipt", "Send a receipt", limits=(), noun="receipts")
+    policy.set_policy("billing", "receipt", "auto", policy.Limits(), FIONA)
+    assert policy.verdict("billing", "receipt").mode == "auto"
 
 
 def test_it_keeps_notify_and_approval_whatever_the_amount() -> None:

@@ -407,3 +407,38 @@ def test_it_approves_from_the_cockpit_and_says_the_customer_is_told_after_stripe
         )
     assert "Approved. Ada Lovelace is told once Stripe has done it." in response.content.decode()
     assert [r["amount"] for r in refunding.refunds] == [8000]
+
+
+# What the customer wrote, read carefully: money moves only on an exact reading.
+
+
+def test_it_refunds_nothing_the_customer_says_not_to_refund(
+    refunding: ms.MoneyStripe, refund_policy: None, deps: SupportDeps
+) -> None:
+    ms.charge(refunding, "ch_1", 4000, PAID)
+    ticket = new_ticket("Do NOT refund the last charge, I want to keep my plan.")
+    agents.handle_ticket(ticket, deps)
+    assert refunding.refunds == []
+
+
+def test_it_asks_the_founder_about_half_a_refund(
+    refunding: ms.MoneyStripe, refund_policy: None, deps: SupportDeps
+) -> None:
+    ms.charge(refunding, "ch_1", 4000, PAID)
+    ticket = new_ticket("Please refund half of my last payment.")
+    decision = agents.handle_ticket(ticket, deps)
+    assert refunding.refunds == []
+    assert decision.action == Decision.Action.ESCALATE
+    assert decision.reason == (
+        "refund asked, but the customer asks for part of a charge without an exact amount"
+    )
+
+
+def test_it_asks_the_founder_when_two_amounts_are_named(
+    refunding: ms.MoneyStripe, refund_policy: None, deps: SupportDeps
+) -> None:
+    ms.charge(refunding, "ch_1", 4000, PAID)
+    ticket = new_ticket("I was charged $40 but my plan is $25, please refund the difference.")
+    decision = agents.handle_ticket(ticket, deps)
+    assert refunding.refunds == []
+    assert decision.reason.startswith("refund asked, but several amounts are named")

@@ -53,3 +53,56 @@ def test_it_finds_every_action_asked() -> None:
 
 def test_it_reads_no_request_in_a_statement_about_invoices() -> None:
     assert asked("vat_tax_id", "I need my company's tax number on the invoices.") == []
+
+
+def test_it_reads_a_currency_code_before_the_number() -> None:
+    assert amount_in("refund USD 20 please") == (2000, "USD")
+
+
+def test_it_reads_an_amount_per_month() -> None:
+    assert amount_in("please refund $20/month") == (2000, "USD")
+
+
+def test_it_drops_a_refund_the_customer_says_not_to_make() -> None:
+    text = "Do NOT refund the last charge. Just change my email please."
+    assert asked("change_email", text) == []
+
+
+def test_it_drops_a_refund_intent_the_customer_negates() -> None:
+    text = "Please don't refund the last charge, I want to keep my plan."
+    assert asked("refund_request", text) == []
+
+
+def test_it_keeps_a_cancellation_worded_as_dont_renew() -> None:
+    assert asked("", "Please don't renew my plan next month.") == [Ask("cancel")]
+
+
+def test_it_drops_a_cancellation_the_customer_negates() -> None:
+    assert asked("cancel_subscription", "I do not want to cancel, please help me") == []
+
+
+def test_it_leaves_half_a_refund_to_a_person() -> None:
+    [ask] = asked("", "please refund half of my last payment")
+    assert ask.unclear == "the customer asks for part of a charge without an exact amount"
+
+
+def test_it_leaves_a_percentage_to_a_person() -> None:
+    [ask] = asked("", "please refund 20% of my last payment")
+    assert ask.unclear
+
+
+def test_it_leaves_two_amounts_to_a_person() -> None:
+    text = "I was charged $40 but my plan is $25, please refund the difference."
+    [ask] = asked("refund_request", text)
+    assert ask.unclear.startswith("several amounts are named")
+
+
+def test_it_finds_amounts_it_cannot_read_exactly_unclear() -> None:
+    for figure in ("$.50", "$-20", "$0.001", "$1e3", "$20.505", "$39.999", "$0"):
+        [ask] = asked("", f"please refund {figure} of the last charge")
+        assert ask.unclear.startswith("the amount"), figure
+
+
+def test_it_refuses_decimals_in_a_zero_decimal_currency() -> None:
+    [ask] = asked("", "please refund 500.50 JPY")
+    assert ask.unclear
