@@ -38,7 +38,7 @@ from django.db import transaction
 
 from founderops.core import audit, clock
 from founderops.core.errors import InvalidInput
-from founderops.core.money import ZERO_DECIMAL, Money
+from founderops.core.money import Money, exponent
 from founderops.customers import services as customers
 from founderops.customers.models import Identity
 from founderops.revenue.models import (
@@ -252,7 +252,7 @@ def _currency(raw: str) -> str:
 def _money(cells: dict[str, str], name: str, code: str) -> int:
     """Minor units of a non-negative amount, with at most the currency's decimals."""
     raw = cells.get(name, "") or "0"
-    decimals = 0 if code in ZERO_DECIMAL else 2
+    decimals = exponent(code)
     if not _AMOUNT.match(raw) or len(raw.partition(".")[2]) > decimals:
         raise BadRow(
             f"{name} {raw!r} is not an amount ≥ 0 with at most {decimals} decimals for {code}"
