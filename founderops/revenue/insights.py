@@ -302,14 +302,8 @@ def _shown(value: float, money: bool) -> str:
 
 def _line_mrr(invoice: Invoice) -> tuple[int, int]:
     """(net MRR, monthly discount) of an invoice, trial lines excluded, whole cents."""
-    net = sum(
-        line.net / months_in(line.interval) for line in invoice.lines if not line.trial
-    )
-    off = sum(
-        line.discount / months_in(line.interval)
-        for line in invoice.lines
-        if not line.trial
-    )
+    net = sum(line.net / months_in(line.interval) for line in invoice.lines if not line.trial)
+    off = sum(line.discount / months_in(line.interval) for line in invoice.lines if not line.trial)
     return round(net), round(off)
 
 
