@@ -17,10 +17,10 @@ columns. Amounts must be below 10^12 units of the currency (larger is surely a t
 row is reported with its line and skipped; the good rows are kept. What the revenue engine
 could not count is refused here, on arrival, rather than left out of the figures later: a
 row in another currency than the customer's other invoices (one currency per customer), and
-a row whose invoice would have a negative MRR (a negative amount, a discount above it). Importing the
-same file again changes nothing (rows are keyed by `invoice_id`); a later file with the same
-invoice ids updates them. Rows are stored like live-mode Stripe objects with ids prefixed
-`csv:`, so the revenue numbers read both alike.
+a row whose invoice would have a negative MRR (a negative amount, a discount above it).
+Importing the same file again changes nothing (rows are keyed by `invoice_id`); a later file
+with the same invoice ids updates them. Rows are stored like live-mode Stripe objects with ids
+prefixed `csv:`, so the revenue numbers read both alike.
 
 `import_rates` reads FX rates the same way: `currency`, `day` (`YYYY-MM-DD`), `rate` (US dollars
 for one unit of the currency, an exact decimal).
