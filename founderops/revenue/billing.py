@@ -5,6 +5,7 @@ Money is in integer minor units (cents) of the record's currency; FX rates are e
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
@@ -60,8 +61,10 @@ class Cycle:
         return f"{self.count} {self.unit}s"
 
 
+@functools.lru_cache(maxsize=512)
 def cycle(interval: str) -> Cycle:
-    """The interval named `interval` ("month", "quarter", "2 weeks", "every 6 months")."""
+    """The interval named `interval` ("month", "quarter", "2 weeks", "every 6 months").
+    Cached: a ledger names a handful of intervals on every one of its lines."""
     words = interval.strip().lower().removeprefix("every ").split()
     if len(words) == 1 and words[0] in _NAMED:
         return Cycle(*_NAMED[words[0]])
