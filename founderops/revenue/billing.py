@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Literal
 
 # A billing interval by name: "day", "week", "month", "quarter", "year", or a count of a unit
-# ("2 weeks", "6 months", "3 years"); `cycle` reads one, `interval_name` writes one.
+# ("2 weeks", "6 months", "3 years"); `cycle` reads one, `Cycle.name` writes one.
 Interval = str
 DiscountDuration = Literal["forever", "repeating"]
 InvoiceStatus = Literal["paid", "open", "void"]
