@@ -407,7 +407,7 @@ def _check_range(native: I64, factor: I64) -> None:
     if largest >= _LIMIT or 2 * total >= _LIMIT:
         raise RevenueInputError(
             "amounts and FX rate precision too large for exact 64-bit arithmetic "
-            "(use rates with at most 6 decimals)"
+            "(rates need at most 6 decimals, and an invoice under 10^7 units of its currency)"
         )
 
 

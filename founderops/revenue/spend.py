@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 
 from django.db import transaction
@@ -45,14 +45,19 @@ def parse_month(text: str) -> date:
     return month
 
 
+_AMOUNT = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+
+
 def parse_amount(text: str, currency: str) -> int:
     """'1250' or '1250.50' in the currency's major unit, as minor units."""
-    try:
-        value = Decimal(text.strip().replace(",", ""))
-    except InvalidOperation:
-        raise InvalidInput(f"amount must be a number such as 1250.00, got {text!r}") from None
-    if not value.is_finite():
-        raise InvalidInput(f"amount must be a number such as 1250.00, got {text!r}")
+    figure = text.strip()
+    # Commas only as thousands groups: "1.250,00" or "1,5" would otherwise read 1000x off.
+    if not _AMOUNT.match(figure):
+        raise InvalidInput(
+            f"amount must be a number such as 1250.00 or 1,250.00 (a dot for decimals), "
+            f"got {text!r}"
+        )
+    value = Decimal(figure.replace(",", ""))
     if abs(value) >= MAX_AMOUNT:
         raise InvalidInput(
             f"amount too large: {text.strip()[:30]!r} (must be below {MAX_AMOUNT:,} {currency})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from founderops.customers.models import Customer
-from founderops.revenue import csv_import
+from founderops.revenue import csv_import, engine
+from founderops.revenue.ledger import ledger_from_db
 from founderops.revenue.models import (
     BillingCustomer,
     Charge,
@@ -275,19 +277,103 @@ def test_it_rejects_a_twenty_digit_amount_by_line_and_keeps_going() -> None:
         rows(row(), row(invoice="inv_2", amount=big), row(invoice="inv_3"))
     )
     assert report.imported == 2
-    assert report.rejected == [
-        (3, f"amount too large: '{big}' (must be below 1,000,000,000,000 USD)")
-    ]
+    assert report.rejected == [(3, f"amount too large: '{big}' (must be below 10,000,000 USD)")]
     assert sorted(Invoice.objects.values_list("stripe_id", flat=True)) == ["csv:inv_1", "csv:inv_3"]
 
 
 def test_it_rejects_a_tax_just_at_the_bound_and_accepts_one_below() -> None:
     report = csv_import.import_invoices(
-        rows(row(tax="1000000000000"), row(invoice="inv_2", tax="999999999999.99"))
+        rows(row(tax="10000000"), row(invoice="inv_2", tax="9999999.99"))
     )
     assert [line for line, _ in report.rejected] == [2]
     assert "tax too large" in report.rejected[0][1]
-    assert Invoice.objects.get().tax == 99_999_999_999_999
+    assert Invoice.objects.get().tax == 999_999_999
+
+
+def test_it_counts_the_largest_weekly_amount_it_accepts_exactly() -> None:
+    csv_import.import_rates("currency,day,rate\nEUR,2025-12-01,1.082959\n")
+    weekly = _every(row(amount="9999999.99", currency="EUR", start="2026-01-25"), "week")
+    assert csv_import.import_invoices(rows(weekly)).rejected == []
+    result = engine.compute(ledger_from_db(True, through=date(2026, 1, 31)))
+    # 9,999,999.99 EUR a week x 52/12 x 1.082959 USD: exact, with no 64-bit overflow.
+    assert result.month_end(0)[0] == Fraction(999_999_999 * 52 * 1_082_959, 12 * 10**6)
+
+
+def test_it_rejects_a_period_before_2000() -> None:
+    report = csv_import.import_invoices(rows(row(start="0001-01-01", end="0001-02-01")))
+    assert report.rejected == [(2, "period_start 0001-01-01 is before 2000")]
+
+
+def test_it_rejects_a_period_starting_more_than_a_year_ahead() -> None:
+    report = csv_import.import_invoices(rows(row(start="2027-04-01", end="2027-05-01")))
+    assert report.rejected == [(2, "period_start 2027-04-01 is more than a year ahead")]
+
+
+def test_it_rejects_an_annual_period_marked_monthly() -> None:
+    report = csv_import.import_invoices(rows(row(start="2026-01-01", end="2027-01-01")))
+    assert report.rejected == [
+        (
+            2,
+            "the period 2026-01-01 to 2027-01-01 is longer than its interval (month): "
+            "is the interval right?",
+        )
+    ]
+
+
+def test_it_accepts_a_month_from_the_31st_to_the_end_of_february() -> None:
+    report = csv_import.import_invoices(rows(row(start="2026-01-31", end="2026-03-01")))
+    assert report.rejected == []
+
+
+def test_it_accepts_a_prorated_period_shorter_than_its_interval() -> None:
+    report = csv_import.import_invoices(rows(row(start="2026-01-20", end="2026-02-01")))
+    assert (report.imported, report.rejected) == (1, [])
+
+
+def test_it_rejects_a_week_that_lasts_a_month() -> None:
+    report = csv_import.import_invoices(rows(_every(row(), "week")))
+    assert report.rejected[0][1].startswith("the period 2026-01-01 to 2026-02-01 is longer")
+
+
+def test_it_rounds_a_rate_with_more_than_six_decimals_and_says_so() -> None:
+    report = csv_import.import_rates("currency,day,rate\nEUR,2026-01-01,1.08295862032705\n")
+    assert (report.imported, report.notes) == (
+        1,
+        [(2, "rate 1.08295862032705 rounded to 1.082959")],
+    )
+    assert FxRate.objects.get().rate == "1.082959"
+
+
+def test_it_writes_a_fraction_rate_in_millionths() -> None:
+    report = csv_import.import_rates("currency,day,rate\nEUR,2026-01-01,100/91\n")
+    assert report.notes == [(2, "rate 100/91 rounded to 1.098901")]
+
+
+def test_it_keeps_a_fraction_that_is_a_short_decimal_as_written() -> None:
+    report = csv_import.import_rates("currency,day,rate\nEUR,2026-01-01,11/10\n")
+    assert (report.notes, FxRate.objects.get().rate) == ([], "11/10")
+
+
+@pytest.mark.parametrize("rate", ["1e99999999", "1E-3", "0x10", "1.1.1"])
+def test_it_refuses_a_rate_written_otherwise_than_as_a_decimal(rate: str) -> None:
+    report = csv_import.import_rates(f"currency,day,rate\nEUR,2026-01-01,{rate}\n")
+    assert report.rejected == [(2, f"rate {rate!r} is not a decimal such as 1.0843")]
+
+
+def test_it_refuses_a_rate_too_small_to_count() -> None:
+    report = csv_import.import_rates("currency,day,rate\nEUR,2026-01-01,0.0000004\n")
+    assert report.rejected == [(2, "rate '0.0000004' is below 0.000001, the smallest rate counted")]
+
+
+def test_it_prints_what_it_rounded(tmp_path: Path) -> None:
+    path = tmp_path / "rates.csv"
+    path.write_text("currency,day,rate\nEUR,2026-01-01,1.0829586\n")
+    out = io.StringIO()
+    call_command("revenue", "import-rates", str(path), stdout=out)
+    assert out.getvalue().splitlines() == [
+        f"{path}:2: rate 1.0829586 rounded to 1.082959",
+        "1 rows imported (1 new, 0 updated, 1 rounded), 0 rejected",
+    ]
 
 
 def test_it_rejects_a_twenty_digit_quantity_by_line() -> None:
