@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 import time_machine
 from django.db import transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from founderops.cli import demo, demo_billing
 from founderops.core import http
-from founderops.revenue import stripe_api
+from founderops.customers.models import Customer
+from founderops.reports import revenue_detail
+from founderops.revenue import dunning, stripe_api
 from founderops.revenue.models import Dunning, DunningStep, Invoice, StripeEvent
 from tests.channels.smtp_server import Recorder, running
 from tests.conftest import _local_only
@@ -152,3 +154,45 @@ def test_it_writes_nothing_on_a_second_load() -> None:
 def test_it_removes_the_dunning_and_its_events_on_reset() -> None:
     demo_billing.reset()
     assert [m.objects.count() for m in (Dunning, DunningStep, StripeEvent)] == [0, 0, 0]
+
+
+# Where the founder sees it: the customer's timeline.
+
+
+def jonas_page(client: Client) -> str:
+    jonas = Customer.objects.get(email=JONAS)
+    response = client.get(f"/customers/{jonas.pk}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_it_shows_the_dunning_and_its_next_step_on_the_customers_page(
+    founder_client: Client, settings: Any
+) -> None:
+    settings.STRIPE_LIVEMODE = True
+    html = jonas_page(founder_client)
+    assert "Dunning started" in html
+    assert "next: payment retry on " in html
+
+
+def test_it_shows_each_step_done_with_its_outcome(founder_client: Client, settings: Any) -> None:
+    settings.STRIPE_LIVEMODE = True
+    html = jonas_page(founder_client)
+    assert html.count("Payment reminder done") == 3
+    assert html.count("Payment retry done") == 2
+    assert "declined: Your card was declined." in html
+
+
+def test_it_lists_the_dunning_moments_newest_first() -> None:
+    jonas = Customer.objects.get(email=JONAS)
+    moments = revenue_detail.dunning(jonas.pk, True, 50)
+    assert [m.at for m in moments] == sorted((m.at for m in moments), reverse=True)
+    assert moments[-1].title == "Dunning started"
+
+
+def test_it_says_how_a_dunning_ended() -> None:
+    aisha = Dunning.objects.get(invoice__customer__email=AISHA)
+    dunning.finish(aisha, Dunning.State.RECOVERED, "the invoice was paid")
+    customer = Customer.objects.get(email=AISHA)
+    first = revenue_detail.dunning(customer.pk, True, 50)[0]
+    assert (first.title, first.detail) == ("Dunning ended: paid", "the invoice was paid")
