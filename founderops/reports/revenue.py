@@ -18,14 +18,14 @@ too (the pages' notice, the briefing's line), so no figure is silently short.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from functools import cached_property
 
 from django.conf import settings
-from django.db.models import Count, Q
 
 from founderops.core import clock
 from founderops.revenue import churn_risk, cohorts, forecast, insights, ledger, metrics
@@ -40,7 +40,6 @@ DEFAULT_PROFILE = "chartmogul"
 # Churn pooled over a quarter: one quiet month would make LTV infinite, one bad one tiny.
 LTV_WINDOW = 3
 FORECAST_MONTHS = 6
-RISK_WINDOW = timedelta(days=90)
 # Why the two profiles can disagree, per setting that differs between them.
 SETTING_WORDS = {
     "discounts": "which discounts lower MRR (all of them, or only coupons that last forever)",
@@ -335,14 +334,17 @@ def mrr_forecast(snap: Snapshot) -> forecast.Forecast | None:
 
 def at_risk(snap: Snapshot) -> list[AtRisk]:
     """Every paying customer's churn risk, riskiest first; those already leaving are listed
-    apart (`leaving`), not scored."""
+    apart (`leaving`), not scored. The model learns from past snapshots whose ticket counts
+    are those of their own 90 days, as the current score's are (`ticket_log`)."""
     result, months = snap.result, [m.month for m in snap.result.months]
     month_end = result.month_end_by_name()
+    tickets = ticket_log(snap)
     features = insights.churn_features_from_ledger(
-        snap.ledger, month_end, snap.last, tickets_by_key(snap), months
+        snap.ledger, month_end, snap.last, tickets, months, through=snap.as_of
     )
     gone = {item.who.key for item in snap.leaving}
-    scorer = churn_risk.scorer_for(insights.labelled_history(snap.ledger, months, month_end))
+    history = insights.labelled_history(snap.ledger, months, month_end, tickets)
+    scorer = churn_risk.scorer_for(history)
     scores = churn_risk.score_all(
         {key: row for key, row in features.items() if key not in gone}, scorer
     )
@@ -358,23 +360,26 @@ def at_risk(snap: Snapshot) -> list[AtRisk]:
     ]
 
 
-def tickets_by_key(snap: Snapshot) -> dict[str, insights.Tickets]:
-    """Support tickets of the last 90 days per billing customer (through their customer)."""
-    since = clock.now() - RISK_WINDOW
-    counts = (
-        Ticket.objects.filter(created_at__gte=since)
-        .values("customer_id")
-        .annotate(
-            total=Count("pk"), negative=Count("pk", filter=Q(sentiment=Ticket.Sentiment.NEGATIVE))
-        )
-    )
-    by_customer = {row["customer_id"]: row for row in counts}
-    out = {}
+def ticket_log(snap: Snapshot) -> insights.TicketLog:
+    """Every support ticket of a billing customer (through their customer) up to the close of
+    `as_of`, with its time and whether it read as negative."""
+    keys: dict[int, list[str]] = defaultdict(list)
     for key, person in snap.people.items():
-        row = by_customer.get(person.customer_id)
-        if row is not None:
-            out[key] = insights.Tickets(row["total"], row["negative"])
-    return out
+        if person.customer_id is not None:
+            keys[person.customer_id].append(key)
+    billed = BillingCustomer.objects.filter(livemode=snap.livemode).values("customer_id")
+    rows = Ticket.objects.filter(
+        customer_id__in=billed, created_at__lt=_midnight(snap.as_of + timedelta(days=1))
+    ).values_list("customer_id", "created_at", "sentiment")
+    return insights.TicketLog.of(
+        insights.TicketSeen(key, created_at, sentiment == Ticket.Sentiment.NEGATIVE)
+        for customer_id, created_at, sentiment in rows.iterator()
+        for key in keys[customer_id]
+    )
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 def leaving(snap: Snapshot) -> list[Leaving]:
