@@ -5,6 +5,10 @@ Revenue is counted in whole UTC days (the engine's unit), so the section reports
 UTC day before the window ends, whatever the founder's zone; failed payments are counted over
 the window itself, like the other sections' events. Without billing data in the mode the
 numbers use (FOUNDEROPS_STRIPE_LIVEMODE) the section is empty and the briefing leaves it out.
+
+Everything in it is what was known when the window ended, so a briefing rebuilt later for a
+past day (`brief morning --date`) says what that day's briefing would have said: refunds,
+cancellations, voids, payments and failures after the window's end are not in it.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ def render(window: Window) -> str:
         return ""
     as_of = window.end.astimezone(UTC).date() - timedelta(days=1)
     try:
-        snap = revenue.snapshot(livemode, as_of=as_of)
+        snap = revenue.snapshot(livemode, as_of=as_of, known_at=window.end)
     except RevenueInputError as error:
         return f"- **MRR:** cannot be computed: {error}"
     if snap is None:
@@ -93,7 +97,7 @@ def risk_lines(snap: revenue.Snapshot) -> list[str]:
 
 def failure_lines(snap: revenue.Snapshot, window: Window) -> list[str]:
     failed = revenue_detail.failed_between(snap.livemode, window.start, window.end)
-    unpaid = revenue_detail.unpaid_after_failure(snap.livemode)
+    unpaid = revenue_detail.unpaid_after_failure(snap.livemode, snap.known_at)
     shown = "; ".join(
         f"{revenue.who(snap, p.detail).name} {native(p.amount, p.currency)}"
         + (f" (invoice {p.invoice})" if p.invoice else "")
