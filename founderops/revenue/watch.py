@@ -52,11 +52,15 @@ def watch(day: date | None = None, livemode: bool | None = None) -> list[Finding
     """Check `day` (default: yesterday in UTC) and publish what it finds, once per key."""
     day = day or clock.now().date() - timedelta(days=1)
     mode = settings.STRIPE_LIVEMODE if livemode is None else livemode
-    ledger = ledger_from_db(mode, through=day, known_at=known.capped(known.close_of(day)))
-    found = [Finding(alert, mode) for alert in findings(ledger, day)]
+    found = [Finding(alert, mode) for alert in findings(day_ledger(day, mode), day)]
     for finding in found:
         _publish(finding)
     return found
+
+
+def day_ledger(day: date, livemode: bool) -> Ledger:
+    """The records through `day` as they stood at its close (UTC)."""
+    return ledger_from_db(livemode, through=day, known_at=known.capped(known.close_of(day)))
 
 
 def _publish(finding: Finding) -> None:
