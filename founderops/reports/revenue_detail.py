@@ -9,14 +9,14 @@ ends), and its lines add up to the table's cell exactly, by construction, not by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from fractions import Fraction
 
 import numpy as np
 
 from founderops.reports.revenue import Snapshot, Who, who
-from founderops.revenue import known
+from founderops.revenue import known, rounding
 from founderops.revenue.book import NEVER, PAID, day_date
 from founderops.revenue.engine import (
     MOVEMENTS,
@@ -46,6 +46,8 @@ class Line:
     after: Fraction
     amount: Fraction
     invoices: tuple[InvoiceRef, ...]
+    # Whole cents as shown, the lines sharing the movement's shown total (`shown_lines`).
+    shown: int | None = None
 
 
 # --- one month's movement, customer by customer ----------------------------------------------
@@ -68,6 +70,13 @@ def movement_lines(snap: Snapshot, month: int, kind: str) -> list[Line]:
         if amount:
             lines.append(_line(snap, customer, month, amount, first, last))
     return sorted(lines, key=lambda line: (-abs(line.amount), line.who.name))
+
+
+def shown_lines(lines: list[Line], total: int) -> list[Line]:
+    """The lines with their shown cents: `total` (the movement as the table shows it) shared
+    by largest remainder, so the shown lines add up to it (`rounding.allocate`)."""
+    cents = rounding.allocate([line.amount for line in lines], total) if lines else []
+    return [replace(line, shown=shown) for line, shown in zip(lines, cents, strict=True)]
 
 
 def _days_of(calendar: Calendar, month: int) -> tuple[int, int]:

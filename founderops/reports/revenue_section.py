@@ -20,6 +20,7 @@ from django.conf import settings
 
 from founderops.reports import revenue, revenue_detail
 from founderops.reports.revenue_text import dollars, native, signed, whole_dollars
+from founderops.revenue import rounding
 from founderops.revenue.billing import RevenueInputError
 from founderops.revenue.engine import MOVEMENTS
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 AT_RISK_SHOWN = 3
 LEAVING_SHOWN = 3
 FAILED_SHOWN = 3
-LOSSES = ("contraction", "churn")
+LOSSES = rounding.LOSSES
 
 
 def render(window: Window) -> str:
@@ -59,18 +60,20 @@ def mrr_lines(snap: revenue.Snapshot) -> list[str]:
 
 
 def movements(day: revenue_detail.Day) -> str:
-    parts = []
-    for kind in MOVEMENTS:
-        amount = day.moves[kind]
-        if amount:
-            shown = signed(-amount if kind in LOSSES else amount)
-            parts.append(f"{kind} {shown} ({day.counts[kind]})")
+    """The day's movements and their net, rounded so the shown ones add up to the net and
+    lead to the MRR shown (the day's bridge, `rounding.month_bridge`)."""
+    net = sum(-day.moves[k] if k in LOSSES else day.moves[k] for k in MOVEMENTS) + day.fx
+    shown = rounding.month_bridge(day.mrr - net, day.moves, day.fx)
+    parts = [
+        f"{kind} {signed(shown.signed(kind))} ({day.counts[kind]})"
+        for kind in MOVEMENTS
+        if day.moves[kind]
+    ]
     if day.fx:
-        parts.append(f"FX {signed(day.fx)}")
+        parts.append(f"FX {signed(shown.fx)}")
     if not parts:
         return "none"
-    net = sum(-day.moves[k] if k in LOSSES else day.moves[k] for k in MOVEMENTS) + day.fx
-    return " · ".join(parts) + f" · net {signed(net)}"
+    return " · ".join(parts) + f" · net {signed(shown.net)}"
 
 
 def risk_lines(snap: revenue.Snapshot) -> list[str]:
