@@ -87,7 +87,9 @@ def summarize(window: Window, now: datetime | None = None) -> SupportSummary:
     later = FAR if live else window.end
     tickets = Ticket.objects.filter(created_at__gte=window.start, created_at__lt=window.end)
     rows = [
-        (pk, wait, intent, by) if replied is not None and replied < later else (pk, None, intent, "")
+        (pk, wait, intent, by)
+        if replied is not None and replied < later
+        else (pk, None, intent, "")
         for pk, wait, intent, by, replied in tickets.values_list(
             "pk", "first_response_s", "intent", "resolved_by", "first_response_at"
         )

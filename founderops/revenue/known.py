@@ -45,7 +45,9 @@ def happened(moment: datetime | None, known_at: datetime | None) -> bool:
     return moment is not None and (known_at is None or moment < known_at)
 
 
-def existed(created: datetime | None, synced_at: datetime | None, known_at: datetime | None) -> bool:
+def existed(
+    created: datetime | None, synced_at: datetime | None, known_at: datetime | None
+) -> bool:
     """Whether a row created at `created` (else first stored at `synced_at`) existed then."""
     return known_at is None or happened(created or synced_at, known_at)
 
@@ -113,8 +115,6 @@ def subscription_state(
     canceled = canceled_at if happened(canceled_at, known_at) else None
     # Still flagged now, or ended since: either way it was on its way out then.
     leaving = (
-        canceled is not None
-        and ended is None
-        and (cancel_at_period_end or ended_at is not None)
+        canceled is not None and ended is None and (cancel_at_period_end or ended_at is not None)
     )
     return SubscriptionState(ended, canceled, leaving)

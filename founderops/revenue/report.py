@@ -84,8 +84,7 @@ def month_end_csv(result: Result) -> str:
     totals = [rounding.half_up(month.end) for month in result.months]
     # Month by month, the customers share the month's rounded total.
     columns = [
-        rounding.allocate([values[m] for values in exact], total)
-        for m, total in enumerate(totals)
+        rounding.allocate([values[m] for values in exact], total) for m, total in enumerate(totals)
     ]
     rows = [
         [name, *(money(Fraction(column[index])) for column in columns)]

@@ -55,9 +55,7 @@ def allocate(parts: Sequence[Fraction | int], total: int) -> list[int]:
             raise ValueError(f"no parts to share {total} cents among")
         return []
     # Who lost the most to rounding down gets a cent first; a larger amount first on a tie.
-    order = sorted(
-        range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), -abs(exact[i]), i)
-    )
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), -abs(exact[i]), i))
     shown = list(floors)
     step = 1 if left >= 0 else -1
     # Taking cents back (a total below the sum of the floors) starts from the smallest loss.

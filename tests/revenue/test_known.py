@@ -25,7 +25,7 @@ def times(status: str, **moments: datetime | None) -> InvoiceTimes:
         "voided_at": None,
         "marked_uncollectible_at": None,
     }
-    return InvoiceTimes(status, **(fields | moments))  # type: ignore[arg-type]
+    return InvoiceTimes(status, **(fields | moments))
 
 
 def test_it_gives_the_stored_status_without_a_moment() -> None:

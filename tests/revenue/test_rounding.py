@@ -11,9 +11,7 @@ from hypothesis import strategies as st
 from founderops.revenue.rounding import allocate, bridge, half_up, month_bridge
 
 # Exact cents as the engine makes them: FX-converted, so any fraction of a cent.
-CENTS = st.fractions(
-    min_value=Fraction(-10**7), max_value=Fraction(10**7), max_denominator=10**6
-)
+CENTS = st.fractions(min_value=Fraction(-(10**7)), max_value=Fraction(10**7), max_denominator=10**6)
 PARTS = st.lists(CENTS, min_size=1, max_size=12)
 
 
@@ -72,8 +70,13 @@ def test_it_signs_losses_in_a_month_bridge_and_shows_them_as_amounts() -> None:
         Fraction(0),
     )
     # 1000.5 -> 1001; +2 -> 1002.5 -> 1003; -1.4 -> 1001.1 -> 1001.
-    assert (shown.start, shown.moves, shown.fx, shown.end) == (1001, {"new": 2, "churn": 2}, 0, 1001)
-    assert shown.signed("churn") == -2 and shown.net == 0
+    assert (shown.start, shown.moves, shown.fx, shown.end) == (
+        1001,
+        {"new": 2, "churn": 2},
+        0,
+        1001,
+    )
+    assert (shown.signed("churn"), shown.net) == (-2, 0)
 
 
 @given(PARTS)

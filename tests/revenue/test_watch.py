@@ -142,7 +142,9 @@ def first_invoices_paid_late(day: date, paid: date, customers: int = 10) -> str:
     moment = datetime.combine(paid, datetime.min.time(), UTC).isoformat()
     for n in range(customers):
         who = [f"late{n}", f"late{n}@example.com", f"in_late_{n}", "USD", "20.00", "0.00"]
-        writer.writerow([*who, day.isoformat(), end.isoformat(), "Pro", "month", "paid", moment, ""])
+        writer.writerow(
+            [*who, day.isoformat(), end.isoformat(), "Pro", "month", "paid", moment, ""]
+        )
     return out.getvalue()
 
 

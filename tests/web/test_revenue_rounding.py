@@ -77,7 +77,7 @@ def _cents(cell: str) -> int:
     text = re.sub(r"<[^>]+>|\(\d+\)", "", cell).strip()
     if text == "—":
         return 0
-    sign = -1 if text.startswith("−") else 1
+    sign = -1 if text.startswith("\N{MINUS SIGN}") else 1
     return sign * int(re.sub(r"[^\d]", "", text))
 
 
@@ -89,9 +89,7 @@ def test_it_has_a_month_whose_figures_rounded_alone_miss_its_end(euros: None) ->
     assert (alone, rounding.half_up(row.end)) == (3249, 3250)
 
 
-def test_it_shows_a_bridge_row_that_adds_up_to_its_end(
-    euros: None, founder_client: Client
-) -> None:
+def test_it_shows_a_bridge_row_that_adds_up_to_its_end(euros: None, founder_client: Client) -> None:
     response = founder_client.get("/revenue/")
     *parts, end = shown_row(response.content.decode(), FEBRUARY)
     assert (sum(parts), end) == (3250, 3250)
@@ -116,7 +114,8 @@ def test_it_adds_a_drill_downs_shown_lines_up_to_the_tables_figure(
     html = founder_client.get("/revenue/movements/2026-02/new/").content.decode()
     line = re.search(r'<td class="num amount">\+([^<]+)</td>', html)
     total = re.search(r'id="movement-total"><strong>\+([^<]+)</strong>', html)
-    assert line is not None and total is not None
+    assert line is not None
+    assert total is not None
     # Bob's $10.83333 alone would read $10.83; the table's cell reads $10.84.
     assert (line.group(1), total.group(1)) == ("$10.84", "$10.84")
 
@@ -136,7 +135,8 @@ def test_it_writes_the_briefings_net_as_the_sum_of_its_movements() -> None:
     day = revenue_detail.Day(
         date(2026, 3, 1),
         Fraction(3_249_999, 1000),
-        {k: Fraction(0) for k in MOVEMENTS} | {"new": Fraction(1_083_333, 1000)}
+        {k: Fraction(0) for k in MOVEMENTS}
+        | {"new": Fraction(1_083_333, 1000)}
         | {"expansion": Fraction(1_083_333, 1000)},
         {k: 0 for k in MOVEMENTS} | {"new": 1, "expansion": 1},
         Fraction(0),
@@ -151,7 +151,9 @@ def test_it_ends_the_briefings_movements_at_the_mrr_it_shows() -> None:
     mrr = Fraction(3_249_999, 1000)
     net = Fraction(2 * 1_083_333, 1000)
     shown = rounding.month_bridge(
-        mrr - net, {"new": Fraction(1_083_333, 1000), "expansion": Fraction(1_083_333, 1000)}, 0
+        mrr - net,
+        {"new": Fraction(1_083_333, 1000), "expansion": Fraction(1_083_333, 1000)},
+        Fraction(0),
     )
     assert dollars(Fraction(shown.end)) == dollars(mrr) == "$32.50"
 
