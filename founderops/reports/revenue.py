@@ -11,6 +11,10 @@ Why the last full day and not "now": a service period covers whole days until th
 renewal starts, so a subscription that renews this afternoon would look churned this morning.
 Every renewal of yesterday has happened by now, so yesterday's close is a number that holds.
 
+A customer whose records cannot be counted (`revenue.quarantine`) is left out of every figure
+and listed in `Snapshot.left_out` with the reasons; whatever shows the figures shows that list
+too (the pages' notice, the briefing's line), so no figure is silently short.
+
 `known_at` says whose knowledge the snapshot uses. The pages use everything stored (None); a
 snapshot of an earlier day (`as_of` given) knows what was known at that day's close, and the
 briefing what was known when its window ended: refunds, cancellations, voids and payments
@@ -20,6 +24,7 @@ support tickets the churn risk reads, nor who was leaving at period end.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from fractions import Fraction
@@ -30,7 +35,7 @@ from django.db.models import Count, Q
 
 from founderops.core import clock
 from founderops.revenue import churn_risk, cohorts, forecast, insights, known, ledger, metrics
-from founderops.revenue.billing import Ledger
+from founderops.revenue.billing import Exclusion, Ledger, RevenueInputError
 from founderops.revenue.book import day_number, from_ledger
 from founderops.revenue.engine import PROFILES, Result, Settings, compute
 from founderops.revenue.models import BillingCustomer, Subscription
@@ -107,6 +112,14 @@ class AtRisk:
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """A customer left out of the figures, and why (each reason names its record)."""
+
+    who: Who
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Leaving:
     who: Who
     mrr: Fraction
@@ -168,6 +181,14 @@ class Snapshot:
         return people(self.livemode)
 
     @cached_property
+    def left_out(self) -> list[LeftOut]:
+        return left_out(self.ledger.excluded, lambda key: who(self, key))
+
+    @property
+    def left_out_summary(self) -> str:
+        return left_out_summary(len(self.left_out))
+
+    @cached_property
     def cohorts(self) -> list[cohorts.Cohort]:
         return cohorts.cohorts(self.result)
 
@@ -221,14 +242,22 @@ def snapshot(
     """The revenue of one mode through `as_of` (default: yesterday, UTC) with what was known
     before `known_at` (default: everything stored, or with `as_of` given, the close of that
     day; a moment not in the past is everything stored); None without any billing history
-    that reaches a full day. Raises RevenueInputError when the stored records cannot give
-    trustworthy numbers (a currency without a rate...): the message says why."""
+    that reaches a full day. A customer whose records cannot be counted is left out
+    (`Snapshot.left_out` says who and why); RevenueInputError only when nothing can be
+    counted: every customer left out, or a problem of the whole book (amounts too large for
+    exact arithmetic). The message says why."""
     if known_at is None and as_of is not None:
         known_at = known.close_of(as_of)
     known_at = known.capped(known_at)
     as_of = as_of or last_full_day()
     records = ledger.ledger_from_db(livemode, through=as_of, known_at=known_at)
     if not any(invoice.period_start.date() <= as_of for invoice in records.invoices):
+        if records.excluded:
+            # Nothing left to count: say why rather than look like an empty account.
+            names = people(livemode)
+            raise RevenueInputError(
+                left_out_text(left_out(records.excluded, lambda key: _named(names, key)))
+            )
         return None  # nothing billed yet, or only from today: no full day to show
     book = from_ledger(records)
     days = day_number(as_of) - book.first + 1
@@ -282,7 +311,36 @@ def people(livemode: bool) -> dict[str, Who]:
 
 
 def who(snap: Snapshot, key: str) -> Who:
-    return snap.people.get(key) or Who(key, key, "", None)
+    return _named(snap.people, key)
+
+
+def _named(names: dict[str, Who], key: str) -> Who:
+    return names.get(key) or Who(key, key, "", None)
+
+
+# --- customers left out -------------------------------------------------------------------------
+
+
+def left_out(exclusions: list[Exclusion], name: Callable[[str], Who]) -> list[LeftOut]:
+    """The exclusions by customer, in the order first named."""
+    reasons: dict[str, list[str]] = {}
+    for exclusion in exclusions:
+        reasons.setdefault(exclusion.customer, []).append(str(exclusion))
+    return [LeftOut(name(key), tuple(found)) for key, found in reasons.items()]
+
+
+def left_out_summary(count: int) -> str:
+    if count == 1:
+        return "1 customer is left out of these figures"
+    return f"{count} customers are left out of these figures"
+
+
+def left_out_text(items: list[LeftOut]) -> str:
+    """One sentence naming every customer left out and why ("" when none is)."""
+    if not items:
+        return ""
+    named = "; ".join(f"{item.who.name} ({', '.join(item.reasons)})" for item in items)
+    return f"{left_out_summary(len(items))}: {named}"
 
 
 # --- forecast, risk -----------------------------------------------------------------------------

@@ -4,8 +4,9 @@ Columns (a header row names them, in any order):
 
 - required: `customer_id`, `email`, `invoice_id`, `currency` (ISO code), `amount` (what the
   period costs before discount and tax, e.g. `49.00`), `tax`, `period_start`, `period_end`
-  (`YYYY-MM-DD` or ISO 8601 with a zone; a date is 00:00 UTC), `plan`, `interval` (`month`,
-  `quarter` or `year`), `status` (`paid`, `open`, `void` or `uncollectible`);
+  (`YYYY-MM-DD` or ISO 8601 with a zone; a date is 00:00 UTC), `plan`, `interval` (`day`,
+  `week`, `month`, `quarter`, `year`, or a count of days, weeks, months or years up to three
+  years: `2 weeks`, `6 months`), `status` (`paid`, `open`, `void` or `uncollectible`);
 - optional: `name`, `quantity` (default 1, below 10^9), `discount` (an amount off `amount`),
   `discount_duration` (`forever`, `once` or `repeating`), `subscription_id` (default: one
   subscription per customer), `issued_at`, `paid_at`, `canceled_at` (when the subscription
@@ -13,10 +14,13 @@ Columns (a header row names them, in any order):
 
 A missing or unknown column stops the import with one error naming the expected and found
 columns. Amounts must be below 10^12 units of the currency (larger is surely a typo). A bad
-row is reported with its line and skipped; the good rows are kept. Importing the
-same file again changes nothing (rows are keyed by `invoice_id`); a later file with the same
-invoice ids updates them. Rows are stored like live-mode Stripe objects with ids prefixed
-`csv:`, so the revenue numbers read both alike.
+row is reported with its line and skipped; the good rows are kept. What the revenue engine
+could not count is refused here, on arrival, rather than left out of the figures later: a
+row in another currency than the customer's other invoices (one currency per customer), and
+a row whose invoice would have a negative MRR (a negative amount, a discount above it).
+Importing the same file again changes nothing (rows are keyed by `invoice_id`); a later file
+with the same invoice ids updates them. Rows are stored like live-mode Stripe objects with ids
+prefixed `csv:`, so the revenue numbers read both alike.
 
 `import_rates` reads FX rates the same way: `currency`, `day` (`YYYY-MM-DD`), `rate` (US dollars
 for one unit of the currency, an exact decimal).
@@ -38,9 +42,10 @@ from django.db import transaction
 
 from founderops.core import audit, clock
 from founderops.core.errors import InvalidInput
-from founderops.core.money import ZERO_DECIMAL, Money
+from founderops.core.money import Money, exponent
 from founderops.customers import services as customers
 from founderops.customers.models import Identity
+from founderops.revenue.billing import RevenueInputError, cycle
 from founderops.revenue.models import (
     BillingCustomer,
     Charge,
@@ -82,7 +87,6 @@ OPTIONAL = (
     "refunded",
 )
 RATE_COLUMNS = ("currency", "day", "rate")
-MONTHS = {"month": 1, "quarter": 3, "year": 12}
 STATUSES = ("paid", "open", "void", "uncollectible")
 DURATIONS = ("forever", "once", "repeating")
 ID_CHARS = 200
@@ -188,13 +192,21 @@ def parse_row(line: int, cells: dict[str, str]) -> Row:
     if "" in cells:
         raise BadRow(cells[""])
     code = _currency(cells["currency"])
+    if cells["amount"].startswith("-"):
+        raise BadRow(
+            f"amount {cells['amount']!r} is not an amount ≥ 0: it would give the invoice a "
+            "negative MRR (a credit belongs in the discount of the invoice it lowers)"
+        )
     amount = _money(cells, "amount", code)
     discount = _money(cells, "discount", code)
     start, end = _moment(cells, "period_start"), _moment(cells, "period_end")
     if end <= start:
         raise BadRow(f"period_end {cells['period_end']} is not after period_start")
     if discount > amount:
-        raise BadRow(f"discount {cells['discount']} is larger than amount {cells['amount']}")
+        raise BadRow(
+            f"discount {cells['discount']} is larger than amount {cells['amount']}: "
+            "the invoice would have a negative MRR"
+        )
     row = Row(
         line=line,
         customer_id=_id(cells, "customer_id"),
@@ -215,7 +227,7 @@ def parse_row(line: int, cells: dict[str, str]) -> Row:
         paid_at=_moment(cells, "paid_at", required=False),
         canceled_at=_moment(cells, "canceled_at", required=False),
         plan=_id(cells, "plan"),
-        interval=_choice(cells, "interval", tuple(MONTHS), ""),
+        interval=_interval(cells["interval"]),
         status=_choice(cells, "status", STATUSES, ""),
     )
     _check_refund(row)
@@ -231,6 +243,24 @@ def _check_refund(row: Row) -> None:
         raise BadRow(
             f"refunded {Money(row.refunded, row.currency)} is more than the "
             f"{Money(row.total, row.currency)} the invoice charged"
+        )
+
+
+def check_currency(row: Row) -> None:
+    """A customer is billed in one currency (the engine's "native MRR" needs it): a row in
+    another than the customer's other invoices is refused, before anything is stored."""
+    other = (
+        Invoice.objects.filter(livemode=True, customer__stripe_id=f"csv:{row.customer_id}")
+        .exclude(stripe_id=f"csv:{row.invoice_id}")
+        .exclude(currency=row.currency)
+        .values_list("stripe_id", "currency")
+        .first()
+    )
+    if other is not None:
+        invoice, currency = other
+        raise BadRow(
+            f"currency {row.currency}: customer {row.customer_id} is billed in {currency} "
+            f"(invoice {invoice.removeprefix('csv:')}); one currency per customer"
         )
 
 
@@ -252,7 +282,7 @@ def _currency(raw: str) -> str:
 def _money(cells: dict[str, str], name: str, code: str) -> int:
     """Minor units of a non-negative amount, with at most the currency's decimals."""
     raw = cells.get(name, "") or "0"
-    decimals = 0 if code in ZERO_DECIMAL else 2
+    decimals = exponent(code)
     if not _AMOUNT.match(raw) or len(raw.partition(".")[2]) > decimals:
         raise BadRow(
             f"{name} {raw!r} is not an amount ≥ 0 with at most {decimals} decimals for {code}"
@@ -270,6 +300,14 @@ def _quantity(raw: str) -> int:
     if len(raw.lstrip("0")) > len(str(MAX_QUANTITY)) or int(raw) >= MAX_QUANTITY:
         raise BadRow(f"quantity too large: {_short(raw)} (must be below {MAX_QUANTITY:,})")
     return int(raw)
+
+
+def _interval(raw: str) -> str:
+    """The interval's canonical name (`billing.cycle` reads the same set as the engine)."""
+    try:
+        return cycle(raw).name
+    except RevenueInputError as error:
+        raise BadRow(str(error)) from None
 
 
 def _short(raw: str) -> str:
@@ -311,6 +349,7 @@ def import_invoices(text: str) -> ImportReport:
             if row.invoice_id in seen:
                 raise BadRow(f"invoice {row.invoice_id} is already on line {seen[row.invoice_id]}")
             seen[row.invoice_id] = line
+            check_currency(row)
             with transaction.atomic():
                 report.created += store_row(row)
         except InvalidInput as error:
@@ -406,7 +445,7 @@ def _subscription(row: Row, customer: BillingCustomer, version: int) -> Subscrip
 
 def _price(row: Row, version: int) -> Price:
     product, _ = _upsert(Product, f"csv:{row.plan}", version, name=row.plan)
-    months = MONTHS[row.interval]
+    every = cycle(row.interval)
     price, _ = _upsert(
         Price,
         f"csv:{row.plan}:{row.interval}:{row.currency}",
@@ -414,8 +453,8 @@ def _price(row: Row, version: int) -> Price:
         product=product,
         currency=row.currency,
         type="recurring",
-        interval="year" if months == 12 else "month",
-        interval_count=1 if months == 12 else months,
+        interval=every.unit,
+        interval_count=every.count,
         nickname=row.plan,
     )
     return price

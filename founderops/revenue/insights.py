@@ -19,8 +19,8 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Literal
 
-from founderops.revenue.billing import MONTHS_IN, Invoice, Ledger
-from founderops.revenue.churn_risk import ChurnFeatures, Labelled
+from founderops.revenue.billing import Invoice, Ledger, months_in
+from founderops.revenue.churn_risk import ChurnFeatures, Interval, Labelled
 
 # --- Segmentation ------------------------------------------------------------------------
 
@@ -302,15 +302,17 @@ def _shown(value: float, money: bool) -> str:
 
 def _line_mrr(invoice: Invoice) -> tuple[int, int]:
     """(net MRR, monthly discount) of an invoice, trial lines excluded, whole cents."""
-    net = sum(
-        Fraction(line.net, MONTHS_IN[line.interval]) for line in invoice.lines if not line.trial
-    )
-    off = sum(
-        Fraction(line.discount, MONTHS_IN[line.interval])
-        for line in invoice.lines
-        if not line.trial
-    )
+    net = sum(line.net / months_in(line.interval) for line in invoice.lines if not line.trial)
+    off = sum(line.discount / months_in(line.interval) for line in invoice.lines if not line.trial)
     return round(net), round(off)
+
+
+def commitment(months: Fraction | int) -> Interval:
+    """The churn model's plan interval for a billing interval of `months` months: a year or
+    longer is "year", three months or longer "quarter", anything shorter (weeks, days) "month"."""
+    if months >= 12:
+        return "year"
+    return "quarter" if months >= 3 else "month"
 
 
 def _plan(invoice: Invoice) -> str:
@@ -494,7 +496,7 @@ def _features(
     first_paid = next(i for i, value in enumerate(mrr) if value > 0)
     return ChurnFeatures(
         tenure_months=at - first_paid + 1,
-        interval=max((line.interval for line in lines), key=MONTHS_IN.__getitem__),
+        interval=commitment(max((months_in(line.interval) for line in lines), default=1)),
         mrr=round(mrr[at]),
         mrr_change_90d=round(mrr[at] - mrr[max(at - RISK_WINDOW_MONTHS, first_paid)]),
         discount_share=off / (net + off) if net + off > 0 else 0.0,

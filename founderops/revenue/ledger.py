@@ -22,9 +22,17 @@ What becomes MRR, and why:
   refunds and failed charges are not there, an invoice paid or voided later is open, a
   subscription canceled or ended later is still running.
 
-A price whose interval the engine cannot express (weekly, every 2 months, ...) raises
-RevenueInputError naming it rather than being guessed. `problems` lists what is known to be
-incomplete (stubs waiting for reconciliation, discounts whose coupon is unknown).
+- Intervals: Stripe's (interval, interval_count) as the engine's cycle (days, weeks, months,
+  years, every 1 to 3 years' worth; see `billing.UNITS` for how each becomes MRR).
+
+Quarantine, not blackout: the store keeps what Stripe sent (it is a copy, and Stripe's record
+is the truth), so a record the engine cannot count is not refused on arrival but found here:
+a price whose interval cannot be expressed, a customer billed in a second currency, an invoice
+with a negative MRR, refunds above what an invoice charged, a foreign invoice with no FX rate.
+That customer is left out of the figures and named in `Ledger.excluded` with the record and
+the reason (`quarantine.screen`); everyone else's numbers are computed. `problems` lists what
+is known to make the numbers incomplete (those customers, stubs waiting for reconciliation,
+discounts whose coupon is unknown).
 """
 
 from __future__ import annotations
@@ -37,8 +45,8 @@ from fractions import Fraction
 from typing import Any
 
 from founderops.core import clock
-from founderops.revenue import billing, known
-from founderops.revenue.billing import RevenueInputError
+from founderops.revenue import billing, known, quarantine
+from founderops.revenue.billing import Exclusion, RevenueInputError
 from founderops.revenue.models import (
     BillingCustomer,
     Charge,
@@ -102,18 +110,25 @@ def ledger_from_db(
     livemode: bool, through: date | None = None, known_at: datetime | None = None
 ) -> billing.Ledger:
     """Everything stored for one mode (CSV imports count as live), up to `through`'s month
-    (default: this month); with `known_at`, only what had happened before that instant."""
+    (default: this month), without the customers whose records cannot be counted: those are
+    in the ledger's `excluded`, each with the record and the reason. With `known_at`, only
+    what had happened before that instant."""
     builder = _Builder(livemode, _durations(livemode), _trial_ends(livemode), known_at)
     for values in _line_rows(livemode, known_at):
         row = dict(zip(_LINE_FIELDS, values, strict=True))
         if builder.rewind(row):
             builder.add(row)
-    return builder.finish(through or clock.now().date())
+    return quarantine.screen(builder.finish(through or clock.now().date()))
 
 
-def problems(livemode: bool) -> list[str]:
-    """What is known to make the numbers incomplete right now, in words."""
-    found = []
+def problems(livemode: bool, records: billing.Ledger | None = None) -> list[str]:
+    """What is known to make the numbers incomplete right now, in words; `records` is the
+    mode's ledger when the caller has it (read again otherwise)."""
+    records = records if records is not None else ledger_from_db(livemode)
+    found = [
+        f"customer {exclusion.customer} is left out of the figures: {exclusion}"
+        for exclusion in records.excluded
+    ]
     unknown = _unknown_discounts(livemode)
     if unknown:
         found.append(
@@ -177,17 +192,14 @@ def _durations(livemode: bool) -> dict[str, str]:
 
 
 def _interval(row: dict[str, Any]) -> billing.Interval:
-    months = {"month": 1, "year": 12}.get(row["price__interval"], 0) * (
-        row["price__interval_count"] or 1
-    )
-    named: dict[int, billing.Interval] = {1: "month", 3: "quarter", 12: "year"}
-    if months not in named:
+    """The line's price interval by name; RevenueInputError when it cannot be expressed."""
+    unit, count = row["price__interval"] or "", row["price__interval_count"] or 1
+    try:
+        return billing.interval_of(unit, count).name
+    except RevenueInputError as error:
         raise RevenueInputError(
-            f"invoice {row['invoice__stripe_id']} line {row['stripe_id']}: price "
-            f"{row['price__stripe_id']} bills every {row['price__interval_count']} "
-            f"{row['price__interval']}(s); the engine counts months, quarters and years"
-        )
-    return named[months]
+            f"price {row['price__stripe_id']} bills every {count} {unit or '?'}(s): {error}"
+        ) from None
 
 
 def _rate(raw: str) -> Fraction:
@@ -239,6 +251,8 @@ class _Builder:
     # Per Stripe invoice: (all its tax, its total), for sharing refunds.
     invoice_tax: dict[str, tuple[int, int]] = field(default_factory=dict)
     subscriptions: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)
+    # Customers found unusable while reading (a price interval that cannot be expressed).
+    excluded: list[Exclusion] = field(default_factory=list)
 
     def rewind(self, row: dict[str, Any]) -> bool:
         """Turn the row's invoice into what it was at `known_at`; False: not counted then."""
@@ -270,11 +284,17 @@ class _Builder:
         if row["proration"] and row["amount"] < 0:
             self._clip(row, subscription)
             return
+        try:
+            lines = self._lines(row, subscription)
+        except RevenueInputError as error:
+            record = f"invoice {row['invoice__stripe_id']} line {row['stripe_id']}"
+            self.excluded.append(Exclusion(customer, record, str(error)))
+            return
         entry = _Entry(
             line=row["stripe_id"],
             item=row["subscription_item_stripe_id"],
             price=row["price__stripe_id"],
-            lines=self._lines(row, subscription),
+            lines=lines,
             charged=row["amount"] - row["tax_inclusive"] - row["discount_amount"],
         )
         part = self._part(row, customer, subscription)
@@ -396,6 +416,7 @@ class _Builder:
                 billing.FxRate(rate.currency, rate.day, _rate(rate.rate))
                 for rate in FxRate.objects.order_by("currency", "day")
             ],
+            excluded=list(self.excluded),
         )
         if self.known_at is not None:
             _past_due_then(ledger, failures)

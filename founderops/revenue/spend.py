@@ -17,7 +17,7 @@ from django.db import transaction
 
 from founderops.core import audit, clock
 from founderops.core.errors import InvalidInput
-from founderops.core.money import ZERO_DECIMAL, Money
+from founderops.core.money import Money, exponent
 from founderops.revenue import csv_import
 from founderops.revenue.book import REPORTING_CURRENCY
 from founderops.revenue.models import AcquisitionSpend, FxRate
@@ -57,8 +57,7 @@ def parse_amount(text: str, currency: str) -> int:
         raise InvalidInput(
             f"amount too large: {text.strip()[:30]!r} (must be below {MAX_AMOUNT:,} {currency})"
         )
-    scale = 1 if currency in ZERO_DECIMAL else 100
-    minor = value * scale
+    minor = value.scaleb(exponent(currency))
     if minor != minor.to_integral_value():
         raise InvalidInput(f"amount {text!r} has more decimals than {currency} allows")
     if minor < 0:
@@ -124,6 +123,6 @@ def _in_reporting_currency(row: AcquisitionSpend) -> int:
         )
     raw = rate.rate
     usd = Fraction(raw) if "/" in raw else Fraction(Decimal(raw))
-    scale = Fraction(100, 1 if row.currency in ZERO_DECIMAL else 100)
+    scale = Fraction(100, 10 ** exponent(row.currency))
     # Half up, as every other conversion here (spend is never negative).
     return int(row.amount * usd * scale + Fraction(1, 2))

@@ -206,7 +206,9 @@ def test_it_stores_a_full_discount_with_its_duration() -> None:
 def test_it_refuses_a_discount_larger_than_the_amount() -> None:
     header = HEADER + ",discount"
     report = csv_import.import_invoices(rows(row() + ",50.00", header=header))
-    assert report.rejected == [(2, "discount 50.00 is larger than amount 49.00")]
+    assert report.rejected == [
+        (2, "discount 50.00 is larger than amount 49.00: the invoice would have a negative MRR")
+    ]
 
 
 def test_it_refuses_more_decimals_than_the_currency_has() -> None:
@@ -311,3 +313,85 @@ def test_it_reports_a_huge_amount_from_the_command_without_a_traceback(tmp_path:
     call_command("revenue", "import-csv", str(path), stdout=out)
     assert "rejected: amount too large" in out.getvalue()
     assert out.getvalue().splitlines()[-1] == "1 rows imported (1 new, 0 updated), 1 rejected"
+
+
+def _every(line: str, interval: str) -> str:
+    return line.replace(",month,", f",{interval},")
+
+
+def test_it_imports_a_weekly_row_as_a_weekly_price() -> None:
+    report = csv_import.import_invoices(rows(_every(row(end="2026-01-08"), "week")))
+    assert report.rejected == []
+    price = Invoice.objects.get().lines.get().price
+    assert price is not None
+    assert (price.interval, price.interval_count) == ("week", 1)
+
+
+def test_it_imports_every_n_units_as_the_count() -> None:
+    text = rows(
+        _every(row(end="2026-01-15"), "2 weeks"),
+        _every(row(invoice="inv_2", customer="c2", end="2026-07-01"), "6 months"),
+        _every(row(invoice="inv_3", customer="c3", end="2026-01-02"), "day"),
+        _every(row(invoice="inv_4", customer="c4", end="2028-01-01"), "2 years"),
+    )
+    assert csv_import.import_invoices(text).rejected == []
+    prices = Invoice.objects.order_by("stripe_id").values_list(
+        "lines__price__interval", "lines__price__interval_count"
+    )
+    assert list(prices) == [("week", 2), ("month", 6), ("day", 1), ("year", 2)]
+
+
+def test_it_refuses_an_interval_it_cannot_read_by_line() -> None:
+    text = rows(_every(row(), "fortnightly"), row(invoice="inv_2", customer="c2"))
+    report = csv_import.import_invoices(text)
+    assert report.imported == 1
+    assert report.rejected[0][0] == 2
+    assert report.rejected[0][1].startswith("interval 'fortnightly' is not day, week, month")
+
+
+def test_it_refuses_an_interval_longer_than_three_years() -> None:
+    report = csv_import.import_invoices(rows(_every(row(), "4 years")))
+    assert report.rejected == [(2, "every 4 year(s): the count must be 1 to 3 (three years)")]
+
+
+def test_it_refuses_a_row_in_another_currency_than_the_customers_earlier_invoices() -> None:
+    csv_import.import_invoices(rows(row()))
+    later = row(invoice="inv_2", currency="EUR", start="2026-02-01", end="2026-03-01")
+    report = csv_import.import_invoices(rows(later))
+    assert report.rejected == [
+        (2, "currency EUR: customer c1 is billed in USD (invoice inv_1); one currency per customer")
+    ]
+    assert list(Invoice.objects.values_list("stripe_id", flat=True)) == ["csv:inv_1"]
+
+
+def test_it_refuses_a_second_currency_within_one_file_and_keeps_the_good_rows() -> None:
+    text = rows(
+        row(),
+        row(invoice="inv_2", currency="EUR", start="2026-02-01", end="2026-03-01"),
+        row(invoice="inv_3", start="2026-02-01", end="2026-03-01"),
+    )
+    report = csv_import.import_invoices(text)
+    assert (report.imported, [line for line, _ in report.rejected]) == (2, [3])
+
+
+def test_it_lets_another_customer_pay_in_another_currency() -> None:
+    text = rows(row(), row(invoice="inv_2", customer="c2", currency="EUR"))
+    assert csv_import.import_invoices(text).rejected == []
+
+
+def test_it_lets_a_customers_only_invoice_change_currency_on_reimport() -> None:
+    csv_import.import_invoices(rows(row()))
+    report = csv_import.import_invoices(rows(row(currency="EUR")))
+    assert (report.rejected, Invoice.objects.get().currency) == ([], "EUR")
+
+
+def test_it_refuses_a_negative_amount_as_a_negative_mrr_and_keeps_the_good_rows() -> None:
+    report = csv_import.import_invoices(rows(row(amount="-5.00"), row(invoice="inv_2")))
+    assert report.imported == 1
+    assert report.rejected == [
+        (
+            2,
+            "amount '-5.00' is not an amount ≥ 0: it would give the invoice a negative MRR "
+            "(a credit belongs in the discount of the invoice it lowers)",
+        )
+    ]
