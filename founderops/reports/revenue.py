@@ -14,6 +14,12 @@ Every renewal of yesterday has happened by now, so yesterday's close is a number
 A customer whose records cannot be counted (`revenue.quarantine`) is left out of every figure
 and listed in `Snapshot.left_out` with the reasons; whatever shows the figures shows that list
 too (the pages' notice, the briefing's line), so no figure is silently short.
+
+`known_at` says whose knowledge the snapshot uses. The pages use everything stored (None); a
+snapshot of an earlier day (`as_of` given) knows what was known at that day's close, and the
+briefing what was known when its window ended: refunds, cancellations, voids and payments
+made after that moment are not in it (`revenue.known` has the rules), and neither are the
+support tickets the churn risk reads, nor who was leaving at period end.
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ from fractions import Fraction
 from functools import cached_property
 
 from django.conf import settings
+from django.db.models import Q
 
 from founderops.core import clock
-from founderops.revenue import churn_risk, cohorts, forecast, insights, ledger, metrics
+from founderops.revenue import churn_risk, cohorts, forecast, insights, known, ledger, metrics
 from founderops.revenue.billing import Exclusion, Ledger, RevenueInputError
 from founderops.revenue.book import day_number, from_ledger
 from founderops.revenue.engine import PROFILES, Result, Settings, compute
@@ -123,10 +130,18 @@ class Snapshot:
     """One mode's revenue through `as_of` (a full UTC day) under one profile."""
 
     def __init__(
-        self, livemode: bool, profile: str, as_of: date, records: Ledger, result: Result
+        self,
+        livemode: bool,
+        profile: str,
+        as_of: date,
+        records: Ledger,
+        result: Result,
+        known_at: datetime | None = None,
     ) -> None:
         self.livemode, self.profile, self.as_of = livemode, profile, as_of
         self.ledger, self.result = records, result
+        # None: everything stored now; else facts that happened before this instant only.
+        self.known_at = known_at
 
     @property
     def profile_name(self) -> str:
@@ -198,6 +213,7 @@ class Snapshot:
             self.as_of,
             self.ledger,
             compute(self.result.book, PROFILES[other]),
+            self.known_at,
         )
 
     def mrr_of(self, key: str) -> Fraction:
@@ -218,15 +234,23 @@ def last_full_day(moment: datetime | None = None) -> date:
 
 
 def snapshot(
-    livemode: bool, profile: str = DEFAULT_PROFILE, as_of: date | None = None
+    livemode: bool,
+    profile: str = DEFAULT_PROFILE,
+    as_of: date | None = None,
+    known_at: datetime | None = None,
 ) -> Snapshot | None:
-    """The revenue of one mode through `as_of` (default: yesterday, UTC); None without any
-    billing history that reaches a full day. A customer whose records cannot be counted is
-    left out (`Snapshot.left_out` says who and why); RevenueInputError only when nothing can
-    be counted: every customer left out, or a problem of the whole book (amounts too large
-    for exact arithmetic). The message says why."""
+    """The revenue of one mode through `as_of` (default: yesterday, UTC) with what was known
+    before `known_at` (default: everything stored, or with `as_of` given, the close of that
+    day; a moment not in the past is everything stored); None without any billing history
+    that reaches a full day. A customer whose records cannot be counted is left out
+    (`Snapshot.left_out` says who and why); RevenueInputError only when nothing can be
+    counted: every customer left out, or a problem of the whole book (amounts too large for
+    exact arithmetic). The message says why."""
+    if known_at is None and as_of is not None:
+        known_at = known.close_of(as_of)
+    known_at = known.capped(known_at)
     as_of = as_of or last_full_day()
-    records = ledger.ledger_from_db(livemode, through=as_of)
+    records = ledger.ledger_from_db(livemode, through=as_of, known_at=known_at)
     if not any(invoice.period_start.date() <= as_of for invoice in records.invoices):
         if records.excluded:
             # Nothing left to count: say why rather than look like an empty account.
@@ -239,7 +263,7 @@ def snapshot(
     days = day_number(as_of) - book.first + 1
     # Cut at the close of `as_of`: later periods (billed ahead, or this morning) wait their day.
     result = compute(replace(book, days=days), PROFILES[profile])
-    return Snapshot(livemode, profile, as_of, records, result)
+    return Snapshot(livemode, profile, as_of, records, result, known_at)
 
 
 def has_billing(livemode: bool) -> bool:
@@ -362,15 +386,19 @@ def at_risk(snap: Snapshot) -> list[AtRisk]:
 
 def ticket_log(snap: Snapshot) -> insights.TicketLog:
     """Every support ticket of a billing customer (through their customer) up to the close of
-    `as_of`, with its time and whether it read as negative."""
+    `as_of` and before the snapshot's `known_at`, with its time and whether it read as
+    negative."""
     keys: dict[int, list[str]] = defaultdict(list)
     for key, person in snap.people.items():
         if person.customer_id is not None:
             keys[person.customer_id].append(key)
     billed = BillingCustomer.objects.filter(livemode=snap.livemode).values("customer_id")
-    rows = Ticket.objects.filter(
-        customer_id__in=billed, created_at__lt=_midnight(snap.as_of + timedelta(days=1))
-    ).values_list("customer_id", "created_at", "sentiment")
+    until = _midnight(snap.as_of + timedelta(days=1))
+    if snap.known_at is not None:
+        until = min(until, snap.known_at)
+    rows = Ticket.objects.filter(customer_id__in=billed, created_at__lt=until).values_list(
+        "customer_id", "created_at", "sentiment"
+    )
     return insights.TicketLog.of(
         insights.TicketSeen(key, created_at, sentiment == Ticket.Sentiment.NEGATIVE)
         for customer_id, created_at, sentiment in rows.iterator()
@@ -383,16 +411,45 @@ def _midnight(day: date) -> datetime:
 
 
 def leaving(snap: Snapshot) -> list[Leaving]:
-    """Paying customers whose subscription is canceled and ends at its period's end."""
-    rows = Subscription.objects.filter(
-        livemode=snap.livemode, cancel_at_period_end=True, ended_at__isnull=True
-    ).exclude(status__in=("canceled", "incomplete_expired"))
+    """Paying customers whose subscription is canceled and ends at its period's end (as it
+    stood at the snapshot's `known_at`)."""
     ends: dict[str, datetime | None] = {}
-    for key, end in rows.values_list("customer__stripe_id", "current_period_end"):
+    for key, end in leaving_subscriptions(snap.livemode, snap.known_at):
         if key and snap.mrr_of(key) > 0:
             ends[key] = max(filter(None, (ends.get(key), end)), default=None)
     found = [Leaving(who(snap, key), snap.mrr_of(key), end) for key, end in ends.items()]
     return sorted(found, key=lambda item: (item.ends is None, item.ends or clock.now()))
+
+
+def leaving_subscriptions(
+    livemode: bool, known_at: datetime | None
+) -> list[tuple[str | None, datetime | None]]:
+    """(customer key, end) of each subscription canceled and still running at `known_at`."""
+    if known_at is None:
+        now = Subscription.objects.filter(
+            livemode=livemode, cancel_at_period_end=True, ended_at__isnull=True
+        ).exclude(status__in=("canceled", "incomplete_expired"))
+        return list(now.values_list("customer__stripe_id", "current_period_end"))
+    candidates = Subscription.objects.filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gte=known_at),
+        livemode=livemode,
+        canceled_at__lt=known_at,
+        needs_fetch=False,
+    ).exclude(created__gte=known_at)
+    rows = candidates.values_list(
+        "customer__stripe_id",
+        "cancel_at",
+        "current_period_end",
+        "ended_at",
+        "canceled_at",
+        "cancel_at_period_end",
+    )
+    return [
+        # The period then is the one canceled in: it ends where `cancel_at` says (or it did).
+        (key, cancel_at or ended_at or period_end)
+        for key, cancel_at, period_end, ended_at, canceled_at, flagged in rows
+        if known.subscription_state(ended_at, canceled_at, flagged, known_at).leaving
+    ]
 
 
 def gross_margin() -> Fraction:
