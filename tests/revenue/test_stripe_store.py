@@ -159,7 +159,7 @@ def test_it_refuses_an_object_type_it_does_not_store() -> None:
 
 
 def test_it_refuses_an_amount_that_is_not_whole_minor_units() -> None:
-    with pytest.raises(InvalidInput, match=r"expected an amount in minor units, got 10\.5"):
+    with pytest.raises(InvalidInput, match=r"^charge ch_1: amount 10\.5 is not a whole number$"):
         store(fs.charge("ch_1", 10.5))  # type: ignore[arg-type]
     assert Charge.objects.count() == 0
 
