@@ -32,6 +32,8 @@ APRIL = datetime(2026, 4, 1, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def _configured(settings: Any) -> Iterator[None]:
     settings.STRIPE_WEBHOOK_SECRET = [fs.SECRET]
+    # The events here are test-mode ones: a bare secret signs FOUNDEROPS_STRIPE_LIVEMODE's.
+    settings.STRIPE_LIVEMODE = False
     settings.STRIPE_API_KEY = ""
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
     with time_machine.travel(NOW, tick=False):
