@@ -118,9 +118,27 @@ def store(obj: Obj, ctx: Context) -> Stored:
     kind = str(obj.get("object", ""))
     if kind not in HANDLERS:
         raise UnsupportedObject(f"FounderOps does not store Stripe {kind or 'untyped'} objects")
+    with within(f"{kind} {ref(obj) or '(no id)'}"):
+        _finite(obj)
     with transaction.atomic():
         row, applied = _handle(kind, obj, ctx)
     return Stored(kind, row.stripe_id, applied)
+
+
+def _finite(obj: Obj) -> None:
+    """Refuse NaN and Infinity anywhere in the object: Python's json reads them (and 1e400 as
+    Infinity), but the `raw` JSON column cannot hold them. Iterative: nesting may be deep."""
+    stack: list[tuple[str, object]] = [("", obj)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise MalformedObject(
+                f"{path} {shown(value)} is not a number JSON can hold (no NaN or Infinity)"
+            )
+        if isinstance(value, dict):
+            stack.extend((f"{path}.{key}" if path else str(key), v) for key, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{n}]", v) for n, v in enumerate(value))
 
 
 def _handle(kind: str, obj: Obj, ctx: Context) -> tuple[Any, bool]:
@@ -176,7 +194,7 @@ def moment(value: object, field: str) -> datetime | None:
         return None
     if isinstance(value, float) and math.isfinite(value):
         value = int(value)  # A time written in exponent form (1.7e9) or with a fraction.
-    if isinstance(value, float):
+    if not isinstance(value, int):
         raise MalformedObject(f"{field} {shown(value)} is not a Unix timestamp")
     return datetime.fromtimestamp(whole(value, field, TIMES), tz=UTC)
 
@@ -317,8 +335,8 @@ def reference(model: type[M], value: object, field: str, ctx: Context, **stub: A
         expected = [name for name, stored in MODELS.items() if stored is model]
         if kind not in expected and not (model is Price and kind == "plan"):
             raise MalformedObject(
-                f"{field} is a {shown(kind)} object ({shown(ref(value))}), expected "
-                f"a {' or '.join(expected)}"
+                f"{field} must be a {' or '.join(expected)}, got a Stripe {shown(kind)} "
+                f"({shown(ref(value))})"
             )
         row, _ = _handle(kind, value, ctx)
         return cast(M, row)
