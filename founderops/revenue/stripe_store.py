@@ -119,15 +119,16 @@ def store(obj: Obj, ctx: Context) -> Stored:
     if kind not in HANDLERS:
         raise UnsupportedObject(f"FounderOps does not store Stripe {kind or 'untyped'} objects")
     with within(f"{kind} {ref(obj) or '(no id)'}"):
-        _finite(obj)
+        _storable(obj)
     with transaction.atomic():
         row, applied = _handle(kind, obj, ctx)
     return Stored(kind, row.stripe_id, applied)
 
 
-def _finite(obj: Obj) -> None:
-    """Refuse NaN and Infinity anywhere in the object: Python's json reads them (and 1e400 as
-    Infinity), but the `raw` JSON column cannot hold them. Iterative: nesting may be deep."""
+def _storable(obj: Obj) -> None:
+    """Refuse what the `raw` JSON column cannot hold, anywhere in the object: NaN and Infinity
+    (Python's json reads them, and 1e400 as Infinity) and NUL characters (PostgreSQL refuses
+    them). Iterative: nesting may be deep."""
     stack: list[tuple[str, object]] = [("", obj)]
     while stack:
         path, value = stack.pop()
@@ -135,7 +136,10 @@ def _finite(obj: Obj) -> None:
             raise MalformedObject(
                 f"{path} {shown(value)} is not a number JSON can hold (no NaN or Infinity)"
             )
+        if isinstance(value, str) and "\x00" in value:
+            raise MalformedObject(f"{path or 'a key'} holds a NUL character")
         if isinstance(value, dict):
+            stack.extend(("", key) for key in value)
             stack.extend((f"{path}.{key}" if path else str(key), v) for key, v in value.items())
         elif isinstance(value, list):
             stack.extend((f"{path}[{n}]", v) for n, v in enumerate(value))
