@@ -253,6 +253,18 @@ def parse(text: str) -> dict[str, Any]:
     ]
     if problems:
         raise Malformed(f"the event lacks or has malformed: {', '.join(problems)}")
+    obj = event["data"]["object"]
+    # Stored in their own columns, and PostgreSQL refuses a NUL character in text.
+    columns = {
+        "id": event["id"],
+        "type": event["type"],
+        "api_version": event.get("api_version"),
+        "data.object.object": obj.get("object"),
+        "data.object.id": obj.get("id"),
+    }
+    nul = [name for name, value in columns.items() if isinstance(value, str) and "\x00" in value]
+    if nul:
+        raise Malformed(f"the event's {', '.join(nul)} holds a NUL character")
     return event
 
 

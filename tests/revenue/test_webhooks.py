@@ -628,3 +628,14 @@ def test_it_takes_a_setting_secret_of_the_other_mode_for_that_mode_only(
     event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH, livemode=False)
     response = deliver(client, django_capture_on_commit_callbacks, event)
     assert response.json()["error"] == "wrong_mode"
+
+
+def test_it_refuses_an_event_whose_id_holds_a_nul_character(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = fs.event("evt_\x00", "invoice.paid", paid_invoice(), MARCH)
+    response = deliver(client, django_capture_on_commit_callbacks, event)
+    assert (response.status_code, response.json()["detail"]) == (
+        400,
+        "the event's id holds a NUL character",
+    )
