@@ -65,12 +65,15 @@ def _earlier_states(draw: st.DrawFn, base: Book, batch: Book) -> tuple[Book, Boo
     for sub in draw(st.sets(st.integers(0, len(end) - 1))):
         end[sub] = draw(st.sampled_from([NEVER, base.first + 20, base.first + base.days]))
         cancel[sub] = not cancel[sub]
+    # Where the drawn invoices stand now: split's base with split's own changes applied.
     changed = batch.changes
-    # The drawn rows' final states come last, so they win over split's own changes.
+    status_now, voided_now = invoices.status.copy(), invoices.voided.copy()
+    status_now[changed.invoice], voided_now[changed.invoice] = changed.status, changed.voided
+    # The drawn rows come last, so they win over split's changes to the same invoices.
     changes = StatusChanges(
         np.concatenate((changed.invoice, ints(rows))),
-        np.concatenate((changed.status, invoices.status[rows])),
-        np.concatenate((changed.voided, invoices.voided[rows])),
+        np.concatenate((changed.status, status_now[rows])),
+        np.concatenate((changed.voided, voided_now[rows])),
     )
     earlier = replace(
         base,
