@@ -55,8 +55,8 @@ def _earlier_states(draw: st.DrawFn, base: Book, batch: Book) -> tuple[Book, Boo
     status, a void or none, a later or no end, cancel_at_period_end flipped), and `batch`
     carrying them back to where they stand now."""
     invoices, subscriptions = base.invoices, base.subscriptions
-    rows = draw(st.sets(st.integers(0, max(len(invoices.customer) - 1, 0))))
-    rows = sorted(row for row in rows if row < len(invoices.customer))
+    drawn = draw(st.sets(st.integers(0, max(len(invoices.customer) - 1, 0))))
+    rows = sorted(row for row in drawn if row < len(invoices.customer))
     status, voided = invoices.status.copy(), invoices.voided.copy()
     for row in rows:
         status[row] = draw(st.sampled_from([PAID, OPEN, VOID]))

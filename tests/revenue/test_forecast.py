@@ -208,7 +208,7 @@ def test_it_holds_a_business_whose_new_mrr_replaces_its_churn() -> None:
 
 
 def test_it_weighs_recent_new_mrr_more_than_old() -> None:
-    ends, moves = _bridged([1000] * 10 + [11000], 0.0)
+    ends, moves = _bridged([1000.0] * 10 + [11000.0], 0.0)
     result = forecast_mrr(_months(12), ends, 1, moves)
     assert result.params["new"] == pytest.approx(1000 + NEW_WEIGHT * 10_000)
 
