@@ -118,7 +118,7 @@ def no_changes() -> StatusChanges:
     return StatusChanges(ints([]), ints([]), ints([]))
 
 
-Table = TypeVar("Table", Subscriptions, Invoices, Lines, Refunds, Failures, StatusChanges)
+Table = TypeVar("Table", Subscriptions, Invoices, Lines, Refunds, Failures)
 
 
 def concat(first: Table, second: Table) -> Table:
