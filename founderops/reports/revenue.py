@@ -347,12 +347,16 @@ def left_out_text(items: list[LeftOut]) -> str:
 
 
 def mrr_forecast(snap: Snapshot) -> forecast.Forecast | None:
-    """Six months ahead from the complete months (a month to date would read as a dip)."""
+    """Six months ahead from the complete months (a month to date would read as a dip), by the
+    bridge of their movements."""
     months = snap.result.months[: snap.complete + 1]
     if not months or max(m.end for m in months) <= 0:
         return None
     return forecast.forecast_mrr(
-        [m.month for m in months], [m.end for m in months], FORECAST_MONTHS
+        [m.month for m in months],
+        [m.end for m in months],
+        FORECAST_MONTHS,
+        [m.moves for m in months],
     )
 
 

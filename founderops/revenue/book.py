@@ -9,7 +9,7 @@ which is exactly "in effect at the end of the day" for timestamps with any time 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime
 from typing import TypeVar
 
@@ -106,6 +106,21 @@ class Failures:
     day: I64
 
 
+@dataclass(frozen=True)
+class StatusChanges:
+    """Earlier invoices as they stand now: paid, reopened or voided after the book was taken.
+    `invoice` is the row in the extended book; a later row for the same invoice wins."""
+
+    invoice: I64
+    status: I64
+    # NEVER unless voided.
+    voided: I64
+
+
+def no_changes() -> StatusChanges:
+    return StatusChanges(ints([]), ints([]), ints([]))
+
+
 Table = TypeVar("Table", Subscriptions, Invoices, Lines, Refunds, Failures)
 
 
@@ -136,6 +151,8 @@ class Book:
     rates: tuple[FxRate, ...]
     # Invoice ids for error messages; None at bench scale (errors then give the row number).
     invoice_ids: list[str] | None = None
+    # Only in a batch (`extend` applies them): new statuses of invoices already in the book.
+    changes: StatusChanges = field(default_factory=no_changes)
 
     def invoice_name(self, row: int) -> str:
         name = self.invoice_ids[row] if self.invoice_ids is not None else f"#{row}"
@@ -144,9 +161,10 @@ class Book:
     def extend(self, batch: Book) -> Book:
         """This book with `batch` appended. The batch carries the new invoices with their
         lines (whose `invoice` counts from the batch's first invoice), new refunds and failed
-        payments (whose `invoice` is the row in the extended book, so an earlier invoice can be
-        refunded), and, as they stand now, the customers, currencies and subscriptions (this
-        book's are a prefix of them, so indices are shared)."""
+        payments and status changes (whose `invoice` is the row in the extended book, so an
+        earlier invoice can be refunded, paid or voided), and, as they stand now, the
+        customers, currencies and subscriptions (this book's are a prefix of them, so indices
+        are shared; a subscription's end or cancel_at_period_end may have changed)."""
         if (
             batch.first != self.first
             or batch.currencies[: len(self.currencies)] != self.currencies
@@ -158,10 +176,11 @@ class Book:
                 "customers and subscriptions"
             )
         offset = len(self.invoices.customer)
+        invoices = concat(self.invoices, batch.invoices)
         return replace(
             batch,
             days=max(self.days, batch.days),
-            invoices=concat(self.invoices, batch.invoices),
+            invoices=_changed(invoices, batch.changes),
             lines=concat(self.lines, replace(batch.lines, invoice=batch.lines.invoice + offset)),
             # Refunds and failures may name an earlier invoice: their rows are the extended
             # book's already.
@@ -169,7 +188,34 @@ class Book:
             failures=concat(self.failures, batch.failures),
             rates=tuple(dict.fromkeys(self.rates + batch.rates)),
             invoice_ids=_ids(self.invoice_ids, batch.invoice_ids),
+            changes=no_changes(),
         )
+
+
+def _changed(invoices: Invoices, changes: StatusChanges) -> Invoices:
+    """`invoices` with `changes` applied, refused whole when one names no invoice or no
+    status (a partial batch would leave the result between two states)."""
+    rows = changes.invoice
+    outside = np.flatnonzero((rows < 0) | (rows >= len(invoices.customer)))
+    if len(outside):
+        raise RevenueInputError(
+            f"status change {int(outside[0])} names invoice row {int(rows[outside[0]])}, "
+            f"but the book has {len(invoices.customer)} invoices"
+        )
+    unknown = np.flatnonzero(~np.isin(changes.status, list(_STATUS.values())))
+    if len(unknown):
+        raise RevenueInputError(
+            f"status change {int(unknown[0])} has status {int(changes.status[unknown[0]])}; "
+            f"the statuses are {PAID} (paid), {OPEN} (open) and {VOID} (void)"
+        )
+    if not len(rows):
+        return invoices
+    # np.unique on the reversed rows keeps each invoice's last change.
+    _, last = np.unique(rows[::-1], return_index=True)
+    chosen = len(rows) - 1 - last
+    status, voided = invoices.status.copy(), invoices.voided.copy()
+    status[rows[chosen]], voided[rows[chosen]] = changes.status[chosen], changes.voided[chosen]
+    return replace(invoices, status=status, voided=voided)
 
 
 def _ids(old: list[str] | None, new: list[str] | None) -> list[str] | None:
@@ -281,8 +327,10 @@ def _lines(ledger: Ledger) -> Lines:
 
 def split(book: Book, day: int) -> tuple[Book, Book]:
     """`book` as it stood before `day` (the range cut there, invoices whose period starts
-    earlier, subscriptions ending later still running) and the batch that brings it up to
-    date: what a daily job would hand to the incremental update."""
+    earlier, subscriptions ending later still running, invoices voided later still open,
+    invoices with a failed payment later still unpaid) and the batch that brings it up to
+    date, with those invoices' status changes: what a daily job would hand to the
+    incremental update."""
     if not book.first < day <= book.first + book.days:
         raise RevenueInputError("split inside the book's range")
     before = book.invoices.start < day
@@ -296,11 +344,12 @@ def split(book: Book, day: int) -> tuple[Book, Book]:
     failed_before = book.failures.day < day
     running = np.where(book.subscriptions.end >= day, NEVER, book.subscriptions.end)
     ids = book.invoice_ids
+    earlier, changes = _as_it_stood(book, rows, failures.invoice[~failed_before], day)
     base = replace(
         book,
         days=day - book.first,
         subscriptions=replace(book.subscriptions, end=running),
-        invoices=_take(book.invoices, rows),
+        invoices=earlier,
         lines=_take(lines, line_before),
         refunds=_take(refunds, before[book.refunds.invoice]),
         failures=_take(failures, failed_before),
@@ -313,8 +362,27 @@ def split(book: Book, day: int) -> tuple[Book, Book]:
         refunds=_take(refunds, ~before[book.refunds.invoice]),
         failures=_take(failures, ~failed_before),
         invoice_ids=None if ids is None else [ids[row] for row in later],
+        changes=changes,
     )
     return base, batch
+
+
+def _as_it_stood(
+    book: Book, rows: I64, failed_later: I64, day: int
+) -> tuple[Invoices, StatusChanges]:
+    """The invoices of `rows` as they stood before `day`, and the changes since: a void on or
+    after `day` had not happened yet, and an invoice whose payment failed on or after `day`
+    was not paid yet (`failed_later` are rows of the base, as `rows` number them)."""
+    now = _take(book.invoices, rows)
+    voided_later = now.voided >= day
+    unpaid = np.zeros(len(rows), dtype=np.bool_)
+    unpaid[failed_later[failed_later < len(rows)]] = True
+    reopened = (voided_later & (now.status == VOID)) | (unpaid & (now.status == PAID))
+    status = np.where(reopened, OPEN, now.status)
+    voided = np.where(voided_later, NEVER, now.voided)
+    then = replace(now, status=status, voided=voided)
+    changed = np.flatnonzero((status != now.status) | (voided != now.voided))
+    return then, StatusChanges(changed, now.status[changed], now.voided[changed])
 
 
 def _take(table: Table, chosen: npt.NDArray[np.generic]) -> Table:

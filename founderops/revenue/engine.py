@@ -570,9 +570,10 @@ def _first_paid(new: Bools, local: I64, month: I64, members: int) -> I64:
 
 # -- incremental --------------------------------------------------------------------------------
 def update(result: Result, batch: Book) -> Result:
-    """`result` with `batch` (one day of new invoices, say) added: only the customers it
-    touches are recomputed, their old contribution subtracted and the new one added; everyone
-    else's months are carried over. Equal to `compute` on the extended book (tested)."""
+    """`result` with `batch` (one day of new invoices, say, and the day's changes to earlier
+    invoices and subscriptions) added: only the customers it touches are recomputed, their old
+    contribution subtracted and the new one added; everyone else's months are carried over.
+    Equal to `compute` on the extended book (tested)."""
     book = result.book.extend(batch)
     rates, calendar = Rates.of(book), Calendar.of(book)
     if rates.denominator != result.rates.denominator:
@@ -593,14 +594,18 @@ def update(result: Result, batch: Book) -> Result:
 
 
 def _touched(result: Result, batch: Book, book: Book) -> Bools:
-    """Customers whose MRR history can change: new invoices, refunds or failures, changed or
-    new subscriptions, and spans that start or end on the range's new days."""
+    """Customers whose MRR history can change: new invoices, refunds or failures, status
+    changes of earlier invoices, changed (ended, canceled, cancel_at_period_end) or new
+    subscriptions, and spans that start or end on the range's new days."""
     touched = np.zeros(len(book.customers), dtype=np.bool_)
     invoice_owner = book.invoices.customer
     touched[batch.invoices.customer] = True
     # A batch's refunds and failures name invoices by their row in the extended book.
     touched[invoice_owner[batch.refunds.invoice]] = True
     touched[invoice_owner[batch.failures.invoice]] = True
+    # An earlier invoice paid, reopened or voided: its owner's old block came from the old
+    # status (`result.book`), the new one from the new (`book`), like any other change.
+    touched[invoice_owner[batch.changes.invoice]] = True
     touched[_changed_subscriptions(result.book, book)] = True
     touched[len(result.customers) :] = True
     # Service periods of the old book that start or end on the new days (an end with no

@@ -11,11 +11,15 @@ import numpy as np
 import pytest
 
 from founderops.revenue.forecast import (
+    MOVES,
+    NEW_WEIGHT,
     ForecastInputError,
+    SimulatedMonth,
     _Fit,
     _points,
     backtest,
     forecast_mrr,
+    simulate_business,
     simulate_mrr,
 )
 
@@ -165,3 +169,125 @@ def test_it_widens_the_band_when_sigma_rests_on_few_residuals() -> None:
     few, many = (_Fit(0.5, 0.1, 0.9, level=10.0, trend=0.0, sigma=0.1, dof=dof) for dof in (2, 30))
     (narrow,), (wide,) = _points(many, [date(2025, 1, 1)]), _points(few, [date(2025, 1, 1)])
     assert wide.high95 / wide.low95 > narrow.high95 / narrow.low95
+
+
+# --- the bridge forecast -------------------------------------------------------------------------
+
+
+def _bridged(
+    news: list[float], loss_rate: float, start: float = 100_000.0, expansion_rate: float = 0.0
+) -> tuple[list[float], list[dict[str, float]]]:
+    """Month-end MRR and movements that bridge exactly: each month loses `loss_rate` of its
+    start (half churn, half contraction), gains `expansion_rate` of it and `news[i]` new."""
+    ends, moves, before = [start], [dict.fromkeys(MOVES, 0.0) | {"new": start}], start
+    for new in news:
+        loss, gain = before * loss_rate, before * expansion_rate
+        month = {"new": new, "expansion": gain, "reactivation": 0.0}
+        month |= {"contraction": loss / 2, "churn": loss / 2}
+        before = before + new + gain - loss
+        ends.append(before)
+        moves.append(month)
+    return ends, moves
+
+
+def test_it_forecasts_by_the_bridge_when_given_the_movements() -> None:
+    ends, moves = _bridged([5000] * 11, 0.05)
+    assert forecast_mrr(_months(12), ends, 1, moves).method == "bridge"
+
+
+def test_it_adds_the_expected_new_mrr_and_takes_the_expected_losses() -> None:
+    ends, moves = _bridged([4000] * 11, 0.03, expansion_rate=0.01)
+    (point,) = forecast_mrr(_months(12), ends, 1, moves).points
+    assert point.mrr == pytest.approx(ends[-1] * (1 - 0.03 + 0.01) + 4000)
+
+
+def test_it_holds_a_business_whose_new_mrr_replaces_its_churn() -> None:
+    ends, moves = _bridged([5000] * 11, 0.05)
+    points = forecast_mrr(_months(12), ends, 6, moves).points
+    assert [p.mrr for p in points] == pytest.approx([100_000] * 6)
+
+
+def test_it_weighs_recent_new_mrr_more_than_old() -> None:
+    ends, moves = _bridged([1000.0] * 10 + [11000.0], 0.0)
+    result = forecast_mrr(_months(12), ends, 1, moves)
+    assert result.params["new"] == pytest.approx(1000 + NEW_WEIGHT * 10_000)
+
+
+def test_it_keeps_a_rate_of_loss_as_the_business_grows() -> None:
+    ends, moves = _bridged([20_000] * 11, 0.04)
+    assert forecast_mrr(_months(12), ends, 1, moves).params["loss_rate"] == pytest.approx(0.04)
+
+
+def test_it_counts_the_bridge_from_the_first_month_with_revenue() -> None:
+    ends, moves = _bridged([3000] * 8, 0.02)
+    zero = dict.fromkeys(MOVES, 0.0)
+    result = forecast_mrr(_months(11), [0, 0, *ends], 1, [zero, zero, *moves])
+    assert result.points[0].mrr == pytest.approx(ends[-1] * 0.98 + 3000)
+
+
+def test_it_bands_the_bridge_by_its_own_one_month_errors() -> None:
+    news = [2000.0, 8000.0] * 6
+    ends, moves = _bridged(news[:11], 0.05)
+    points = forecast_mrr(_months(12), ends, 6, moves).points
+    for p in points:
+        assert p.low95 < p.low80 < p.mrr < p.high80 < p.high95
+    widths = [p.high95 / p.low95 for p in points]
+    assert widths == sorted(widths)
+
+
+def test_it_never_forecasts_the_bridge_below_a_cent() -> None:
+    ends, moves = _bridged([0.0] * 11, 0.6)
+    assert min(p.low95 for p in forecast_mrr(_months(12), ends, 12, moves).points) > 0
+
+
+def test_it_refuses_movements_for_other_months_than_the_mrr() -> None:
+    ends, moves = _bridged([5000] * 11, 0.05)
+    with pytest.raises(ForecastInputError, match="12 months but 11 months of movements"):
+        forecast_mrr(_months(12), ends, 1, moves[:11])
+
+
+def test_it_refuses_a_month_without_one_of_the_movements() -> None:
+    ends, moves = _bridged([5000] * 11, 0.05)
+    del moves[3]["reactivation"]
+    with pytest.raises(ForecastInputError, match="2024-04: no reactivation movement"):
+        forecast_mrr(_months(12), ends, 1, moves)
+
+
+def test_it_refuses_a_negative_movement() -> None:
+    ends, moves = _bridged([5000] * 11, 0.05)
+    moves[2]["churn"] = -1.0
+    with pytest.raises(ForecastInputError, match="2024-03: the churn movement must be finite"):
+        forecast_mrr(_months(12), ends, 1, moves)
+
+
+def test_it_takes_the_engines_exact_fractions_as_movements() -> None:
+    ends, moves = _bridged([5000] * 11, 0.05)
+    exact = [{kind: Fraction(round(v * 3), 3) for kind, v in m.items()} for m in moves]
+    assert forecast_mrr(_months(12), ends, 1, exact).method == "bridge"
+
+
+def test_it_simulates_movements_that_bridge_every_month() -> None:
+    months = simulate_business(np.random.default_rng(3), 36)
+    start = 0.0
+    for month in months:
+        m = month.moves
+        bridged = start + m["new"] + m["expansion"] + m["reactivation"]
+        assert bridged - m["contraction"] - m["churn"] == pytest.approx(month.end, abs=1e-6)
+        start = month.end
+
+
+def test_it_simulates_the_same_mrr_with_its_movements_as_without() -> None:
+    with_moves = simulate_business(np.random.default_rng(5), 24)
+    assert [m.end for m in with_moves] == simulate_mrr(np.random.default_rng(5), 24)
+
+
+def test_it_backtests_the_bridge_beside_the_damped_trend() -> None:
+    # Growing from 50,000 towards the 100,000 where new MRR replaces the churn: the bridge
+    # knows where it is heading, the last value does not.
+    ends, moves = _bridged([5000] * 15, 0.05, start=50_000)
+    history = [SimulatedMonth(end, month) for end, month in zip(ends, moves, strict=True)]
+    figures = backtest([history], horizon=1, origins=range(12, 16))
+    assert (figures["mape_pct"], "damped_trend" in figures) == (
+        {"h1": pytest.approx(0, abs=0.01)},
+        True,
+    )

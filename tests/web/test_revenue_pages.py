@@ -173,7 +173,7 @@ def test_it_draws_the_forecast_with_its_bands_and_the_models_note(founder_client
     html = page(founder_client, "/revenue/forecast/")
     assert '<polygon class="band95"' in html
     assert '<polygon class="band80"' in html
-    assert "Damped-trend exponential smoothing" in html
+    assert "A bridge forecast, built from your MRR movements" in html
 
 
 def test_it_lists_customers_at_risk_with_their_reasons(
