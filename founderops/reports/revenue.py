@@ -3,9 +3,11 @@
 `snapshot(livemode, profile)` reads one mode's billing once (`ledger_from_db`), runs the engine
 through the last full UTC day and hands the pages what they show: the movement table and the
 headline figures; cohorts, the forecast, customers at risk and the other profile's figures are
-computed the first time a page asks (once per snapshot). Nothing is kept between requests:
-the whole snapshot of the demo's history (about 190 customers, 1,100 invoices) takes a few
-tenths of a second, measured in the README, and is always as fresh as the last sync.
+computed the first time a page asks. What comes from billing alone (the ledger, the engine's
+result under each profile, the headline, cohorts, the forecast) is kept between requests in
+`revenue_cache`, keyed on the stored billing's state, the day and the settings, so it is
+always as fresh as the last sync; each request gets a `view` of it whose customers' names,
+churn risk (support tickets) and leaving customers are computed for that request.
 
 Why the last full day and not "now": a service period covers whole days until the day its
 renewal starts, so a subscription that renews this afternoon would look churned this morning.
@@ -14,15 +16,18 @@ Every renewal of yesterday has happened by now, so yesterday's close is a number
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from functools import cached_property
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db.models import Count, Q
 
 from founderops.core import clock
+from founderops.reports import revenue_cache
 from founderops.revenue import churn_risk, cohorts, forecast, insights, ledger, metrics
 from founderops.revenue.billing import Ledger
 from founderops.revenue.book import day_number, from_ledger
@@ -30,6 +35,7 @@ from founderops.revenue.engine import PROFILES, Result, Settings, compute
 from founderops.revenue.models import BillingCustomer, Subscription
 from founderops.support.models import Ticket
 
+T = TypeVar("T")
 PROFILE_NAMES = {"chartmogul": "ChartMogul-like", "stripe": "Stripe-like"}
 DEFAULT_PROFILE = "chartmogul"
 # Churn pooled over a quarter: one quiet month would make LTV infinite, one bad one tiny.
@@ -108,13 +114,45 @@ class Leaving:
 
 
 class Snapshot:
-    """One mode's revenue through `as_of` (a full UTC day) under one profile."""
+    """One mode's revenue through `as_of` (a full UTC day) under one profile.
+
+    `family` holds the snapshots of the same billing under each profile (the cache's entry);
+    `shared` what this one computed from billing alone, shared by every `view` of it."""
 
     def __init__(
-        self, livemode: bool, profile: str, as_of: date, records: Ledger, result: Result
+        self,
+        livemode: bool,
+        profile: str,
+        as_of: date,
+        records: Ledger,
+        result: Result,
+        family: dict[str, Any] | None = None,
+        shared: dict[str, Any] | None = None,
     ) -> None:
         self.livemode, self.profile, self.as_of = livemode, profile, as_of
         self.ledger, self.result = records, result
+        self.family: dict[str, Any] = {profile: self} if family is None else family
+        self.shared: dict[str, Any] = {} if shared is None else shared
+
+    def view(self) -> Snapshot:
+        """This snapshot for one more request: what comes from billing alone is shared; what
+        also reads other tables or the clock (names, tickets, who is leaving) is computed
+        again."""
+        return Snapshot(
+            self.livemode,
+            self.profile,
+            self.as_of,
+            self.ledger,
+            self.result,
+            self.family,
+            self.shared,
+        )
+
+    def _kept(self, name: str, make: Callable[[], T]) -> T:
+        if name not in self.shared:
+            # Two requests at once may both compute it: the same value, one of them kept.
+            self.shared[name] = make()
+        return cast(T, self.shared[name])
 
     @property
     def profile_name(self) -> str:
@@ -129,8 +167,11 @@ class Snapshot:
         """Index of the last complete month (-1: none yet)."""
         return self.last if (self.as_of + timedelta(days=1)).day == 1 else self.last - 1
 
-    @cached_property
+    @property
     def rows(self) -> list[MonthRow]:
+        return self._kept("rows", self._rows)
+
+    def _rows(self) -> list[MonthRow]:
         return [
             MonthRow(
                 m.month,
@@ -145,21 +186,21 @@ class Snapshot:
             for index, m in enumerate(self.result.months)
         ]
 
-    @cached_property
+    @property
     def headline(self) -> Headline:
-        return headline(self)
+        return self._kept("headline", lambda: headline(self))
 
     @cached_property
     def people(self) -> dict[str, Who]:
         return people(self.livemode)
 
-    @cached_property
+    @property
     def cohorts(self) -> list[cohorts.Cohort]:
-        return cohorts.cohorts(self.result)
+        return self._kept("cohorts", lambda: cohorts.cohorts(self.result))
 
-    @cached_property
+    @property
     def forecast(self) -> forecast.Forecast | None:
-        return mrr_forecast(self)
+        return self._kept("forecast", lambda: mrr_forecast(self))
 
     @cached_property
     def at_risk(self) -> list[AtRisk]:
@@ -171,23 +212,23 @@ class Snapshot:
 
     @cached_property
     def other(self) -> Snapshot:
-        other = next(name for name in PROFILES if name != self.profile)
-        return Snapshot(
-            self.livemode,
-            other,
-            self.as_of,
-            self.ledger,
-            compute(self.result.book, PROFILES[other]),
-        )
+        name = next(name for name in PROFILES if name != self.profile)
+        if self.family.get(name) is None:
+            result = compute(self.result.book, PROFILES[name])
+            self.family[name] = Snapshot(
+                self.livemode, name, self.as_of, self.ledger, result, self.family
+            )
+        found: Snapshot = self.family[name]
+        return found.view()
 
     def mrr_of(self, key: str) -> Fraction:
         """A customer's MRR at the close of `as_of`."""
         index = self.index.get(key)
         return Fraction(0) if index is None else self.result.month_end(index)[self.last]
 
-    @cached_property
+    @property
     def index(self) -> dict[str, int]:
-        return {key: number for number, key in enumerate(self.result.customers)}
+        return self._kept("index", lambda: {key: n for n, key in enumerate(self.result.customers)})
 
 
 # --- computing ----------------------------------------------------------------------------------
@@ -204,14 +245,31 @@ def snapshot(
     billing history that reaches a full day. Raises RevenueInputError when the stored records
     cannot give trustworthy numbers (a currency without a rate...): the message says why."""
     as_of = as_of or last_full_day()
-    records = ledger.ledger_from_db(livemode, through=as_of)
-    if not any(invoice.period_start.date() <= as_of for invoice in records.invoices):
-        return None  # nothing billed yet, or only from today: no full day to show
-    book = from_ledger(records)
-    days = day_number(as_of) - book.first + 1
-    # Cut at the close of `as_of`: later periods (billed ahead, or this morning) wait their day.
-    result = compute(replace(book, days=days), PROFILES[profile])
-    return Snapshot(livemode, profile, as_of, records, result)
+    key, family = revenue_cache.family(livemode, as_of, (gross_margin(),))
+    if profile not in family:
+        first = not family
+        family[profile] = _computed(livemode, profile, as_of, family)
+        if first:
+            revenue_cache.confirm(key)
+    found: Snapshot | None = family[profile]
+    return None if found is None else found.view()
+
+
+def _computed(livemode: bool, profile: str, as_of: date, family: dict[str, Any]) -> Snapshot | None:
+    """A new member of `family`: from a sibling's ledger when there is one, else read."""
+    sibling = next(iter(family.values()), False)
+    if sibling is None:
+        return None  # the sibling found no full day: no profile does
+    if isinstance(sibling, Snapshot):
+        records, book = sibling.ledger, sibling.result.book
+    else:
+        records = ledger.ledger_from_db(livemode, through=as_of)
+        if not any(invoice.period_start.date() <= as_of for invoice in records.invoices):
+            return None  # nothing billed yet, or only from today: no full day to show
+        whole = from_ledger(records)
+        # Cut at the close of `as_of`: later periods (billed ahead, or this morning) wait.
+        book = replace(whole, days=day_number(as_of) - whole.first + 1)
+    return Snapshot(livemode, profile, as_of, records, compute(book, PROFILES[profile]), family)
 
 
 def has_billing(livemode: bool) -> bool:
@@ -278,15 +336,10 @@ def mrr_forecast(snap: Snapshot) -> forecast.Forecast | None:
 def at_risk(snap: Snapshot) -> list[AtRisk]:
     """Every paying customer's churn risk, riskiest first; those already leaving are listed
     apart (`leaving`), not scored."""
-    result, months = snap.result, [m.month for m in snap.result.months]
-    month_end = result.month_end_by_name()
-    features = insights.churn_features_from_ledger(
-        snap.ledger, month_end, snap.last, tickets_by_key(snap), months
-    )
+    features = with_tickets(risk_features(snap), tickets_by_key(snap))
     gone = {item.who.key for item in snap.leaving}
-    scorer = churn_risk.scorer_for(insights.labelled_history(snap.ledger, months, month_end))
     scores = churn_risk.score_all(
-        {key: row for key, row in features.items() if key not in gone}, scorer
+        {key: row for key, row in features.items() if key not in gone}, risk_scorer(snap)
     )
     return [
         AtRisk(
@@ -298,6 +351,45 @@ def at_risk(snap: Snapshot) -> list[AtRisk]:
         )
         for s in scores
     ]
+
+
+def risk_features(snap: Snapshot) -> dict[str, churn_risk.ChurnFeatures]:
+    """Every paying customer's features from billing alone (kept with the snapshot)."""
+
+    def make() -> dict[str, churn_risk.ChurnFeatures]:
+        months = [m.month for m in snap.result.months]
+        return insights.churn_features_from_ledger(
+            snap.ledger, _month_end(snap), snap.last, None, months
+        )
+
+    return snap._kept("risk_features", make)
+
+
+def risk_scorer(snap: Snapshot) -> churn_risk.Scorer:
+    """The scorer fitted on the founder's own history (billing alone: kept with the snapshot)."""
+
+    def make() -> churn_risk.Scorer:
+        months = [m.month for m in snap.result.months]
+        history = insights.labelled_history(snap.ledger, months, _month_end(snap))
+        return churn_risk.scorer_for(history)
+
+    return snap._kept("risk_scorer", make)
+
+
+def _month_end(snap: Snapshot) -> dict[str, list[Fraction]]:
+    return snap._kept("month_end", snap.result.month_end_by_name)
+
+
+def with_tickets(
+    features: dict[str, churn_risk.ChurnFeatures], tickets: dict[str, insights.Tickets]
+) -> dict[str, churn_risk.ChurnFeatures]:
+    """The billing features with each customer's support tickets of the last 90 days."""
+    return {
+        key: replace(row, support_tickets_90d=found.total, negative_tickets_90d=found.negative)
+        if (found := tickets.get(key)) is not None
+        else row
+        for key, row in features.items()
+    }
 
 
 def tickets_by_key(snap: Snapshot) -> dict[str, insights.Tickets]:

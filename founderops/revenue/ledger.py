@@ -191,11 +191,14 @@ def _fetch(rows: QuerySet[Any], names: tuple[str, ...]) -> Iterator[tuple[Any, .
 def _field(model: type[Model], path: str) -> Any:
     *hops, last = path.split("__")
     for hop in hops:
-        model = model._meta.get_field(hop).related_model
+        target = model._meta.get_field(hop).related_model
+        if not isinstance(target, type):
+            raise TypeError(f"{path}: {hop} is not a relation")
+        model = target
     return model._meta.get_field(last)
 
 
-def _converter(column: Any, zone: tzinfo) -> Convert | None:
+def _converter(column: Any, zone: tzinfo | None) -> Convert | None:
     kind = column.get_internal_type()
     if kind == "DateTimeField":
         return lambda value: _moment(value, zone)
@@ -206,12 +209,12 @@ def _converter(column: Any, zone: tzinfo) -> Convert | None:
     return None
 
 
-def _moment(value: Any, zone: tzinfo) -> Any:
+def _moment(value: Any, zone: tzinfo | None) -> Any:
     # SQLite gives naive UTC (parsed by the driver, or text), which Django's own converter
     # makes aware in the connection's zone; PostgreSQL's driver gives aware datetimes already.
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    if isinstance(value, datetime) and value.tzinfo is None:
+    if zone is not None and isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=zone)
     return value
 
