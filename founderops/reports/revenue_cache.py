@@ -4,9 +4,11 @@ A snapshot is a pure function of one mode's stored billing, the day it runs thro
 revenue settings, so it is kept under exactly that key and recomputed only when the key moves:
 
 - per billing table the ledger reads (and invoice payments, which relink charges), the mode's
-  row count, highest id, newest `synced_at`, and how many rows are deleted or wait for a fetch
-  (every write of `stripe_store`, the CSV import and reconciliation sets `synced_at`; the counts
-  catch a row removed, and a row marked deleted or fetched by a bulk update);
+  row count, highest id, newest `synced_at`, the sums of the snapshot versions and ranks, and
+  how many rows are deleted or wait for a fetch. Every write of `stripe_store`, the CSV import
+  and reconciliation sets `synced_at`; a newer Stripe snapshot raises its row's version (or
+  rank) even within the same clock tick; the counts catch a row removed, and a row marked
+  deleted or fetched by a bulk update;
 - the FX rates themselves (a short table without a write time: an import may rewrite a day's
   rate in place), as a digest;
 - the day (`as_of`) and the settings the figures use (the gross margin).
@@ -31,7 +33,7 @@ from collections import OrderedDict
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, Sum
 
 from founderops.revenue.models import (
     BillingCustomer,
@@ -78,17 +80,28 @@ def state(livemode: bool) -> tuple[object, ...]:
     return (*tables, rates_digest())
 
 
-def _table(
-    model: type[StripeObject], livemode: bool
-) -> tuple[int, int | None, datetime | None, int, int]:
+Table = tuple[int, int | None, datetime | None, int | None, int | None, int, int]
+
+
+def _table(model: type[StripeObject], livemode: bool) -> Table:
     row = model._default_manager.filter(livemode=livemode).aggregate(
         rows=Count("pk"),
         last_id=Max("pk"),
         newest=Max("synced_at"),
+        versions=Sum("version"),
+        ranks=Sum("rank"),
         deleted=Count("pk", filter=Q(deleted=True)),
         waiting=Count("pk", filter=Q(needs_fetch=True)),
     )
-    return (row["rows"], row["last_id"], row["newest"], row["deleted"], row["waiting"])
+    return (
+        row["rows"],
+        row["last_id"],
+        row["newest"],
+        row["versions"],
+        row["ranks"],
+        row["deleted"],
+        row["waiting"],
+    )
 
 
 def rates_digest() -> str:
