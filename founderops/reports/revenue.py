@@ -26,7 +26,7 @@ from typing import Any, TypeVar, cast
 from django.conf import settings
 from django.db.models import Count, Q
 
-from founderops.core import clock
+from founderops.core import clock, gcpause
 from founderops.reports import revenue_cache
 from founderops.revenue import churn_risk, cohorts, forecast, insights, ledger, metrics
 from founderops.revenue.billing import Ledger
@@ -151,7 +151,9 @@ class Snapshot:
     def _kept(self, name: str, make: Callable[[], T]) -> T:
         if name not in self.shared:
             # Two requests at once may both compute it: the same value, one of them kept.
-            self.shared[name] = make()
+            # Large and kept: the collector would walk it again and again (core.gcpause).
+            with gcpause.paused():
+                self.shared[name] = make()
         return cast(T, self.shared[name])
 
     @property
@@ -248,7 +250,8 @@ def snapshot(
     key, family = revenue_cache.family(livemode, as_of, (gross_margin(),))
     if profile not in family:
         first = not family
-        family[profile] = _computed(livemode, profile, as_of, family)
+        with gcpause.paused():
+            family[profile] = _computed(livemode, profile, as_of, family)
         if first:
             revenue_cache.confirm(key)
     found: Snapshot | None = family[profile]
