@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, NamedTuple
+from types import SimpleNamespace
+from typing import Any
 
 from django.db import connections
 from django.db.models import Model, QuerySet
@@ -456,7 +457,11 @@ class _Builder:
     def _subscriptions(self) -> dict[str, billing.Subscription]:
         # All of the mode's, filtered here: an IN list of every id would be one huge query.
         rows = _fetch(Subscription.objects.filter(livemode=self.livemode), _SUBSCRIPTION_FIELDS)
-        stored = {row[0]: _Stored(*row) for row in rows if row[0] in self.subscriptions}
+        stored = {
+            row[0]: _Stored(**dict(zip(_SUBSCRIPTION_FIELDS, row, strict=True)))
+            for row in rows
+            if row[0] in self.subscriptions
+        }
         return {
             sub_id: _subscription(sub_id, customer, currency, first, stored.get(sub_id))
             for sub_id, (customer, currency, first) in self.subscriptions.items()
@@ -520,20 +525,13 @@ def _duration(forever: int, temporary: int) -> billing.DiscountDuration | None:
     return "repeating" if temporary else None
 
 
-class _Stored(NamedTuple):
-    """A stored subscription's _SUBSCRIPTION_FIELDS (tuples: model instances cost 10x)."""
-
-    stripe_id: str
-    needs_fetch: bool
-    status: str
-    start_date: datetime | None
-    ended_at: datetime | None
-    canceled_at: datetime | None
-    cancel_at_period_end: bool
+class _Stored(SimpleNamespace):
+    """A stored subscription's _SUBSCRIPTION_FIELDS as attributes, like the model's (model
+    instances cost ten times as much to make)."""
 
 
 def _subscription(
-    sub_id: str, customer: str, currency: str, first: datetime, row: _Stored | None
+    sub_id: str, customer: str, currency: str, first: datetime, row: Any
 ) -> billing.Subscription:
     if row is None or row.needs_fetch:
         # A stub: known from its invoices only; reconciliation brings its dates.
