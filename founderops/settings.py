@@ -379,6 +379,8 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Secrets stay out of the debug page and `founderops diffsettings`.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "founderops.core.secrets.SettingsFilter"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC", check=parse_zone)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -56,7 +57,12 @@ class CustomerRow:
 @dataclass(frozen=True)
 class TicketRow:
     """A ticket of the stream: a negative offset is minutes before the load (replayed), a
-    positive one is its place in the live stream that arrives after the demo starts."""
+    positive one is its place in the live stream that arrives after the demo starts.
+
+    `stripe`: replayed with the demo's Stripe connected (`demo_billing.connected`), so the
+    Support Agent can act on the customer's billing as the founder's policy allows (Sam's
+    refund). Only for actions the policy lets the agent do alone: the running demo has no
+    Stripe, so an approval left waiting could not be carried out."""
 
     external_id: str
     email: str
@@ -64,6 +70,7 @@ class TicketRow:
     body: str
     channel: str
     offset_minutes: int
+    stripe: bool = False
 
     @property
     def live(self) -> bool:
@@ -139,11 +146,15 @@ def load(now: datetime | None = None, web_port: int = 8000, sim_port: int = 0) -
     summary.customers = load_customers(read_customers())
     summary.trained = train_if_needed(summary.articles > 0)
     set_refund_policy()
+    people = [(r.name, r.email) for r in read_customers()]
+    stripe = demo_billing.Account(now, people)
+    # Billing first: the replayed tickets ask about it (and Sam's is refunded).
+    summary.revenue = demo_billing.load(now, people, stripe)
     rows = read_tickets()
     # The history's jobs (triage, reply delivery, mail processing) run as it is replayed, at
     # its own time, instead of waiting in the queue for the first worker.
     with jobs.running_inline():
-        replayed = [replay_ticket(row, now) for row in rows if not row.live]
+        replayed = [replay_ticket(row, now, stripe) for row in rows if not row.live]
         summary.tickets = sum(1 for created in replayed if created)
         summary.scheduled = schedule_stream(rows, now)
         owner = User.objects.filter(username=OWNER).first()
@@ -152,7 +163,6 @@ def load(now: datetime | None = None, web_port: int = 8000, sim_port: int = 0) -
         if owner is not None:
             load_saved_replies(owner)
     summary.incidents = demo_ops.load(now, sim_port or web_port + 1, web_port, owner)
-    summary.revenue = demo_billing.load(now, [(r.name, r.email) for r in read_customers()])
     count_outcomes(summary)
     if (
         summary.articles
@@ -256,14 +266,25 @@ def arrive(row: TicketRow, at: datetime, triage: bool) -> tuple[Ticket, bool]:
     return stored.ticket, new
 
 
-def replay_ticket(row: TicketRow, now: datetime) -> bool:
+def replay_ticket(
+    row: TicketRow, now: datetime, stripe: demo_billing.Account | None = None
+) -> bool:
     """Receive a past ticket at its time and let the agent decide; True when it was new."""
     moment = now + timedelta(minutes=row.offset_minutes)
-    with clock.replaying(moment):
+    connect = row.stripe and stripe is not None and not decided(row)
+    billing = demo_billing.connected(stripe.served) if connect and stripe else nullcontext()
+    with clock.replaying(moment), billing:
         ticket, created = arrive(row, moment, triage=False)
         if not Decision.objects.filter(ticket=ticket).exists():
             agents.handle_ticket(ticket)
     return created
+
+
+def decided(row: TicketRow) -> bool:
+    """The agent has decided on this ticket already (a second load)."""
+    return Decision.objects.filter(
+        ticket__channel=row.channel, ticket__external_id=external_id(row)
+    ).exists()
 
 
 # An out-of-office reply and a bounce: the Channels page shows them kept and not answered.

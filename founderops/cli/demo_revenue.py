@@ -2,7 +2,7 @@
 
 Two parts. `plan_history` decides who subscribed to what and when: Inkwell's own demo customers
 follow written stories that match their support tickets (Ana's card fails and is recovered,
-Sam is refunded after a renewal he meant to stop, Aisha's payment failed yesterday, Isabel
+Sam asks for a renewal he meant to stop back, Aisha's payment failed yesterday, Isabel
 cancels at the period's end, Emma comes back, Marcus upgrades to Team...), and about 170 more
 customers come from a seeded random process (trials, monthly and annual plans, coupons, up- and
 downgrades, failed payments recovered or lost, churn, comebacks, some in euros). Then
@@ -237,10 +237,10 @@ def _trouble(now: datetime, life: Any) -> list[Life]:
     # "Payment didn't go through": the renewal failed; the retry after the reminder worked.
     ana = life("ana", _renewed(now, 3.4, 10), "pro")
     ana.periods[-1].failures = 1
-    # "Charged after I meant to cancel": refunded and canceled, the unused time credited.
+    # "Charged after I meant to cancel": the Support Agent refunds the renewal from his ticket
+    # (demo.py replays it with the demo's Stripe connected); he cancels the next day.
     sam = life("sam", _renewed(now, 4.0, 11), "creator")
     moment = _ago(now, 1.3)
-    sam.periods[-1].refund = (moment, PLANS["creator"].amount("month", "usd"))
     sam.periods[-1].ends_early = moment
     sam.canceled_at = moment
     # "Ending my subscription": cancels at the end of the period.
@@ -429,21 +429,27 @@ def _cancel(life: Life, moment: datetime, now: datetime) -> bool:
 # A few of the others, written rather than drawn, so the demo always shows them.
 NEWCOMER = "cus_ink9001"
 WRITTEN_OFF = "cus_ink9002"
+DUNNED = "cus_ink9003"
 
 
 def written_lives(now: datetime) -> tuple[list[Person], list[Life]]:
     """Iris signed up last night; Bram's card failed four times over three weeks, two months
-    ago, and the invoice was written off, which ended his subscription."""
+    ago, and the invoice was written off, which ended his subscription; Jonas's renewal of
+    eight days ago has failed three times so far, and dunning is halfway through."""
     fresh = Life(NEWCOMER, "usd", periods(_ago(now, 0.62), "pro", "month", now))
     unpaid = Life(WRITTEN_OFF, "usd", periods(_ago(now, 268.3), "pro", "month", now))
     cut = containing(unpaid, _ago(now, 61))
     del unpaid.periods[cut + 1 :]
     unpaid.periods[cut].lost = True
+    # Never paid: written off WRITE_OFF_DAYS after the renewal, two weeks from now.
+    dunned = Life(DUNNED, "usd", periods(_ago(now, _renewed(now, 8.3, 6)), "pro", "month", now))
+    dunned.periods[-1].lost = True
     people = [
         Person(NEWCOMER, "Iris Calloway", "iris@calloway-notes.example.com", "usd", now),
         Person(WRITTEN_OFF, "Bram Visser", "bram@visser-weekly.example.net", "usd", now),
+        Person(DUNNED, "Jonas Lund", "jonas@lund-fieldnotes.example.com", "usd", now),
     ]
-    lives = [fresh, unpaid]
+    lives = [fresh, unpaid, dunned]
     return [_since(person, lives) for person in people], lives
 
 

@@ -447,6 +447,10 @@ class Subscriber:
                 "failure_code": None if succeeded else "card_declined",
                 "failure_message": None if succeeded else "Your card was declined.",
                 "outcome": {"seller_message": "Payment complete." if succeeded else "Declined"},
+                "payment_method_details": {
+                    "type": "card",
+                    "card": {"brand": "visa", "last4": _last4(self.life.customer)},
+                },
                 "created": ts(at),
             },
         )
@@ -470,6 +474,11 @@ class Subscriber:
                 "created": ts(at),
             },
         )
+
+
+def _last4(customer: str) -> str:
+    """A card number's last four digits, the same for a customer every time."""
+    return f"{sum(ord(c) * 31**i for i, c in enumerate(customer)) % 10_000:04d}"
 
 
 def _listing(data: list[Obj], url: str) -> Obj:

@@ -208,7 +208,9 @@ def _book(
         ),
         lines=Lines(
             invoice=invoice_rows,
-            months=rows["months"],
+            # Month-based intervals: a unit of 12 to the year, every 1, 3 or 12 of them.
+            per_year=np.full(count, 12, np.int64),
+            every=rows["months"],
             gross=rows["gross"],
             discount=rows["discount"],
             forever=np.zeros(count, np.bool_),
@@ -476,7 +478,9 @@ def bridge_totals(result: Result) -> list[tuple[int, ...]]:
 # out, past-due counted until voided, FX at the service period's start).
 BRIDGE_SQL = """
 WITH line_mrr AS (
-    SELECT invoice, SUM(CASE WHEN trial THEN 0 ELSE (gross - discount) * (12 // months) END) AS mrr
+    -- twelfths of a minor unit, half-up like engine.line_twelfths (the amounts are >= 0)
+    SELECT invoice, SUM(CASE WHEN trial THEN 0
+        ELSE (2 * (gross - discount) * per_year + every) // (2 * every) END) AS mrr
     FROM lines GROUP BY invoice
 ), spans AS (
     SELECT i.customer, c.currency, i.start_day AS s,
@@ -566,7 +570,8 @@ def _register(
         "lines",
         {
             "invoice": lines.invoice,
-            "months": lines.months,
+            "per_year": lines.per_year,
+            "every": lines.every,
             "gross": lines.gross,
             "discount": lines.discount,
             "trial": lines.trial,

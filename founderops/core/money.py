@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from founderops.core.errors import InvalidInput
 
@@ -18,9 +19,33 @@ ZERO_DECIMAL = frozenset(
 )  # fmt: skip
 
 
+# Currencies whose minor unit is a thousandth (Stripe's three-decimal list): 5124 KWD minor units
+# are 5.124 dinars. Stripe charges them only in multiples of 10 (the card networks' rule).
+THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+
+
 def exponent(currency: str) -> int:
-    """Decimal places of the currency's minor unit (0 for JPY, 2 for USD)."""
-    return 0 if currency in ZERO_DECIMAL else 2
+    """Decimal places of the currency's minor unit (0 for JPY, 2 for USD, 3 for KWD)."""
+    code = currency.upper()
+    if code in ZERO_DECIMAL:
+        return 0
+    return 3 if code in THREE_DECIMAL else 2
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """`amount` in whole units as minor units; more decimals than the currency has is refused."""
+    places = exponent(currency)
+    minor = amount.scaleb(places)
+    if not minor.is_finite() or minor != minor.to_integral_value():
+        noun = "no decimals" if places == 0 else f"at most {places} decimals"
+        raise InvalidInput(f"{amount} {currency.upper()}: {currency.upper()} amounts have {noun}")
+    return int(minor)
+
+
+def to_major(minor: int, currency: str) -> Decimal:
+    """Minor units as an exact amount in whole units (4900 JPY -> 4900, 1250 USD -> 12.50)."""
+    places = exponent(currency)
+    return Decimal(minor).scaleb(-places).quantize(Decimal(1).scaleb(-places))
 
 
 @dataclass(frozen=True)
@@ -35,8 +60,4 @@ class Money:
             )
 
     def __str__(self) -> str:
-        if self.currency in ZERO_DECIMAL:
-            return f"{self.minor} {self.currency}"
-        sign = "-" if self.minor < 0 else ""
-        whole, cents = divmod(abs(self.minor), 100)
-        return f"{sign}{whole:,}.{cents:02d} {self.currency}"
+        return f"{to_major(self.minor, self.currency):,} {self.currency}"

@@ -12,24 +12,28 @@ churn risk (support tickets) and leaving customers are computed for that request
 Why the last full day and not "now": a service period covers whole days until the day its
 renewal starts, so a subscription that renews this afternoon would look churned this morning.
 Every renewal of yesterday has happened by now, so yesterday's close is a number that holds.
+
+A customer whose records cannot be counted (`revenue.quarantine`) is left out of every figure
+and listed in `Snapshot.left_out` with the reasons; whatever shows the figures shows that list
+too (the pages' notice, the briefing's line), so no figure is silently short.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from functools import cached_property
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
-from django.db.models import Count, Q
 
 from founderops.core import clock, gcpause
 from founderops.reports import revenue_cache
 from founderops.revenue import churn_risk, cohorts, forecast, insights, ledger, metrics
-from founderops.revenue.billing import Ledger
+from founderops.revenue.billing import Exclusion, Ledger, RevenueInputError
 from founderops.revenue.book import day_number, from_ledger
 from founderops.revenue.engine import PROFILES, Result, Settings, compute
 from founderops.revenue.models import BillingCustomer, Subscription
@@ -41,7 +45,6 @@ DEFAULT_PROFILE = "chartmogul"
 # Churn pooled over a quarter: one quiet month would make LTV infinite, one bad one tiny.
 LTV_WINDOW = 3
 FORECAST_MONTHS = 6
-RISK_WINDOW = timedelta(days=90)
 # Why the two profiles can disagree, per setting that differs between them.
 SETTING_WORDS = {
     "discounts": "which discounts lower MRR (all of them, or only coupons that last forever)",
@@ -104,6 +107,14 @@ class AtRisk:
     probability: float
     reasons: tuple[str, ...]
     source: str
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A customer left out of the figures, and why (each reason names its record)."""
+
+    who: Who
+    reasons: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -196,6 +207,14 @@ class Snapshot:
     def people(self) -> dict[str, Who]:
         return people(self.livemode)
 
+    @cached_property
+    def left_out(self) -> list[LeftOut]:
+        return left_out(self.ledger.excluded, lambda key: who(self, key))
+
+    @property
+    def left_out_summary(self) -> str:
+        return left_out_summary(len(self.left_out))
+
     @property
     def cohorts(self) -> list[cohorts.Cohort]:
         return self._kept("cohorts", lambda: cohorts.cohorts(self.result))
@@ -244,8 +263,10 @@ def snapshot(
     livemode: bool, profile: str = DEFAULT_PROFILE, as_of: date | None = None
 ) -> Snapshot | None:
     """The revenue of one mode through `as_of` (default: yesterday, UTC); None without any
-    billing history that reaches a full day. Raises RevenueInputError when the stored records
-    cannot give trustworthy numbers (a currency without a rate...): the message says why."""
+    billing history that reaches a full day. A customer whose records cannot be counted is
+    left out (`Snapshot.left_out` says who and why); RevenueInputError only when nothing can
+    be counted: every customer left out, or a problem of the whole book (amounts too large
+    for exact arithmetic). The message says why."""
     as_of = as_of or last_full_day()
     key, family = revenue_cache.family(livemode, as_of, (gross_margin(),))
     if profile not in family:
@@ -268,6 +289,12 @@ def _computed(livemode: bool, profile: str, as_of: date, family: dict[str, Any])
     else:
         records = ledger.ledger_from_db(livemode, through=as_of)
         if not any(invoice.period_start.date() <= as_of for invoice in records.invoices):
+            if records.excluded:
+                # Nothing left to count: say why rather than look like an empty account.
+                names = people(livemode)
+                raise RevenueInputError(
+                    left_out_text(left_out(records.excluded, lambda key: _named(names, key)))
+                )
             return None  # nothing billed yet, or only from today: no full day to show
         whole = from_ledger(records)
         # Cut at the close of `as_of`: later periods (billed ahead, or this morning) wait.
@@ -320,7 +347,36 @@ def people(livemode: bool) -> dict[str, Who]:
 
 
 def who(snap: Snapshot, key: str) -> Who:
-    return snap.people.get(key) or Who(key, key, "", None)
+    return _named(snap.people, key)
+
+
+def _named(names: dict[str, Who], key: str) -> Who:
+    return names.get(key) or Who(key, key, "", None)
+
+
+# --- customers left out -------------------------------------------------------------------------
+
+
+def left_out(exclusions: list[Exclusion], name: Callable[[str], Who]) -> list[LeftOut]:
+    """The exclusions by customer, in the order first named."""
+    reasons: dict[str, list[str]] = {}
+    for exclusion in exclusions:
+        reasons.setdefault(exclusion.customer, []).append(str(exclusion))
+    return [LeftOut(name(key), tuple(found)) for key, found in reasons.items()]
+
+
+def left_out_summary(count: int) -> str:
+    if count == 1:
+        return "1 customer is left out of these figures"
+    return f"{count} customers are left out of these figures"
+
+
+def left_out_text(items: list[LeftOut]) -> str:
+    """One sentence naming every customer left out and why ("" when none is)."""
+    if not items:
+        return ""
+    named = "; ".join(f"{item.who.name} ({', '.join(item.reasons)})" for item in items)
+    return f"{left_out_summary(len(items))}: {named}"
 
 
 # --- forecast, risk -----------------------------------------------------------------------------
@@ -338,11 +394,12 @@ def mrr_forecast(snap: Snapshot) -> forecast.Forecast | None:
 
 def at_risk(snap: Snapshot) -> list[AtRisk]:
     """Every paying customer's churn risk, riskiest first; those already leaving are listed
-    apart (`leaving`), not scored."""
-    features = with_tickets(risk_features(snap), tickets_by_key(snap))
+    apart (`leaving`), not scored. The model learns from past snapshots whose ticket counts
+    are those of their own 90 days, as the current score's are (`ticket_log`)."""
+    features, scorer = risk_model(snap, ticket_log(snap))
     gone = {item.who.key for item in snap.leaving}
     scores = churn_risk.score_all(
-        {key: row for key, row in features.items() if key not in gone}, risk_scorer(snap)
+        {key: row for key, row in features.items() if key not in gone}, scorer
     )
     return [
         AtRisk(
@@ -356,62 +413,46 @@ def at_risk(snap: Snapshot) -> list[AtRisk]:
     ]
 
 
-def risk_features(snap: Snapshot) -> dict[str, churn_risk.ChurnFeatures]:
-    """Every paying customer's features from billing alone (kept with the snapshot)."""
-
-    def make() -> dict[str, churn_risk.ChurnFeatures]:
-        months = [m.month for m in snap.result.months]
-        return insights.churn_features_from_ledger(
-            snap.ledger, _month_end(snap), snap.last, None, months
+def risk_model(
+    snap: Snapshot, tickets: insights.TicketLog
+) -> tuple[dict[str, churn_risk.ChurnFeatures], churn_risk.Scorer]:
+    """Every paying customer's features and the scorer fitted on the founder's own history:
+    from billing and the ticket log, so kept with the snapshot while the log is the same."""
+    kept = snap.shared.get("risk")
+    if kept is not None and kept[0] == tickets:
+        return kept[1], kept[2]
+    months = [m.month for m in snap.result.months]
+    with gcpause.paused():
+        month_end = snap.result.month_end_by_name()
+        features = insights.churn_features_from_ledger(
+            snap.ledger, month_end, snap.last, tickets, months, through=snap.as_of
         )
-
-    return snap._kept("risk_features", make)
-
-
-def risk_scorer(snap: Snapshot) -> churn_risk.Scorer:
-    """The scorer fitted on the founder's own history (billing alone: kept with the snapshot)."""
-
-    def make() -> churn_risk.Scorer:
-        months = [m.month for m in snap.result.months]
-        history = insights.labelled_history(snap.ledger, months, _month_end(snap))
-        return churn_risk.scorer_for(history)
-
-    return snap._kept("risk_scorer", make)
+        history = insights.labelled_history(snap.ledger, months, month_end, tickets)
+        scorer = churn_risk.scorer_for(history)
+    snap.shared["risk"] = (tickets, features, scorer)
+    return features, scorer
 
 
-def _month_end(snap: Snapshot) -> dict[str, list[Fraction]]:
-    return snap._kept("month_end", snap.result.month_end_by_name)
-
-
-def with_tickets(
-    features: dict[str, churn_risk.ChurnFeatures], tickets: dict[str, insights.Tickets]
-) -> dict[str, churn_risk.ChurnFeatures]:
-    """The billing features with each customer's support tickets of the last 90 days."""
-    return {
-        key: replace(row, support_tickets_90d=found.total, negative_tickets_90d=found.negative)
-        if (found := tickets.get(key)) is not None
-        else row
-        for key, row in features.items()
-    }
-
-
-def tickets_by_key(snap: Snapshot) -> dict[str, insights.Tickets]:
-    """Support tickets of the last 90 days per billing customer (through their customer)."""
-    since = clock.now() - RISK_WINDOW
-    counts = (
-        Ticket.objects.filter(created_at__gte=since)
-        .values("customer_id")
-        .annotate(
-            total=Count("pk"), negative=Count("pk", filter=Q(sentiment=Ticket.Sentiment.NEGATIVE))
-        )
-    )
-    by_customer = {row["customer_id"]: row for row in counts}
-    out = {}
+def ticket_log(snap: Snapshot) -> insights.TicketLog:
+    """Every support ticket of a billing customer (through their customer) up to the close of
+    `as_of`, with its time and whether it read as negative."""
+    keys: dict[int, list[str]] = defaultdict(list)
     for key, person in snap.people.items():
-        row = by_customer.get(person.customer_id)
-        if row is not None:
-            out[key] = insights.Tickets(row["total"], row["negative"])
-    return out
+        if person.customer_id is not None:
+            keys[person.customer_id].append(key)
+    billed = BillingCustomer.objects.filter(livemode=snap.livemode).values("customer_id")
+    rows = Ticket.objects.filter(
+        customer_id__in=billed, created_at__lt=_midnight(snap.as_of + timedelta(days=1))
+    ).values_list("customer_id", "created_at", "sentiment")
+    return insights.TicketLog.of(
+        insights.TicketSeen(key, created_at, sentiment == Ticket.Sentiment.NEGATIVE)
+        for customer_id, created_at, sentiment in rows.iterator()
+        for key in keys[customer_id]
+    )
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 def leaving(snap: Snapshot) -> list[Leaving]:

@@ -21,8 +21,10 @@ backend (and even the local-memory one) would pickle and unpickle on every reque
 computing it again costs. Only the newest entry per mode, day and settings is kept (older ones
 are stale by construction), at most MAX_ENTRIES in all.
 
-What a page also reads from other tables or the clock (the customers' names, support tickets,
-who is leaving) is not kept here: `reports.revenue.Snapshot.view` computes it per request.
+What a page also reads from other tables or the clock (the customers' names, who is leaving)
+is not kept here: `reports.revenue.Snapshot.view` computes it per request; the churn-risk
+model, which also reads support tickets, is kept with the snapshot only while the ticket log
+read for the request is the same (`reports.revenue.risk_model`).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from fractions import Fraction
 
 import numpy as np
+from django.utils import timezone
 
 from founderops.reports.revenue import Snapshot, Who, who
 from founderops.revenue.book import NEVER, PAID, day_date
@@ -25,7 +26,14 @@ from founderops.revenue.engine import (
     customer_block,
     invoice_spans,
 )
-from founderops.revenue.models import BillingCustomer, Charge, Invoice, Refund
+from founderops.revenue.models import (
+    BillingCustomer,
+    Charge,
+    Dunning,
+    DunningStep,
+    Invoice,
+    Refund,
+)
 
 KINDS = (*MOVEMENTS, "fx")
 
@@ -245,6 +253,66 @@ def payments(customer_id: int, livemode: bool, limit: int) -> list[Payment]:
         if at is not None
     ]
     return sorted(found, key=lambda p: p.at, reverse=True)[:limit]
+
+
+# --- dunning -------------------------------------------------------------------------------------
+
+STEP_NAMES: dict[str, str] = {
+    DunningStep.Kind.EMAIL: "Payment reminder",
+    DunningStep.Kind.RETRY: "Payment retry",
+}
+STEP_STATES: dict[str, str] = {
+    DunningStep.State.DONE: "done",
+    DunningStep.State.FAILED: "failed",
+    DunningStep.State.SKIPPED: "skipped",
+}
+
+
+@dataclass(frozen=True)
+class DunningMoment:
+    """A moment of a customer's dunning: its start (saying what comes next), a step done,
+    failed or skipped (with what came of it), its end."""
+
+    at: datetime
+    title: str
+    detail: str
+    invoice: str
+
+
+def dunning(customer_id: int, livemode: bool, limit: int) -> list[DunningMoment]:
+    """The customer's dunning sequences and the steps behind them, newest first."""
+    runs = (
+        Dunning.objects.filter(
+            invoice__livemode=livemode, invoice__customer__customer_id=customer_id
+        )
+        .select_related("invoice")
+        .prefetch_related("steps")
+        .order_by("-started_at", "-id")[:limit]
+    )
+    # Reversed first: a start and its day-0 step share a moment, and so do an end and the
+    # steps it skipped; newest first, what happened later goes above (the sort is stable).
+    found = [moment for run in runs for moment in reversed(_moments(run))]
+    return sorted(found, key=lambda m: m.at, reverse=True)[:limit]
+
+
+def _moments(run: Dunning) -> list[DunningMoment]:
+    invoice = run.invoice.number or run.invoice.stripe_id
+    steps = sorted(run.steps.all(), key=lambda s: (s.due_at, s.kind != DunningStep.Kind.RETRY))
+    waiting = [s for s in steps if s.state == DunningStep.State.PENDING]
+    following = ""
+    if waiting and run.state == Dunning.State.ACTIVE:
+        due = timezone.localtime(waiting[0].due_at)
+        following = f"next: {STEP_NAMES[waiting[0].kind].lower()} on {due.day} {due:%b %Y}"
+    out = [DunningMoment(run.started_at, "Dunning started", following, invoice)]
+    out += [
+        DunningMoment(s.done_at, f"{STEP_NAMES[s.kind]} {STEP_STATES[s.state]}", s.outcome, invoice)
+        for s in steps
+        if s.done_at is not None and s.state in STEP_STATES
+    ]
+    if run.ended_at is not None:
+        title = f"Dunning ended: {run.get_state_display().lower()}"
+        out.append(DunningMoment(run.ended_at, title, run.end_reason, invoice))
+    return out
 
 
 def failed_between(livemode: bool, start: datetime, end: datetime) -> list[Payment]:

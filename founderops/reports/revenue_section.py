@@ -5,6 +5,7 @@ Revenue is counted in whole UTC days (the engine's unit), so the section reports
 UTC day before the window ends, whatever the founder's zone; failed payments are counted over
 the window itself, like the other sections' events. Without billing data in the mode the
 numbers use (FOUNDEROPS_STRIPE_LIVEMODE) the section is empty and the briefing leaves it out.
+Customers whose records cannot be counted are named on a line of their own, right under MRR.
 """
 
 from __future__ import annotations
@@ -39,7 +40,12 @@ def render(window: Window) -> str:
         return f"- **MRR:** cannot be computed: {error}"
     if snap is None:
         return ""
-    lines = [*mrr_lines(snap), *risk_lines(snap), *failure_lines(snap, window)]
+    lines = [
+        *mrr_lines(snap),
+        *left_out_lines(snap),
+        *risk_lines(snap),
+        *failure_lines(snap, window),
+    ]
     return "\n".join(lines)
 
 
@@ -52,6 +58,12 @@ def mrr_lines(snap: revenue.Snapshot) -> list[str]:
         f"{whole_dollars(12 * day.mrr)} · {head.customers} paying customers",
         f"- **Movements on {label}:** {movements(day)}",
     ]
+
+
+def left_out_lines(snap: revenue.Snapshot) -> list[str]:
+    """The customers the figures above are without, right under them (never silently)."""
+    text = revenue.left_out_text(snap.left_out)
+    return [f"- **Left out:** {text}"] if text else []
 
 
 def movements(day: revenue_detail.Day) -> str:

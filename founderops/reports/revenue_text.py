@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from founderops.core.money import exponent
 from founderops.revenue.report import half_up, money
 
 MINUS = "\N{MINUS SIGN}"
@@ -38,9 +39,13 @@ def signed(cents: Fraction) -> str:
 
 
 def native(cents: int | Fraction, currency: str) -> str:
-    """An amount in its own currency: "€27.00", "12.00 CHF"."""
+    """An amount in its own minor units, in its currency: "€27.00", "12.00 CHF", "4,900 JPY",
+    "5.124 KWD"."""
     code = str(currency or "").upper()
-    text = grouped(half_up(abs(Fraction(cents)) / 100, 2))
+    places = exponent(code)
+    text = grouped(half_up(abs(Fraction(cents)) / 10**places, places))
+    if places == 0:
+        text = text.split(".")[0]  # half_up writes one decimal even for none asked
     symbol = SYMBOLS.get(code, "")
     shown = f"{symbol}{text}" if symbol else f"{text} {code}"
     return f"{MINUS}{shown}" if cents < 0 else shown

@@ -24,7 +24,7 @@ from django.db.models import F, Q, QuerySet, Sum
 
 from founderops.core import audit, clock
 from founderops.core.errors import FounderOpsError, InvalidInput
-from founderops.core.money import Money
+from founderops.core.money import Money, exponent
 from founderops.customers.models import Customer, Identity
 from founderops.revenue import stripe_api, stripe_store
 from founderops.revenue.models import (
@@ -325,6 +325,9 @@ def _check_refund(customer: Customer, request: Request, key: str) -> Checked:
         raise ActionRefused("a refund must be more than zero")
     if amount > left:
         raise ActionRefused(_too_much(charge, amount, left))
+    if exponent(code) == 3 and amount % 10:
+        # Stripe (and the card networks) move three-decimal currencies in tens of fils.
+        raise ActionRefused(f"a {code} refund must be a multiple of {Money(10, code)}")
     assert charge.customer is not None
     return Checked(charge.customer, charge.stripe_id, amount, code)
 

@@ -17,12 +17,12 @@ import numpy as np
 import numpy.typing as npt
 
 from founderops.revenue.billing import (
-    MONTHS_IN,
     FxRate,
     Invoice,
     Ledger,
     RevenueInputError,
     Subscription,
+    cycle,
 )
 
 I64 = npt.NDArray[np.int64]
@@ -79,8 +79,11 @@ class Invoices:
 @dataclass(frozen=True)
 class Lines:
     invoice: I64
-    # Months in the line's interval: 1, 3 or 12.
-    months: I64
+    # The line's interval is every `every` units, a unit being `per_year` to the year (12 for
+    # a month, 1 for a year, 52 for a week, 365 for a day): a quarter is (12, 3), a fortnight
+    # (52, 2). Its MRR in twelfths of a minor unit is amount x per_year / every.
+    per_year: I64
+    every: I64
     # Minor units of the invoice's currency: unit amount x quantity, the discount applied, tax.
     gross: I64
     discount: I64
@@ -263,9 +266,11 @@ def _voided(invoice: Invoice) -> int:
 
 def _lines(ledger: Ledger) -> Lines:
     pairs = [(row, line) for row, i in enumerate(ledger.invoices) for line in i.lines]
+    cycles = [cycle(line.interval) for _, line in pairs]
     return Lines(
         invoice=ints([row for row, _ in pairs]),
-        months=ints([MONTHS_IN[line.interval] for _, line in pairs]),
+        per_year=ints([c.per_year for c in cycles]),
+        every=ints([c.count for c in cycles]),
         gross=ints([line.gross for _, line in pairs]),
         discount=ints([line.discount for _, line in pairs]),
         forever=flags([line.discount_duration == "forever" for _, line in pairs]),

@@ -279,7 +279,10 @@ def fit(history: Sequence[Labelled]) -> Scorer:
     """An L2 logistic regression on the founder's own labelled customers.
 
     Features are standardised for the fit and the weights mapped back, so contributions stay
-    in log-odds per unit and the reference point is the history's own average customer.
+    in log-odds per unit and the reference point is the history's own average customer. A
+    feature the history never varies (support tickets before the help desk was connected, a
+    plan nobody was on) says nothing about its weight either way, so it keeps the prior's
+    rather than none: its term is zero at the history's value, as the intercept assumes.
     """
     from sklearn.linear_model import LogisticRegression  # ~0.5 s import: only when fitting
 
@@ -288,9 +291,11 @@ def fit(history: Sequence[Labelled]) -> Scorer:
     if len(set(y.tolist())) < 2:
         raise ChurnInputError("the history needs churned and retained customers")
     mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
+    constant = scale == 0
+    scale[constant] = 1.0
     model = LogisticRegression(C=1.0, max_iter=1000).fit((x - mean) / scale, y)
     weights = np.asarray(model.coef_[0], dtype=np.float64) / scale
+    weights[constant] = PRIOR.weights[constant]
     return Scorer(float(model.intercept_[0]), weights, mean, "model")
 
 

@@ -4,33 +4,42 @@ Columns (a header row names them, in any order):
 
 - required: `customer_id`, `email`, `invoice_id`, `currency` (ISO code), `amount` (what the
   period costs before discount and tax, e.g. `49.00`), `tax`, `period_start`, `period_end`
-  (`YYYY-MM-DD` or ISO 8601 with a zone; a date is 00:00 UTC), `plan`, `interval` (`month`,
-  `quarter` or `year`), `status` (`paid`, `open`, `void` or `uncollectible`);
+  (`YYYY-MM-DD` or ISO 8601 with a zone; a date is 00:00 UTC), `plan`, `interval` (`day`,
+  `week`, `month`, `quarter`, `year`, or a count of days, weeks, months or years up to three
+  years: `2 weeks`, `6 months`), `status` (`paid`, `open`, `void` or `uncollectible`);
 - optional: `name`, `quantity` (default 1, below 10^9), `discount` (an amount off `amount`),
   `discount_duration` (`forever`, `once` or `repeating`), `subscription_id` (default: one
   subscription per customer), `issued_at`, `paid_at`, `canceled_at` (when the subscription
   ended), `refunded` (refunded on this invoice, tax included).
 
 A missing or unknown column stops the import with one error naming the expected and found
-columns. Amounts must be below 10^12 units of the currency (larger is surely a typo). A bad
-row is reported with its line and skipped; the good rows are kept. Importing the
-same file again changes nothing (rows are keyed by `invoice_id`); a later file with the same
-invoice ids updates them. Rows are stored like live-mode Stripe objects with ids prefixed
-`csv:`, so the revenue numbers read both alike.
+columns. Amounts must be below 10^7 units of the currency (larger is surely a typo). A period
+must start in 2000 or later and at most a year ahead, and may be shorter than its interval (a
+prorated first period) but not longer by more than three days (an annual invoice marked
+`month` would count twelve times its MRR). A bad
+row is reported with its line and skipped; the good rows are kept. What the revenue engine
+could not count is refused here, on arrival, rather than left out of the figures later: a
+row in another currency than the customer's other invoices (one currency per customer), and
+a row whose invoice would have a negative MRR (a negative amount, a discount above it).
+Importing the same file again changes nothing (rows are keyed by `invoice_id`); a later file
+with the same invoice ids updates them. Rows are stored like live-mode Stripe objects with ids
+prefixed `csv:`, so the revenue numbers read both alike.
 
 `import_rates` reads FX rates the same way: `currency`, `day` (`YYYY-MM-DD`), `rate` (US dollars
-for one unit of the currency, an exact decimal).
+for one unit of the currency, a decimal; one with more than six decimals, or a fraction, is
+rounded half-up to six and listed as rounded).
 """
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any, TypeVar
 
@@ -38,9 +47,10 @@ from django.db import transaction
 
 from founderops.core import audit, clock
 from founderops.core.errors import InvalidInput
-from founderops.core.money import ZERO_DECIMAL, Money
+from founderops.core.money import Money, exponent
 from founderops.customers import services as customers
 from founderops.customers.models import Identity
+from founderops.revenue.billing import Cycle, RevenueInputError, cycle
 from founderops.revenue.models import (
     BillingCustomer,
     Charge,
@@ -82,15 +92,21 @@ OPTIONAL = (
     "refunded",
 )
 RATE_COLUMNS = ("currency", "day", "rate")
-MONTHS = {"month": 1, "quarter": 3, "year": 12}
 STATUSES = ("paid", "open", "void", "uncollectible")
 DURATIONS = ("forever", "once", "repeating")
 ID_CHARS = 200
 RATE_CHARS = 64  # FxRate.rate's max_length
 _AMOUNT = re.compile(r"^\d+(\.\d+)?$")
-# Larger figures are surely typos, and would not fit the database's 64-bit integers.
-MAX_AMOUNT = 10**12  # major units (dollars, yen), exclusive
+# Larger figures are surely typos (Stripe's own largest charge is 999,999.99), and the engine's
+# exact arithmetic (1/12 of a cent times a rate's six decimals, weekly plans x 52) must fit in
+# 64 bits.
+MAX_AMOUNT = 10**7  # major units (dollars, yen), exclusive
 MAX_QUANTITY = 10**9
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+AHEAD = timedelta(days=366)
+PERIOD_GRACE = timedelta(days=3)  # month ends and time zones
+RATE_DECIMALS = 6
+_RATE = re.compile(r"^\d+(\.\d+)?$|^\d+/\d+$")
 
 
 class WrongColumns(InvalidInput):
@@ -106,11 +122,14 @@ class ImportReport:
     imported: int = 0
     created: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    # Imported, but not exactly as written (a rate rounded to six decimals).
+    notes: list[tuple[int, str]] = field(default_factory=list)
 
     def summary(self) -> str:
         updated = self.imported - self.created
+        rounded = f", {len(self.notes)} rounded" if self.notes else ""
         return (
-            f"{self.imported} rows imported ({self.created} new, {updated} updated), "
+            f"{self.imported} rows imported ({self.created} new, {updated} updated{rounded}), "
             f"{len(self.rejected)} rejected"
         )
 
@@ -188,13 +207,23 @@ def parse_row(line: int, cells: dict[str, str]) -> Row:
     if "" in cells:
         raise BadRow(cells[""])
     code = _currency(cells["currency"])
+    if cells["amount"].startswith("-"):
+        raise BadRow(
+            f"amount {cells['amount']!r} is not an amount ≥ 0: it would give the invoice a "
+            "negative MRR (a credit belongs in the discount of the invoice it lowers)"
+        )
     amount = _money(cells, "amount", code)
     discount = _money(cells, "discount", code)
     start, end = _moment(cells, "period_start"), _moment(cells, "period_end")
     if end <= start:
         raise BadRow(f"period_end {cells['period_end']} is not after period_start")
+    interval = _interval(cells["interval"])
+    _check_period(start, end, interval)
     if discount > amount:
-        raise BadRow(f"discount {cells['discount']} is larger than amount {cells['amount']}")
+        raise BadRow(
+            f"discount {cells['discount']} is larger than amount {cells['amount']}: "
+            "the invoice would have a negative MRR"
+        )
     row = Row(
         line=line,
         customer_id=_id(cells, "customer_id"),
@@ -215,11 +244,34 @@ def parse_row(line: int, cells: dict[str, str]) -> Row:
         paid_at=_moment(cells, "paid_at", required=False),
         canceled_at=_moment(cells, "canceled_at", required=False),
         plan=_id(cells, "plan"),
-        interval=_choice(cells, "interval", tuple(MONTHS), ""),
+        interval=interval,
         status=_choice(cells, "status", STATUSES, ""),
     )
     _check_refund(row)
     return row
+
+
+def _check_period(start: datetime, end: datetime, interval: str) -> None:
+    if start < EARLIEST:
+        raise BadRow(f"period_start {start.date().isoformat()} is before {EARLIEST:%Y}")
+    if start > clock.now() + AHEAD:
+        raise BadRow(f"period_start {start:%Y-%m-%d} is more than a year ahead")
+    every = cycle(interval)
+    if end > _advance(start, every) + PERIOD_GRACE:
+        raise BadRow(
+            f"the period {start:%Y-%m-%d} to {end:%Y-%m-%d} is longer than its interval "
+            f"({interval}): is the interval right?"
+        )
+
+
+def _advance(start: datetime, every: Cycle) -> datetime:
+    """`start` plus one interval (a month from 31 January is the last day of February)."""
+    if every.unit in ("day", "week"):
+        return start + timedelta(days=every.count * (7 if every.unit == "week" else 1))
+    months = start.month - 1 + every.count * (12 if every.unit == "year" else 1)
+    year, month = start.year + months // 12, months % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return start.replace(year=year, month=month, day=day)
 
 
 def _check_refund(row: Row) -> None:
@@ -231,6 +283,24 @@ def _check_refund(row: Row) -> None:
         raise BadRow(
             f"refunded {Money(row.refunded, row.currency)} is more than the "
             f"{Money(row.total, row.currency)} the invoice charged"
+        )
+
+
+def check_currency(row: Row) -> None:
+    """A customer is billed in one currency (the engine's "native MRR" needs it): a row in
+    another than the customer's other invoices is refused, before anything is stored."""
+    other = (
+        Invoice.objects.filter(livemode=True, customer__stripe_id=f"csv:{row.customer_id}")
+        .exclude(stripe_id=f"csv:{row.invoice_id}")
+        .exclude(currency=row.currency)
+        .values_list("stripe_id", "currency")
+        .first()
+    )
+    if other is not None:
+        invoice, currency = other
+        raise BadRow(
+            f"currency {row.currency}: customer {row.customer_id} is billed in {currency} "
+            f"(invoice {invoice.removeprefix('csv:')}); one currency per customer"
         )
 
 
@@ -252,7 +322,7 @@ def _currency(raw: str) -> str:
 def _money(cells: dict[str, str], name: str, code: str) -> int:
     """Minor units of a non-negative amount, with at most the currency's decimals."""
     raw = cells.get(name, "") or "0"
-    decimals = 0 if code in ZERO_DECIMAL else 2
+    decimals = exponent(code)
     if not _AMOUNT.match(raw) or len(raw.partition(".")[2]) > decimals:
         raise BadRow(
             f"{name} {raw!r} is not an amount ≥ 0 with at most {decimals} decimals for {code}"
@@ -270,6 +340,14 @@ def _quantity(raw: str) -> int:
     if len(raw.lstrip("0")) > len(str(MAX_QUANTITY)) or int(raw) >= MAX_QUANTITY:
         raise BadRow(f"quantity too large: {_short(raw)} (must be below {MAX_QUANTITY:,})")
     return int(raw)
+
+
+def _interval(raw: str) -> str:
+    """The interval's canonical name (`billing.cycle` reads the same set as the engine)."""
+    try:
+        return cycle(raw).name
+    except RevenueInputError as error:
+        raise BadRow(str(error)) from None
 
 
 def _short(raw: str) -> str:
@@ -311,6 +389,7 @@ def import_invoices(text: str) -> ImportReport:
             if row.invoice_id in seen:
                 raise BadRow(f"invoice {row.invoice_id} is already on line {seen[row.invoice_id]}")
             seen[row.invoice_id] = line
+            check_currency(row)
             with transaction.atomic():
                 report.created += store_row(row)
         except InvalidInput as error:
@@ -406,7 +485,7 @@ def _subscription(row: Row, customer: BillingCustomer, version: int) -> Subscrip
 
 def _price(row: Row, version: int) -> Price:
     product, _ = _upsert(Product, f"csv:{row.plan}", version, name=row.plan)
-    months = MONTHS[row.interval]
+    every = cycle(row.interval)
     price, _ = _upsert(
         Price,
         f"csv:{row.plan}:{row.interval}:{row.currency}",
@@ -414,8 +493,8 @@ def _price(row: Row, version: int) -> Price:
         product=product,
         currency=row.currency,
         type="recurring",
-        interval="year" if months == 12 else "month",
-        interval_count=1 if months == 12 else months,
+        interval=every.unit,
+        interval_count=every.count,
         nickname=row.plan,
     )
     return price
@@ -488,6 +567,8 @@ def import_rates(text: str, source: str = "csv") -> ImportReport:
         except InvalidInput as error:
             report.rejected.append((line, str(error)))
             continue
+        if rate != cells["rate"]:
+            report.notes.append((line, f"rate {cells['rate']} rounded to {rate}"))
         _, created = FxRate.objects.update_or_create(
             currency=currency, day=day, defaults={"rate": rate, "source": source}
         )
@@ -509,13 +590,24 @@ def _rate(cells: dict[str, str]) -> tuple[str, date, str]:
 
 
 def check_rate(raw: str) -> str:
-    """A positive exact decimal or fraction, as given (never through a float)."""
+    """A positive decimal or fraction (never through a float), as given when it has at most
+    six decimals, else rounded half-up to six: the engine's exact arithmetic needs rates in
+    millionths (a spreadsheet's 1.08295862032705 differs from 1.082959 by under 10^-6)."""
     if len(raw) > RATE_CHARS:
         raise BadRow(f"rate {raw[:20]!r}… is longer than {RATE_CHARS} characters")
+    if not _RATE.match(raw):
+        # Exponents are refused before any arithmetic: 1e99999999 would be a huge integer.
+        raise BadRow(f"rate {raw!r} is not a decimal such as 1.0843")
     try:
         value = Fraction(Decimal(raw)) if "/" not in raw else Fraction(raw)
-    except (InvalidOperation, ValueError, ZeroDivisionError, OverflowError):
-        raise BadRow(f"rate {raw!r} is not a decimal such as 1.0843") from None
+    except ZeroDivisionError:
+        raise BadRow(f"rate {raw!r} divides by zero") from None
     if value <= 0:
         raise BadRow(f"rate {raw!r} must be above zero")
-    return raw
+    millionths = value * 10**RATE_DECIMALS
+    if millionths.denominator == 1:
+        return raw
+    rounded = int(millionths + Fraction(1, 2))
+    if rounded == 0:
+        raise BadRow(f"rate {raw!r} is below 0.000001, the smallest rate counted")
+    return f"{Decimal(rounded).scaleb(-RATE_DECIMALS).normalize():f}"

@@ -4,16 +4,20 @@ A customer's MRR only changes where a service period starts or ends, so the engi
 those change points (a few dozen per customer), not on every day, and with numpy over all
 customers at once; the same code computes the nine-customer fixture and the 100,000-customer
 bench. Amounts are exact integers: native MRR in 1/12 of a minor unit (a yearly price divides
-by 12 without remainder) and reporting-currency MRR in 1/(12 x Q) of a cent, Q being the least
-common denominator of the FX rates in the book (100 for rates with two decimals). Rounding
+by 12 without remainder; a weekly one counts x 52, a daily one x 365: see `line_twelfths`)
+and reporting-currency MRR in 1/(12 x Q) of a cent, Q being the least common denominator of
+the FX rates in the book (100 for rates with two decimals). Rounding
 half-up to cents happens only when a figure is written out, so the bridge
 start + new + expansion + reactivation - contraction - churn + FX = end holds exactly.
 Where the anchors (ChartMogul, Stripe, ...) disagree, the choice is a named setting.
 
-Two places round to the engine's unit because the exact value has a denominator of its own:
-a partially refunded invoice under `refunds="deduct"` (MRR x unrefunded share), and the FX part
-of a change for a customer whose concurrent subscriptions were converted at different rates.
-Both move at most 1/(12 x Q) of a cent, and the bridge stays exact.
+Three places round to the engine's unit because the exact value has a denominator of its own:
+a line billed at an interval that does not divide a year in twelfths (every 5 months, 3 weeks,
+2 years), a partially refunded invoice under `refunds="deduct"` (MRR x unrefunded share), and
+the FX part of a change for a customer whose concurrent subscriptions were converted at
+different rates.
+The first moves a line's MRR by at most half of 1/12 of a minor unit, the others by at most
+1/(12 x Q) of a cent, and the bridge stays exact.
 """
 
 from __future__ import annotations
@@ -293,8 +297,10 @@ def invoice_spans(book: Book, settings: Settings, rates: Rates, chosen: Bools | 
 def _invoice_mrr(book: Book, settings: Settings, rows: I64, lines: I64, refunds: I64) -> I64:
     """Per invoice of `rows` (sorted), the MRR of its `lines`, refunds applied as set."""
     slot = np.searchsorted(rows, book.lines.invoice[lines])
-    months = book.lines.months[lines]
-    mrr = _sum_into(len(rows), slot, _line_amount(book, settings, lines) * (12 // months))
+    twelfths = line_twelfths(
+        _line_amount(book, settings, lines), book.lines.per_year[lines], book.lines.every[lines]
+    )
+    mrr = _sum_into(len(rows), slot, twelfths)
     negative = np.flatnonzero(mrr < 0)
     if len(negative):
         raise RevenueInputError(
@@ -306,6 +312,16 @@ def _invoice_mrr(book: Book, settings: Settings, rows: I64, lines: I64, refunds:
     refund_slot = np.searchsorted(rows, book.refunds.invoice[refunds])
     refunded = _sum_into(len(rows), refund_slot, book.refunds.amount[refunds])
     return _after_refunds(book, settings, rows, mrr, net, refunded)
+
+
+def line_twelfths(amount: I64, per_year: I64, every: I64) -> I64:
+    """A line's MRR in twelfths of a minor unit: its amount x periods a year. Exact whenever
+    `every` divides amount x per_year, so always for a month, quarter, year, week, fortnight,
+    4 weeks, day, every 2, 4 or 6 months; otherwise (every 5 months, 3 weeks, 2 years) rounded
+    half-up to the unit, 1/12 of a cent at most. Each line is rounded once and its MRR is an
+    integer from then on, so the bridge stays exact."""
+    product = amount * per_year
+    return np.asarray((2 * product + every) // (2 * every), dtype=np.int64)
 
 
 def _sum_into(size: int, slot: I64, values: I64) -> I64:
@@ -391,7 +407,7 @@ def _check_range(native: I64, factor: I64) -> None:
     if largest >= _LIMIT or 2 * total >= _LIMIT:
         raise RevenueInputError(
             "amounts and FX rate precision too large for exact 64-bit arithmetic "
-            "(use rates with at most 6 decimals)"
+            "(rates need at most 6 decimals, and an invoice under 10^7 units of its currency)"
         )
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import cast
 
 from founderops.revenue.billing import (
-    MONTHS_IN,
     Coupon,
     FailedPayment,
     FxRate,
@@ -72,7 +71,16 @@ _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _AMOUNT = re.compile(r"^-?\d+(\.\d{1,2})?$")
 _DISCOUNT = re.compile(r"^(\d+)% (forever|repeating (\d+) months?)$")
 _FX_NOTE = re.compile(r"^([A-Z]{3})USD at service-period start:(.*)$")
-_FX_ENTRY = re.compile(r"^(\d{2})-(\d{2}) (\d+(?:\.\d+)?)$")
+_FX_ENTRY = re.compile(r"^(\d{2})-(\d{2}) (\d+(?:\.\d{1,6})?)$")
+# Bounds that keep the engine's exact 64-bit arithmetic (and date arithmetic) in range; far
+# beyond any real scenario.
+_YEARS = (1970, 2999)
+MAX_AMOUNT = 10**7  # major units, exclusive, as `revenue import-csv`
+MAX_QUANTITY = 10**9
+
+
+# The reference scenario bills by the month, quarter or year (its format's three words).
+MONTHS_IN: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
 
 
 class FixtureError(RevenueInputError):
@@ -160,17 +168,20 @@ def _timestamp(line: int, text: str) -> datetime:
     if not _TIMESTAMP.match(text):
         raise FixtureError(line, f"timestamp_utc {text!r} is not YYYY-MM-DDTHH:MM:SSZ")
     try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
         raise FixtureError(line, f"timestamp_utc {text!r} is not a real date") from None
+    if not _YEARS[0] <= moment.year <= _YEARS[1]:
+        raise FixtureError(line, f"timestamp_utc {text!r} is not in {_YEARS[0]}-{_YEARS[1]}")
+    return moment
 
 
 def _interval(line: int, text: str) -> Interval | None:
     if not text:
         return None
-    if text not in MONTHS_IN:
+    if text not in MONTHS_IN:  # the scenario's format: whole months only
         raise FixtureError(line, f"interval {text!r} is not one of month, quarter, year")
-    return cast(Interval, text)
+    return text
 
 
 def _money(line: int, column: str, text: str) -> int | None:
@@ -178,14 +189,18 @@ def _money(line: int, column: str, text: str) -> int | None:
         return None
     if not _AMOUNT.match(text):
         raise FixtureError(line, f"{column} {text!r} is not a decimal amount with ≤ 2 decimals")
+    if abs(Decimal(text)) >= MAX_AMOUNT:
+        raise FixtureError(line, f"{column} {text!r} is too large (below {MAX_AMOUNT:,})")
     return int(Decimal(text) * 100)
 
 
 def _quantity(line: int, text: str) -> int | None:
     if not text:
         return None
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise FixtureError(line, f"quantity {text!r} must be a whole number of at least 1")
+    if len(text) > 10 or int(text) >= MAX_QUANTITY:
+        raise FixtureError(line, f"quantity {text!r} is too large (below {MAX_QUANTITY:,})")
     return int(text)
 
 
@@ -333,7 +348,9 @@ class _Builder:
         for entry in (part.strip() for part in match[2].split(";")):
             found = _FX_ENTRY.match(entry)
             if found is None:
-                raise FixtureError(row.line, f"FX rate {entry!r} is not 'MM-DD rate'")
+                raise FixtureError(
+                    row.line, f"FX rate {entry!r} is not 'MM-DD rate' (at most 6 decimals)"
+                )
             try:
                 day = date(row.at.year, int(found[1]), int(found[2]))
             except ValueError:
@@ -341,7 +358,17 @@ class _Builder:
             rate = Fraction(Decimal(found[3]))
             if rate <= 0:
                 raise FixtureError(row.line, f"FX rate {entry!r} must be above zero")
-            self.ledger.rates.append(FxRate(row.currency, day, rate))
+            self._one_rate(row, FxRate(row.currency, day, rate))
+
+    def _one_rate(self, row: EventRow, rate: FxRate) -> None:
+        for known in self.ledger.rates:
+            if (known.currency, known.day) == (rate.currency, rate.day) and known != rate:
+                raise FixtureError(
+                    row.line,
+                    f"a second {rate.currency} rate for {rate.day:%Y-%m-%d} "
+                    f"({float(rate.usd):g}, earlier {float(known.usd):g})",
+                )
+        self.ledger.rates.append(rate)
 
     # -- subscriptions -------------------------------------------------------------------
     def _active(self, customer: str) -> list[_Sub]:

@@ -12,15 +12,16 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Literal
 
-from founderops.revenue.billing import MONTHS_IN, Invoice, Ledger
-from founderops.revenue.churn_risk import ChurnFeatures, Labelled
+from founderops.revenue.billing import Invoice, Ledger, months_in
+from founderops.revenue.churn_risk import ChurnFeatures, ChurnInputError, Interval, Labelled
 
 # --- Segmentation ------------------------------------------------------------------------
 
@@ -302,15 +303,17 @@ def _shown(value: float, money: bool) -> str:
 
 def _line_mrr(invoice: Invoice) -> tuple[int, int]:
     """(net MRR, monthly discount) of an invoice, trial lines excluded, whole cents."""
-    net = sum(
-        Fraction(line.net, MONTHS_IN[line.interval]) for line in invoice.lines if not line.trial
-    )
-    off = sum(
-        Fraction(line.discount, MONTHS_IN[line.interval])
-        for line in invoice.lines
-        if not line.trial
-    )
+    net = sum(line.net / months_in(line.interval) for line in invoice.lines if not line.trial)
+    off = sum(line.discount / months_in(line.interval) for line in invoice.lines if not line.trial)
     return round(net), round(off)
+
+
+def commitment(months: Fraction | int) -> Interval:
+    """The churn model's plan interval for a billing interval of `months` months: a year or
+    longer is "year", three months or longer "quarter", anything shorter (weeks, days) "month"."""
+    if months >= 12:
+        return "year"
+    return "quarter" if months >= 3 else "month"
 
 
 def _plan(invoice: Invoice) -> str:
@@ -425,24 +428,86 @@ def _new_mrr(ledger: Ledger) -> dict[date, float]:
 RISK_WINDOW_MONTHS = 3
 
 
+RISK_WINDOW = timedelta(days=90)
+EVER = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
+
+
 @dataclass(frozen=True)
 class Tickets:
     total: int = 0
     negative: int = 0
 
 
+@dataclass(frozen=True)
+class TicketSeen:
+    """One support ticket as the risk features see it: whose, when, and whether unhappy."""
+
+    customer: str
+    created_at: datetime
+    negative: bool = False
+
+
+@dataclass(frozen=True)
+class TicketLog:
+    """Every customer's ticket arrival times, sorted, so the features of each snapshot (the
+    current one and every past one the model learns from) count the tickets of the 90 days
+    before *that* snapshot's date, and never a later one."""
+
+    times: Mapping[str, Sequence[datetime]] = field(default_factory=dict)
+    negative: Mapping[str, Sequence[datetime]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, tickets: Iterable[TicketSeen]) -> TicketLog:
+        """Raises ChurnInputError on a naive time (the windows are UTC days)."""
+        times: dict[str, list[datetime]] = defaultdict(list)
+        negative: dict[str, list[datetime]] = defaultdict(list)
+        for ticket in tickets:
+            if ticket.created_at.utcoffset() is None:
+                raise ChurnInputError(
+                    f"a ticket of {ticket.customer} at {ticket.created_at} has no time zone"
+                )
+            times[ticket.customer].append(ticket.created_at)
+            if ticket.negative:
+                negative[ticket.customer].append(ticket.created_at)
+        return cls(
+            {key: sorted(value) for key, value in times.items()},
+            {key: sorted(value) for key, value in negative.items()},
+        )
+
+    def between(self, customer: str, since: datetime, until: datetime) -> Tickets:
+        """The customer's tickets with since <= created_at < until."""
+        return Tickets(
+            _count(self.times.get(customer, ()), since, until),
+            _count(self.negative.get(customer, ()), since, until),
+        )
+
+
+def _count(times: Sequence[datetime], since: datetime, until: datetime) -> int:
+    return max(0, bisect_left(times, until) - bisect_left(times, since))
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
 def churn_features_from_ledger(
     ledger: Ledger,
     month_end: Mapping[str, Sequence[Fraction | int]],
     at: int,
-    tickets: Mapping[str, Tickets] | None = None,
+    tickets: TicketLog | None = None,
     months: Sequence[date] = (),
+    through: date | None = None,
 ) -> dict[str, ChurnFeatures]:
-    """Features of every customer paying at the end of month index `at`. Tickets come from the
-    support domain through the caller (revenue does not import support)."""
+    """Features of every customer paying at the end of month index `at`, their 90-day
+    windows ending with that month, or with the day `through` when it comes first (the
+    current snapshot: a month to date). Tickets come from the support domain through the
+    caller (revenue does not import support)."""
     by_customer = _invoices_by_customer(ledger)
     failed, refunded = _dated_trouble(ledger)
     until = _month_after(months[at]) if months else None
+    if through is not None:
+        until = min(until or date.max, through + timedelta(days=1))
+    log = tickets or TicketLog()
     return {
         customer: _features(
             mrr,
@@ -451,11 +516,18 @@ def churn_features_from_ledger(
             failed[customer],
             refunded[customer],
             until,
-            (tickets or {}).get(customer, Tickets()),
+            _tickets(log, customer, until),
         )
         for customer, mrr in month_end.items()
         if mrr[at] > 0
     }
+
+
+def _tickets(log: TicketLog, customer: str, until: date | None) -> Tickets:
+    if until is None:  # no calendar: every ticket counts, like every failed payment
+        return log.between(customer, *EVER)
+    end = _midnight(until)
+    return log.between(customer, end - RISK_WINDOW, end)
 
 
 def _invoices_by_customer(ledger: Ledger) -> dict[str, list[Invoice]]:
@@ -490,11 +562,11 @@ def _features(
     latest = current[-1] if current else invoices[-1]
     net, off = _line_mrr(latest)
     lines = [line for line in latest.lines if not line.trial]
-    since = until - timedelta(days=90) if until else date.min
+    since = until - RISK_WINDOW if until else date.min
     first_paid = next(i for i, value in enumerate(mrr) if value > 0)
     return ChurnFeatures(
         tenure_months=at - first_paid + 1,
-        interval=max((line.interval for line in lines), key=MONTHS_IN.__getitem__),
+        interval=commitment(max((months_in(line.interval) for line in lines), default=1)),
         mrr=round(mrr[at]),
         mrr_change_90d=round(mrr[at] - mrr[max(at - RISK_WINDOW_MONTHS, first_paid)]),
         discount_share=off / (net + off) if net + off > 0 else 0.0,
@@ -506,14 +578,18 @@ def _features(
 
 
 def labelled_history(
-    ledger: Ledger, months: Sequence[date], month_end: Mapping[str, Sequence[Fraction | int]]
+    ledger: Ledger,
+    months: Sequence[date],
+    month_end: Mapping[str, Sequence[Fraction | int]],
+    tickets: TicketLog | None = None,
 ) -> list[Labelled]:
     """Past snapshots every RISK_WINDOW_MONTHS months, each customer paying then labelled by
-    whether their MRR was zero RISK_WINDOW_MONTHS later: the founder's own training data."""
+    whether their MRR was zero RISK_WINDOW_MONTHS later: the founder's own training data.
+    `tickets` are counted as of each snapshot, as the current score counts them."""
     out = []
     last = len(months) - 1
     for at in range(last - RISK_WINDOW_MONTHS, -1, -RISK_WINDOW_MONTHS):
-        features = churn_features_from_ledger(ledger, month_end, at, months=months)
+        features = churn_features_from_ledger(ledger, month_end, at, tickets, months)
         for customer, row in features.items():
             out.append(Labelled(row, month_end[customer][at + RISK_WINDOW_MONTHS] == 0))
     return out

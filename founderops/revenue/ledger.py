@@ -19,9 +19,17 @@ What becomes MRR, and why:
 - Refunds (succeeded or pending) reach their invoice through their charge; the tax part of a
   refund is the invoice's tax share. Failed charges are failed payments of their invoice.
 
-A price whose interval the engine cannot express (weekly, every 2 months, ...) raises
-RevenueInputError naming it rather than being guessed. `problems` lists what is known to be
-incomplete (stubs waiting for reconciliation, discounts whose coupon is unknown).
+- Intervals: Stripe's (interval, interval_count) as the engine's cycle (days, weeks, months,
+  years, every 1 to 3 years' worth; see `billing.UNITS` for how each becomes MRR).
+
+Quarantine, not blackout: the store keeps what Stripe sent (it is a copy, and Stripe's record
+is the truth), so a record the engine cannot count is not refused on arrival but found here:
+a price whose interval cannot be expressed, a customer billed in a second currency, an invoice
+with a negative MRR, refunds above what an invoice charged, a foreign invoice with no FX rate.
+That customer is left out of the figures and named in `Ledger.excluded` with the record and
+the reason (`quarantine.screen`); everyone else's numbers are computed. `problems` lists what
+is known to make the numbers incomplete (those customers, stubs waiting for reconciliation,
+discounts whose coupon is unknown).
 """
 
 from __future__ import annotations
@@ -40,8 +48,8 @@ from django.db import connections
 from django.db.models import Model, QuerySet
 
 from founderops.core import clock, gcpause
-from founderops.revenue import billing
-from founderops.revenue.billing import RevenueInputError
+from founderops.revenue import billing, quarantine
+from founderops.revenue.billing import Exclusion, RevenueInputError
 from founderops.revenue.models import (
     BillingCustomer,
     Charge,
@@ -100,17 +108,23 @@ _LINE_FIELDS = (
 
 def ledger_from_db(livemode: bool, through: date | None = None) -> billing.Ledger:
     """Everything stored for one mode (CSV imports count as live), up to `through`'s month
-    (default: this month)."""
+    (default: this month), without the customers whose records cannot be counted: those are
+    in the ledger's `excluded`, each with the record and the reason."""
     builder = _Builder(livemode, _durations(livemode), _trial_ends(livemode))
     with gcpause.paused():  # about a million objects that all stay: see core.gcpause
         for values in _line_rows(livemode):
             builder.add(dict(zip(_LINE_FIELDS, values, strict=True)))
-        return builder.finish(through or clock.now().date())
+        return quarantine.screen(builder.finish(through or clock.now().date()))
 
 
-def problems(livemode: bool) -> list[str]:
-    """What is known to make the numbers incomplete right now, in words."""
-    found = []
+def problems(livemode: bool, records: billing.Ledger | None = None) -> list[str]:
+    """What is known to make the numbers incomplete right now, in words; `records` is the
+    mode's ledger when the caller has it (read again otherwise)."""
+    records = records if records is not None else ledger_from_db(livemode)
+    found = [
+        f"customer {exclusion.customer} is left out of the figures: {exclusion}"
+        for exclusion in records.excluded
+    ]
     unknown = _unknown_discounts(livemode)
     if unknown:
         found.append(
@@ -242,17 +256,14 @@ def _durations(livemode: bool) -> dict[str, str]:
 
 
 def _interval(row: dict[str, Any]) -> billing.Interval:
-    months = {"month": 1, "year": 12}.get(row["price__interval"], 0) * (
-        row["price__interval_count"] or 1
-    )
-    named: dict[int, billing.Interval] = {1: "month", 3: "quarter", 12: "year"}
-    if months not in named:
+    """The line's price interval by name; RevenueInputError when it cannot be expressed."""
+    unit, count = row["price__interval"] or "", row["price__interval_count"] or 1
+    try:
+        return billing.interval_of(unit, count).name
+    except RevenueInputError as error:
         raise RevenueInputError(
-            f"invoice {row['invoice__stripe_id']} line {row['stripe_id']}: price "
-            f"{row['price__stripe_id']} bills every {row['price__interval_count']} "
-            f"{row['price__interval']}(s); the engine counts months, quarters and years"
-        )
-    return named[months]
+            f"price {row['price__stripe_id']} bills every {count} {unit or '?'}(s): {error}"
+        ) from None
 
 
 def _rate(raw: str) -> Fraction:
@@ -305,6 +316,8 @@ class _Builder:
     # Per Stripe invoice: (all its tax, its total), for sharing refunds.
     invoice_tax: dict[str, tuple[int, int]] = field(default_factory=dict)
     subscriptions: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)
+    # Customers found unusable while reading (a price interval that cannot be expressed).
+    excluded: list[Exclusion] = field(default_factory=list)
 
     def add(self, row: dict[str, Any]) -> None:
         customer = row["invoice__customer__stripe_id"]
@@ -314,11 +327,17 @@ class _Builder:
         if row["proration"] and row["amount"] < 0:
             self._clip(row, subscription)
             return
+        try:
+            lines = self._lines(row, subscription)
+        except RevenueInputError as error:
+            record = f"invoice {row['invoice__stripe_id']} line {row['stripe_id']}"
+            self.excluded.append(Exclusion(customer, record, str(error)))
+            return
         entry = _Entry(
             line=row["stripe_id"],
             item=row["subscription_item_stripe_id"],
             price=row["price__stripe_id"],
-            lines=self._lines(row, subscription),
+            lines=lines,
             charged=row["amount"] - row["tax_inclusive"] - row["discount_amount"],
         )
         part = self._part(row, customer, subscription)
@@ -442,6 +461,7 @@ class _Builder:
                 billing.FxRate(rate.currency, rate.day, _rate(rate.rate))
                 for rate in FxRate.objects.order_by("currency", "day")
             ],
+            excluded=list(self.excluded),
         )
         starts = [part.invoice.period_start.date() for part in self.parts]
         ledger.first_month = min(starts, default=through).replace(day=1)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 
 from django.db import transaction
 
 from founderops.core import audit, clock
 from founderops.core.errors import InvalidInput
-from founderops.core.money import ZERO_DECIMAL, Money
+from founderops.core.money import Money, exponent
 from founderops.revenue import csv_import
 from founderops.revenue.book import REPORTING_CURRENCY
 from founderops.revenue.models import AcquisitionSpend, FxRate
@@ -45,20 +45,24 @@ def parse_month(text: str) -> date:
     return month
 
 
+_AMOUNT = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+
+
 def parse_amount(text: str, currency: str) -> int:
     """'1250' or '1250.50' in the currency's major unit, as minor units."""
-    try:
-        value = Decimal(text.strip().replace(",", ""))
-    except InvalidOperation:
-        raise InvalidInput(f"amount must be a number such as 1250.00, got {text!r}") from None
-    if not value.is_finite():
-        raise InvalidInput(f"amount must be a number such as 1250.00, got {text!r}")
+    figure = text.strip()
+    # Commas only as thousands groups: "1.250,00" or "1,5" would otherwise read 1000x off.
+    if not _AMOUNT.match(figure):
+        raise InvalidInput(
+            f"amount must be a number such as 1250.00 or 1,250.00 (a dot for decimals), "
+            f"got {text!r}"
+        )
+    value = Decimal(figure.replace(",", ""))
     if abs(value) >= MAX_AMOUNT:
         raise InvalidInput(
             f"amount too large: {text.strip()[:30]!r} (must be below {MAX_AMOUNT:,} {currency})"
         )
-    scale = 1 if currency in ZERO_DECIMAL else 100
-    minor = value * scale
+    minor = value.scaleb(exponent(currency))
     if minor != minor.to_integral_value():
         raise InvalidInput(f"amount {text!r} has more decimals than {currency} allows")
     if minor < 0:
@@ -124,6 +128,6 @@ def _in_reporting_currency(row: AcquisitionSpend) -> int:
         )
     raw = rate.rate
     usd = Fraction(raw) if "/" in raw else Fraction(Decimal(raw))
-    scale = Fraction(100, 1 if row.currency in ZERO_DECIMAL else 100)
+    scale = Fraction(100, 10 ** exponent(row.currency))
     # Half up, as every other conversion here (spend is never negative).
     return int(row.amount * usd * scale + Fraction(1, 2))

@@ -30,6 +30,8 @@ LINK = "/revenue/"
 class Finding:
     alert: insights.Alert
     livemode: bool
+    # Customers the series are without (`quarantine`), each "key: reason (record)".
+    left_out: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -49,7 +51,8 @@ def watch(day: date | None = None, livemode: bool | None = None) -> list[Finding
     day = day or clock.now().date() - timedelta(days=1)
     mode = settings.STRIPE_LIVEMODE if livemode is None else livemode
     ledger = ledger_from_db(mode, through=day)
-    found = [Finding(alert, mode) for alert in findings(ledger, day)]
+    left_out = tuple(f"{e.customer}: {e}" for e in ledger.excluded)
+    found = [Finding(alert, mode, left_out) for alert in findings(ledger, day)]
     for finding in found:
         _publish(finding)
     return found
@@ -63,7 +66,7 @@ def _publish(finding: Finding) -> None:
         published = notifications.publish(
             notifications.REVENUE,
             f"Revenue: {text}",
-            _body(finding.alert),
+            _body(finding.alert, finding.left_out),
             link=LINK,
             key=finding.key,
         )
@@ -82,12 +85,15 @@ def _publish(finding: Finding) -> None:
         )
 
 
-def _body(alert: insights.Alert) -> str:
-    return (
+def _body(alert: insights.Alert, left_out: tuple[str, ...] = ()) -> str:
+    body = (
         f"{insights.describe(alert)}. The usual figure is the median of the previous periods; "
         f"this one is {abs(alert.score):g} robust deviations "
         f"{'below' if alert.direction == 'drop' else 'above'} it."
     )
+    if left_out:
+        body += f" Left out of these figures: {'; '.join(left_out)}."
+    return body
 
 
 def run_daily() -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from founderops.core.money import ZERO_DECIMAL
+from founderops.core.money import THREE_DECIMAL, exponent
 
 REFUND, CREDIT, INVOICE_COPY, CANCEL = "refund", "credit", "invoice_copy", "cancel"
 KINDS = (REFUND, CREDIT, INVOICE_COPY, CANCEL)
@@ -73,6 +73,7 @@ _WORDS = {"dollar": "USD", "dollars": "USD", "euro": "EUR", "euros": "EUR", "pou
 _CODES = frozenset(
     {"USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK"}
     | {"PLN", "CZK", "HUF", "JPY", "INR", "BRL", "MXN", "SGD", "HKD", "ZAR"}
+    | THREE_DECIMAL
 )
 _UNIT = "|".join(sorted(_CODES)) + "|dollars?|euros?|pounds"
 # Anything that looks like money, read loosely: a sign with whatever follows it, a currency
@@ -89,6 +90,8 @@ _TRAILING = ".,;:!?)"
 # twelve hundred in Berlin, 1.2 dollars nowhere, so it is not read).
 _PLAIN = re.compile(r"^(\d+)(?:[.,](\d{1,2}))?$")
 _COMMAS = re.compile(r"^(\d{1,3}(?:,\d{3})+)(?:\.(\d{1,2}))?$")
+# "1.500 KWD" is one and a half dinars: only a three-decimal currency reads three decimals.
+_THOUSANDTHS = re.compile(r"^(\d+)\.(\d{3})$")
 _DOTS = re.compile(r"^(\d{1,3}(?:\.\d{3}){2,})(?:,(\d{1,2}))?$|^(\d{1,3}\.\d{3}),(\d{1,2})$")
 # "Refund half", "20 %", "the difference": part of a charge, for a person to work out.
 _PARTIAL = re.compile(
@@ -183,7 +186,8 @@ def _currency(match: re.Match[str]) -> str:
 
 
 def _minor(figure: str, currency: str) -> int | None:
-    for pattern in (_PLAIN, _COMMAS, _DOTS):
+    patterns = (_PLAIN, _COMMAS, _DOTS)
+    for pattern in (_THOUSANDTHS, *patterns) if exponent(currency) == 3 else patterns:
         parts = pattern.match(figure)
         if parts:
             groups = [g for g in parts.groups() if g is not None]
@@ -193,6 +197,10 @@ def _minor(figure: str, currency: str) -> int | None:
 
 
 def minor_units(whole: str, fraction: str, currency: str) -> int | None:
-    if currency in ZERO_DECIMAL:
-        return None if fraction else int(whole)
-    return int(whole) * 100 + int((fraction + "00")[:2])
+    """Minor units of `whole`.`fraction`; None when the fraction has more digits than the
+    currency's minor unit (a yen amount with cents)."""
+    places = exponent(currency)
+    if len(fraction) > places:
+        return None
+    scale: int = 10**places
+    return int(whole) * scale + int(fraction.ljust(places, "0") or 0)

@@ -24,7 +24,7 @@ from founderops.ai import policy
 from founderops.ai.models import AgentSwitch
 from founderops.core.errors import InvalidInput, NotFound
 from founderops.core.models import AuditEvent
-from founderops.core.money import ZERO_DECIMAL
+from founderops.core.money import exponent, to_major, to_minor
 from founderops.web import access
 from founderops.web.access import owner_required, staff_required
 
@@ -56,7 +56,7 @@ class PolicyForm(forms.Form):
         self.action = action
         if "max_amount" in action.limits:
             self.fields["max_amount"] = forms.DecimalField(
-                label="Up to (amount)", required=False, min_value=0, decimal_places=2
+                label="Up to (amount)", required=False, min_value=0, decimal_places=3
             )
             self.fields["currency"] = forms.CharField(
                 label="Currency",
@@ -76,7 +76,7 @@ class PolicyForm(forms.Form):
         limits = current.limits
         initial: dict[str, Any] = {"mode": current.mode, "max_age_days": limits.max_age_days}
         if limits.max_amount is not None:
-            initial["max_amount"] = major(limits.max_amount, limits.currency)
+            initial["max_amount"] = to_major(limits.max_amount, limits.currency)
             initial["currency"] = limits.currency
         return cls(initial=initial, action=current.action)
 
@@ -89,26 +89,25 @@ class PolicyForm(forms.Form):
         elif currency and (len(currency) != 3 or not currency.isalpha()):
             self.add_error("currency", "Use a three-letter ISO code such as USD or EUR.")
         amount = data.get("max_amount")
-        if amount is not None and currency in ZERO_DECIMAL and amount != amount.to_integral():
-            self.add_error("max_amount", f"{currency} has no cents: give a whole amount.")
+        places = exponent(currency) if currency else 2
+        if amount is not None and amount != amount.quantize(Decimal(1).scaleb(-places)):
+            self.add_error("max_amount", _too_precise(currency, places))
         return data
 
     def limits(self) -> policy.Limits:
         data = self.cleaned_data
         amount = data.get("max_amount")
         return policy.Limits(
-            max_amount=minor(amount, data["currency"]) if amount is not None else None,
+            max_amount=to_minor(amount, data["currency"]) if amount is not None else None,
             currency=data["currency"] if amount is not None else "",
             max_age_days=data.get("max_age_days"),
         )
 
 
-def minor(amount: Decimal, currency: str) -> int:
-    return int(amount if currency in ZERO_DECIMAL else amount * 100)
-
-
-def major(amount: int, currency: str) -> Decimal:
-    return Decimal(amount) if currency in ZERO_DECIMAL else Decimal(amount) / 100
+def _too_precise(currency: str, places: int) -> str:
+    if places == 0:
+        return f"{currency} has no cents: give a whole amount."
+    return f"{currency} amounts have at most {places} decimals."
 
 
 @dataclass

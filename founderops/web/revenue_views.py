@@ -7,7 +7,7 @@ forecast and the customers at risk. Read-only (GET); every figure comes from rep
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
@@ -144,7 +144,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         "other_name": snap.other.profile_name,
         "at_risk": snap.at_risk[:RISK_ON_OVERVIEW],
         "leaving": snap.leaving,
-        "problems": ledger.problems(choice.livemode),
+        # The customers left out are in the notice at the top; the rest of the gaps here.
+        "problems": ledger.problems(choice.livemode, replace(snap.ledger, excluded=[])),
     }
     return render(request, "web/revenue/overview.html", context)
 
@@ -418,7 +419,14 @@ class CustomerCard:
     height: int = SPARK_HEIGHT
 
 
-def customer_card(customer_id: int) -> CustomerCard | None:
+@dataclass(frozen=True)
+class LeftOutCard:
+    """The customer is left out of the figures: why, instead of a wrong (zero) MRR."""
+
+    reasons: tuple[str, ...]
+
+
+def customer_card(customer_id: int) -> CustomerCard | LeftOutCard | None:
     """Their MRR now and month by month, when they have billing in the shown mode."""
     livemode = bool(settings.STRIPE_LIVEMODE)
     keys = revenue_detail.keys_of(customer_id, livemode)
@@ -430,6 +438,9 @@ def customer_card(customer_id: int) -> CustomerCard | None:
         return None  # the revenue page says why; the customer page stays usable
     if snap is None:
         return None
+    reasons = tuple(r for item in snap.left_out if item.who.key in keys for r in item.reasons)
+    if reasons:
+        return LeftOutCard(reasons)
     own = revenue_detail.customer_revenue(snap, keys)
     if not own.ever_paid:
         return None

@@ -2,7 +2,7 @@
 
 The timeline is a list of sources, each a function from a customer (and a row limit) to its
 newest entries, newest first. A domain adds
-its own (revenue's payments and refunds) by appending a function to SOURCES; the page
+its own (revenue's payments, refunds and dunning) by appending a function to SOURCES; the page
 needs no change. Each source reads at most PER_SOURCE rows in one or two queries, so a
 customer with years of history still loads quickly; the page says when it shows less.
 """
@@ -161,12 +161,29 @@ def payment_entries(customer: Customer, limit: int) -> list[Entry]:
     ]
 
 
+def dunning_entries(customer: Customer, limit: int) -> list[Entry]:
+    """Dunning after a failed payment: its start and next step, each step's outcome, its end."""
+    found = revenue_detail.dunning(customer.pk, settings.STRIPE_LIVEMODE, limit)
+    return [
+        Entry(
+            m.at,
+            "dunning",
+            m.title,
+            body=m.detail,
+            actor="FounderOps",
+            badge=f"invoice {m.invoice}",
+        )
+        for m in found
+    ]
+
+
 SOURCES: list[Source] = [
     ticket_entries,
     message_entries,
     rating_entries,
     audit_entries,
     payment_entries,
+    dunning_entries,
 ]
 
 

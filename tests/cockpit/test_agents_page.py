@@ -132,6 +132,35 @@ def test_it_refuses_a_target_precision_out_of_range(founder_client: Client) -> N
     assert not AgentSwitch.objects.exists()
 
 
+def test_it_stores_a_three_decimal_limit_in_fils(
+    founder_client: Client, billing: policy.Action
+) -> None:
+    data = {
+        "billing-refund-mode": "auto",
+        "billing-refund-max_amount": "15.250",
+        "billing-refund-currency": "kwd",
+        "billing-refund-max_age_days": "14",
+    }
+    assert founder_client.post(policy_url("billing", "refund"), data).status_code == 302
+    row = AgentPolicy.objects.get(agent="billing", action="refund")
+    assert row.limits == {"max_amount": 15250, "currency": "KWD", "max_age_days": 14}
+
+
+def test_it_refuses_cents_beyond_the_currencys_decimals(
+    founder_client: Client, billing: policy.Action
+) -> None:
+    data = {
+        "billing-refund-mode": "auto",
+        "billing-refund-max_amount": "15.125",
+        "billing-refund-currency": "usd",
+        "billing-refund-max_age_days": "14",
+    }
+    response = founder_client.post(policy_url("billing", "refund"), data)
+    assert response.status_code == 400
+    assert "USD amounts have at most 2 decimals." in response.content.decode()
+    assert not AgentPolicy.objects.filter(agent="billing", action="refund").exists()
+
+
 def test_it_stores_limits_in_minor_units_with_their_currency(
     founder_client: Client, billing: policy.Action
 ) -> None:
@@ -154,7 +183,7 @@ def test_it_shows_the_limits_it_stored(founder_client: Client, billing: policy.A
     policy.set_policy("billing", "refund", "auto", policy.Limits(5000, "USD", 14), "user:fiona")
     html = founder_client.get(reverse("web:agents")).content.decode()
     assert "up to 50.00 USD, within 14 days" in html
-    assert 'name="billing-refund-max_amount" value="50"' in html
+    assert 'name="billing-refund-max_amount" value="50.00"' in html
 
 
 def test_it_refuses_an_amount_without_a_currency(

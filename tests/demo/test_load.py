@@ -3,6 +3,7 @@ Support Agent, schedules the live stream, and a second run changes nothing."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from io import StringIO
@@ -23,6 +24,8 @@ from founderops.channels.models import InboundEmail
 from founderops.cli import demo
 from founderops.core.models import AuditEvent
 from founderops.customers.models import Customer
+from founderops.revenue import stripe_api
+from founderops.revenue.models import AccountAction, Dunning, DunningStep, Refund, StripeEvent
 from founderops.support import services
 from founderops.support.models import (
     Decision,
@@ -32,6 +35,7 @@ from founderops.support.models import (
     SavedReply,
     Ticket,
 )
+from tests.conftest import _local_only
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "demo password for tests"
@@ -50,7 +54,10 @@ def loaded(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
         transaction.atomic(),
         override_settings(DEMO_PASSWORD=PASSWORD, PASSWORD_HASHERS=FAST_HASHERS),
         time_machine.travel(NOW, tick=False),
+        # The per-test guard is not up yet for a module's fixture: nothing may leave here either.
+        pytest.MonkeyPatch.context() as patch,
     ):
+        patch.setattr(socket.socket, "connect", _local_only)
         call_command("demo", "--no-serve", stdout=out)
         yield out.getvalue()
         transaction.set_rollback(True)
@@ -64,7 +71,10 @@ def workspace(loaded: str, db: None) -> Iterator[str]:
 
 
 def counts() -> dict[str, int]:
-    models = (KnowledgeArticle, Customer, Ticket, Message, Decision, Approval, AuditEvent)
+    models = (
+        *(KnowledgeArticle, Customer, Ticket, Message, Decision, Approval, AuditEvent),
+        *(AccountAction, Refund, Dunning, DunningStep, StripeEvent),
+    )
     tables = {m.__name__: m.objects.count() for m in models}
     return tables | {"models": TrainedModel.objects.count(), "schedules": Schedule.objects.count()}
 
@@ -172,8 +182,8 @@ def test_it_stops_feeding_when_the_stream_is_exhausted(workspace: str) -> None:
 
 def test_it_removes_only_the_demos_own_records_on_reset(workspace: str) -> None:
     demo.reset()
-    left = (Ticket, Customer, KnowledgeArticle, Approval, Schedule)
-    assert [m.objects.count() for m in left] == [0, 0, 0, 0, 0]
+    left = (Ticket, Customer, KnowledgeArticle, Approval, Schedule, AccountAction, Dunning)
+    assert [m.objects.count() for m in left] == [0] * len(left)
     assert User.objects.filter(username=demo.OWNER).exists()
     assert AuditEvent.objects.filter(action="demo.reset").count() == 1
 
@@ -184,3 +194,71 @@ def test_it_generates_a_password_once_and_keeps_it(tmp_path: Path) -> None:
         assert demo.demo_password() == first
         assert len(first) >= 12
     assert (tmp_path / "demo_password").stat().st_mode & 0o777 == 0o600
+
+
+# Sam's refund: asked in a ticket, within the demo's refund policy, done by the agent alone.
+
+SAM = "demo-017"
+
+
+def sams_ticket() -> Ticket:
+    return Ticket.objects.get(channel="email", external_id=f"{SAM}@{demo.MAIL_DOMAIN}")
+
+
+def sams_refund() -> AccountAction:
+    return AccountAction.objects.get(source=f"ticket-{sams_ticket().pk}", kind="refund")
+
+
+def test_it_answers_sams_refund_request_by_itself(workspace: str) -> None:
+    ticket = sams_ticket()
+    assert ticket.status == Ticket.Status.ANSWERED_AUTO
+    assert ticket.decisions.get().action == Decision.Action.AUTO_REPLY
+
+
+def test_it_refunds_sams_renewal_in_full_through_the_demos_stripe(workspace: str) -> None:
+    action = sams_refund()
+    assert (action.status, action.amount, action.currency) == ("succeeded", 1200, "USD")
+    assert action.result_id.startswith("re_ink")
+    assert action.requested_by == "agent:support"
+
+
+def test_it_refunds_at_the_tickets_own_time(workspace: str) -> None:
+    assert sams_refund().finished_at == sams_ticket().created_at
+
+
+def test_it_stores_the_refund_stripe_answered_with(workspace: str) -> None:
+    action = sams_refund()
+    refund = Refund.objects.select_related("charge").get(stripe_id=action.result_id)
+    assert refund.charge is not None
+    assert (refund.charge.stripe_id, refund.amount, refund.status) == (
+        action.target,
+        1200,
+        "succeeded",
+    )
+
+
+def test_it_tells_sam_what_was_refunded_and_to_which_card(workspace: str) -> None:
+    reply = sams_ticket().messages.get(author=Message.Author.AGENT)
+    assert "I've refunded 12.00 USD from your payment of " in reply.body
+    assert "to your Visa card ending in " in reply.body
+
+
+def test_it_audits_the_refund_from_the_policy_to_stripes_answer(workspace: str) -> None:
+    action = sams_refund()
+    considered = AuditEvent.objects.get(
+        action="support.account_action_considered", subject_id=str(sams_ticket().pk)
+    )
+    trail = AuditEvent.objects.filter(subject_type="account_action", subject_id=str(action.pk))
+    assert considered.outcome == "auto"
+    assert list(trail.order_by("id").values_list("action", flat=True)) == [
+        "revenue.account_action_requested",
+        "revenue.account_action_succeeded",
+    ]
+
+
+def test_it_acts_on_no_other_ticket_of_the_history(workspace: str) -> None:
+    assert AccountAction.objects.count() == 1
+
+
+def test_it_leaves_no_stripe_key_behind(workspace: str) -> None:
+    assert stripe_api.configured_modes() == []

@@ -94,3 +94,14 @@ def test_it_fails_to_send_without_urls(settings: Any, backend: notify.MemoryBack
     settings.NOTIFY_URLS = []
     with pytest.raises(CommandError, match="FOUNDEROPS_NOTIFY_URLS is empty"):
         brief("--send")
+
+
+@pytest.mark.parametrize("raw", ["20260309", "2026-W11-1"])
+def test_it_refuses_a_date_not_written_as_yyyy_mm_dd(raw: str) -> None:
+    with pytest.raises(CommandError, match="is not a date like 2026-01-31"):
+        brief("--date", raw)
+
+
+def test_it_refuses_a_date_before_anything_was_recorded() -> None:
+    with pytest.raises(CommandError, match="'0001-01-01' is before 2000-01-01"):
+        brief("--date", "0001-01-01")

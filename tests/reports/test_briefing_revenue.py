@@ -94,3 +94,34 @@ def test_it_leaves_the_section_out_without_billing_data(window: Window) -> None:
 def test_it_says_when_a_day_had_no_movement(monday: None) -> None:
     later = Window.last_24_hours(at(3, 6), PARIS)
     assert lines(later)[1] == "- **Movements on Mon 2 Mar:** none"
+
+
+EVE = person("cus_ink0005", "Eve Moreau", currency="eur")
+
+
+@pytest.fixture
+def monday_with_eve(settings: Any) -> Iterator[None]:
+    """Ada's Pro from January, and Eve in EUR with no EUR rate stored: Eve cannot be counted."""
+    settings.STRIPE_LIVEMODE = True
+    with time_machine.travel(BRIEFING_AT, tick=False):
+        lives = [
+            monthly(ADA, at(9, 10, month=1), "pro", BRIEFING_AT),
+            monthly(EVE, at(9, 10, month=1), "pro", BRIEFING_AT),
+        ]
+        store([ADA, EVE], lives, BRIEFING_AT)
+        yield
+
+
+def test_it_names_a_customer_left_out_right_under_mrr(
+    monday_with_eve: None, window: Window
+) -> None:
+    shown = lines(window)
+    assert shown[0].startswith("- **MRR:** $29.00 at the close of Mon 9 Mar (UTC)")
+    assert shown[2].startswith(
+        "- **Left out:** 1 customer is left out of these figures: Eve Moreau "
+        "(no EURUSD rate on or before 2026-01-09 (invoice "
+    )
+
+
+def test_it_adds_no_left_out_line_when_everyone_is_counted(monday: None, window: Window) -> None:
+    assert not any(line.startswith("- **Left out:**") for line in lines(window))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from calendar import monthrange
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Literal
 
 from founderops.revenue.billing import (
-    MONTHS_IN,
     DiscountDuration,
     FailedPayment,
     FxRate,
@@ -19,6 +18,7 @@ from founderops.revenue.billing import (
     Ledger,
     Refund,
     Subscription,
+    cycle,
 )
 from founderops.revenue.engine import Result
 
@@ -32,6 +32,15 @@ def add_months(moment: datetime, months: int) -> datetime:
     index = moment.month - 1 + months
     year, month = moment.year + index // 12, index % 12 + 1
     return moment.replace(year=year, month=month, day=min(moment.day, monthrange(year, month)[1]))
+
+
+def after(moment: datetime, interval: Interval, periods: int) -> datetime:
+    """`periods` intervals after `moment`: months and years by the calendar, weeks and days
+    by the day."""
+    every = cycle(interval)
+    if every.unit in ("month", "year"):
+        return add_months(moment, periods * int(every.months))
+    return moment + timedelta(days=periods * every.count * (7 if every.unit == "week" else 1))
 
 
 class Books:
@@ -66,8 +75,7 @@ class Books:
         self._subscription(sub_id, customer, currency, at(start))
         made = []
         for k in range(count):
-            begin = add_months(at(start), k * MONTHS_IN[interval])
-            end = add_months(at(start), (k + 1) * MONTHS_IN[interval])
+            begin, end = after(at(start), interval, k), after(at(start), interval, k + 1)
             lines = [InvoiceLine("plan", interval, amount, 1, discount, duration, tax, trial)]
             lines += [InvoiceLine("extra", interval, a, 1, 0, None, 0) for a in extra]
             invoice = Invoice(

@@ -83,6 +83,27 @@ def test_it_refuses_a_partial_refund_exceeding_what_remains(
     assert (fake.requests, AccountAction.objects.count()) == ([], 0)
 
 
+def test_it_refuses_a_three_decimal_refund_stripe_cannot_move(
+    fake: ms.MoneyStripe, ada: Customer
+) -> None:
+    ms.charge(fake, "ch_kwd", 12_500, PAID, currency="kwd")
+    with pytest.raises(actions.ActionRefused) as refused:
+        actions.refund_charge(ada, "ch_kwd", 1_005, "ticket-7", "agent:support")
+    assert str(refused.value) == "a KWD refund must be a multiple of 0.010 KWD"
+    assert (fake.requests, AccountAction.objects.count()) == ([], 0)
+
+
+def test_it_refunds_a_three_decimal_amount_in_tens_of_fils(
+    fake: ms.MoneyStripe, ada: Customer
+) -> None:
+    ms.charge(fake, "ch_kwd", 12_500, PAID, currency="kwd")
+    action = actions.refund_charge(ada, "ch_kwd", 1_250, "ticket-7", "agent:support")
+    assert (action.status, ms.form_of(fake.posts("/v1/refunds")[0])["amount"]) == (
+        Status.SUCCEEDED,
+        "1250",
+    )
+
+
 def test_it_refuses_a_charge_that_is_not_the_customers(fake: ms.MoneyStripe, ada: Customer) -> None:
     ms.billing_customer(fake, "cus_bob", "bob@example.com")
     ms.charge(fake, "ch_bob", 3000, PAID, customer_id="cus_bob")

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from founderops.revenue.churn_risk import (
+    FEATURES,
     PRIOR,
     ChurnFeatures,
     ChurnInputError,
@@ -146,3 +147,22 @@ def test_it_says_the_plan_interval_once_even_when_both_interval_features_push() 
 def test_it_refuses_to_fit_a_history_of_one_outcome() -> None:
     with pytest.raises(ChurnInputError, match="churned and retained"):
         fit(_history(0, 40))
+
+
+def test_it_keeps_the_priors_weight_for_a_feature_the_history_never_varies() -> None:
+    """No ticket in any past snapshot (the help desk came later): the prior's word stands."""
+    model = fit(_history(40, 60))
+    tickets = [f.name for f in FEATURES].index("tickets")
+    assert model.weights[tickets] == PRIOR.weights[tickets]
+
+
+def test_it_still_names_tickets_the_history_never_saw_as_a_reason() -> None:
+    model = fit(_history(40, 60))
+    reasons = model.score("a", _with(negative_tickets_90d=3)).reasons
+    assert "3 unhappy support tickets in 90 days" in [r.text for r in reasons]
+
+
+def test_it_learns_the_weight_of_a_feature_the_history_varies() -> None:
+    model = fit(_history(40, 60))
+    failed = [f.name for f in FEATURES].index("failed_payments")
+    assert model.weights[failed] != PRIOR.weights[failed]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from founderops.customers.models import Customer
-from founderops.revenue import csv_import
+from founderops.revenue import csv_import, engine
+from founderops.revenue.ledger import ledger_from_db
 from founderops.revenue.models import (
     BillingCustomer,
     Charge,
@@ -206,7 +208,9 @@ def test_it_stores_a_full_discount_with_its_duration() -> None:
 def test_it_refuses_a_discount_larger_than_the_amount() -> None:
     header = HEADER + ",discount"
     report = csv_import.import_invoices(rows(row() + ",50.00", header=header))
-    assert report.rejected == [(2, "discount 50.00 is larger than amount 49.00")]
+    assert report.rejected == [
+        (2, "discount 50.00 is larger than amount 49.00: the invoice would have a negative MRR")
+    ]
 
 
 def test_it_refuses_more_decimals_than_the_currency_has() -> None:
@@ -273,19 +277,103 @@ def test_it_rejects_a_twenty_digit_amount_by_line_and_keeps_going() -> None:
         rows(row(), row(invoice="inv_2", amount=big), row(invoice="inv_3"))
     )
     assert report.imported == 2
-    assert report.rejected == [
-        (3, f"amount too large: '{big}' (must be below 1,000,000,000,000 USD)")
-    ]
+    assert report.rejected == [(3, f"amount too large: '{big}' (must be below 10,000,000 USD)")]
     assert sorted(Invoice.objects.values_list("stripe_id", flat=True)) == ["csv:inv_1", "csv:inv_3"]
 
 
 def test_it_rejects_a_tax_just_at_the_bound_and_accepts_one_below() -> None:
     report = csv_import.import_invoices(
-        rows(row(tax="1000000000000"), row(invoice="inv_2", tax="999999999999.99"))
+        rows(row(tax="10000000"), row(invoice="inv_2", tax="9999999.99"))
     )
     assert [line for line, _ in report.rejected] == [2]
     assert "tax too large" in report.rejected[0][1]
-    assert Invoice.objects.get().tax == 99_999_999_999_999
+    assert Invoice.objects.get().tax == 999_999_999
+
+
+def test_it_counts_the_largest_weekly_amount_it_accepts_exactly() -> None:
+    csv_import.import_rates("currency,day,rate\nEUR,2025-12-01,1.082959\n")
+    weekly = _every(row(amount="9999999.99", currency="EUR", start="2026-01-25"), "week")
+    assert csv_import.import_invoices(rows(weekly)).rejected == []
+    result = engine.compute(ledger_from_db(True, through=date(2026, 1, 31)))
+    # 9,999,999.99 EUR a week x 52/12 x 1.082959 USD: exact, with no 64-bit overflow.
+    assert result.month_end(0)[0] == Fraction(999_999_999 * 52 * 1_082_959, 12 * 10**6)
+
+
+def test_it_rejects_a_period_before_2000() -> None:
+    report = csv_import.import_invoices(rows(row(start="0001-01-01", end="0001-02-01")))
+    assert report.rejected == [(2, "period_start 0001-01-01 is before 2000")]
+
+
+def test_it_rejects_a_period_starting_more_than_a_year_ahead() -> None:
+    report = csv_import.import_invoices(rows(row(start="2027-04-01", end="2027-05-01")))
+    assert report.rejected == [(2, "period_start 2027-04-01 is more than a year ahead")]
+
+
+def test_it_rejects_an_annual_period_marked_monthly() -> None:
+    report = csv_import.import_invoices(rows(row(start="2026-01-01", end="2027-01-01")))
+    assert report.rejected == [
+        (
+            2,
+            "the period 2026-01-01 to 2027-01-01 is longer than its interval (month): "
+            "is the interval right?",
+        )
+    ]
+
+
+def test_it_accepts_a_month_from_the_31st_to_the_end_of_february() -> None:
+    report = csv_import.import_invoices(rows(row(start="2026-01-31", end="2026-03-01")))
+    assert report.rejected == []
+
+
+def test_it_accepts_a_prorated_period_shorter_than_its_interval() -> None:
+    report = csv_import.import_invoices(rows(row(start="2026-01-20", end="2026-02-01")))
+    assert (report.imported, report.rejected) == (1, [])
+
+
+def test_it_rejects_a_week_that_lasts_a_month() -> None:
+    report = csv_import.import_invoices(rows(_every(row(), "week")))
+    assert report.rejected[0][1].startswith("the period 2026-01-01 to 2026-02-01 is longer")
+
+
+def test_it_rounds_a_rate_with_more_than_six_decimals_and_says_so() -> None:
+    report = csv_import.import_rates("currency,day,rate\nEUR,2026-01-01,1.08295862032705\n")
+    assert (report.imported, report.notes) == (
+        1,
+        [(2, "rate 1.08295862032705 rounded to 1.082959")],
+    )
+    assert FxRate.objects.get().rate == "1.082959"
+
+
+def test_it_writes_a_fraction_rate_in_millionths() -> None:
+    report = csv_import.import_rates("currency,day,rate\nEUR,2026-01-01,100/91\n")
+    assert report.notes == [(2, "rate 100/91 rounded to 1.098901")]
+
+
+def test_it_keeps_a_fraction_that_is_a_short_decimal_as_written() -> None:
+    report = csv_import.import_rates("currency,day,rate\nEUR,2026-01-01,11/10\n")
+    assert (report.notes, FxRate.objects.get().rate) == ([], "11/10")
+
+
+@pytest.mark.parametrize("rate", ["1e99999999", "1E-3", "0x10", "1.1.1"])
+def test_it_refuses_a_rate_written_otherwise_than_as_a_decimal(rate: str) -> None:
+    report = csv_import.import_rates(f"currency,day,rate\nEUR,2026-01-01,{rate}\n")
+    assert report.rejected == [(2, f"rate {rate!r} is not a decimal such as 1.0843")]
+
+
+def test_it_refuses_a_rate_too_small_to_count() -> None:
+    report = csv_import.import_rates("currency,day,rate\nEUR,2026-01-01,0.0000004\n")
+    assert report.rejected == [(2, "rate '0.0000004' is below 0.000001, the smallest rate counted")]
+
+
+def test_it_prints_what_it_rounded(tmp_path: Path) -> None:
+    path = tmp_path / "rates.csv"
+    path.write_text("currency,day,rate\nEUR,2026-01-01,1.0829586\n")
+    out = io.StringIO()
+    call_command("revenue", "import-rates", str(path), stdout=out)
+    assert out.getvalue().splitlines() == [
+        f"{path}:2: rate 1.0829586 rounded to 1.082959",
+        "1 rows imported (1 new, 0 updated, 1 rounded), 0 rejected",
+    ]
 
 
 def test_it_rejects_a_twenty_digit_quantity_by_line() -> None:
@@ -311,3 +399,85 @@ def test_it_reports_a_huge_amount_from_the_command_without_a_traceback(tmp_path:
     call_command("revenue", "import-csv", str(path), stdout=out)
     assert "rejected: amount too large" in out.getvalue()
     assert out.getvalue().splitlines()[-1] == "1 rows imported (1 new, 0 updated), 1 rejected"
+
+
+def _every(line: str, interval: str) -> str:
+    return line.replace(",month,", f",{interval},")
+
+
+def test_it_imports_a_weekly_row_as_a_weekly_price() -> None:
+    report = csv_import.import_invoices(rows(_every(row(end="2026-01-08"), "week")))
+    assert report.rejected == []
+    price = Invoice.objects.get().lines.get().price
+    assert price is not None
+    assert (price.interval, price.interval_count) == ("week", 1)
+
+
+def test_it_imports_every_n_units_as_the_count() -> None:
+    text = rows(
+        _every(row(end="2026-01-15"), "2 weeks"),
+        _every(row(invoice="inv_2", customer="c2", end="2026-07-01"), "6 months"),
+        _every(row(invoice="inv_3", customer="c3", end="2026-01-02"), "day"),
+        _every(row(invoice="inv_4", customer="c4", end="2028-01-01"), "2 years"),
+    )
+    assert csv_import.import_invoices(text).rejected == []
+    prices = Invoice.objects.order_by("stripe_id").values_list(
+        "lines__price__interval", "lines__price__interval_count"
+    )
+    assert list(prices) == [("week", 2), ("month", 6), ("day", 1), ("year", 2)]
+
+
+def test_it_refuses_an_interval_it_cannot_read_by_line() -> None:
+    text = rows(_every(row(), "fortnightly"), row(invoice="inv_2", customer="c2"))
+    report = csv_import.import_invoices(text)
+    assert report.imported == 1
+    assert report.rejected[0][0] == 2
+    assert report.rejected[0][1].startswith("interval 'fortnightly' is not day, week, month")
+
+
+def test_it_refuses_an_interval_longer_than_three_years() -> None:
+    report = csv_import.import_invoices(rows(_every(row(), "4 years")))
+    assert report.rejected == [(2, "every 4 year(s): the count must be 1 to 3 (three years)")]
+
+
+def test_it_refuses_a_row_in_another_currency_than_the_customers_earlier_invoices() -> None:
+    csv_import.import_invoices(rows(row()))
+    later = row(invoice="inv_2", currency="EUR", start="2026-02-01", end="2026-03-01")
+    report = csv_import.import_invoices(rows(later))
+    assert report.rejected == [
+        (2, "currency EUR: customer c1 is billed in USD (invoice inv_1); one currency per customer")
+    ]
+    assert list(Invoice.objects.values_list("stripe_id", flat=True)) == ["csv:inv_1"]
+
+
+def test_it_refuses_a_second_currency_within_one_file_and_keeps_the_good_rows() -> None:
+    text = rows(
+        row(),
+        row(invoice="inv_2", currency="EUR", start="2026-02-01", end="2026-03-01"),
+        row(invoice="inv_3", start="2026-02-01", end="2026-03-01"),
+    )
+    report = csv_import.import_invoices(text)
+    assert (report.imported, [line for line, _ in report.rejected]) == (2, [3])
+
+
+def test_it_lets_another_customer_pay_in_another_currency() -> None:
+    text = rows(row(), row(invoice="inv_2", customer="c2", currency="EUR"))
+    assert csv_import.import_invoices(text).rejected == []
+
+
+def test_it_lets_a_customers_only_invoice_change_currency_on_reimport() -> None:
+    csv_import.import_invoices(rows(row()))
+    report = csv_import.import_invoices(rows(row(currency="EUR")))
+    assert (report.rejected, Invoice.objects.get().currency) == ([], "EUR")
+
+
+def test_it_refuses_a_negative_amount_as_a_negative_mrr_and_keeps_the_good_rows() -> None:
+    report = csv_import.import_invoices(rows(row(amount="-5.00"), row(invoice="inv_2")))
+    assert report.imported == 1
+    assert report.rejected == [
+        (
+            2,
+            "amount '-5.00' is not an amount ≥ 0: it would give the invoice a negative MRR "
+            "(a credit belongs in the discount of the invoice it lowers)",
+        )
+    ]

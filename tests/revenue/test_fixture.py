@@ -125,3 +125,49 @@ def test_it_refuses_a_second_subscribe_while_one_is_active() -> None:
 def test_it_renews_implied_periods_up_to_the_last_month() -> None:
     ledger = _load(A, "B,USD,2025-03-01T00:00:00Z,subscribe,Pro,month,10.00,1,,10.00,0.00,\n")
     assert [i.period_start.month for i in ledger.invoices if i.customer == "A"] == [1, 2, 3]
+
+
+def test_it_refuses_a_timestamp_beyond_the_years_it_counts() -> None:
+    error = _error("A,USD,9999-12-01T00:00:00Z,subscribe,Pro,month,100.00,1,,100.00,0.00,\n")
+    assert (error.line, error.reason) == (
+        2,
+        "timestamp_utc '9999-12-01T00:00:00Z' is not in 1970-2999",
+    )
+
+
+def test_it_refuses_a_quantity_too_large_to_count() -> None:
+    quantity = "9" * 20
+    error = _error(
+        f"A,USD,2025-01-01T00:00:00Z,subscribe,Pro,month,100.00,{quantity},,100.00,0.00,\n"
+    )
+    assert (error.line, error.reason) == (
+        2,
+        f"quantity '{quantity}' is too large (below 1,000,000,000)",
+    )
+
+
+def test_it_refuses_an_amount_too_large_to_count() -> None:
+    error = _error("A,USD,2025-01-01T00:00:00Z,subscribe,Pro,month,10000000.00,1,,1.00,0.00,\n")
+    assert (error.line, error.reason) == (
+        2,
+        "list_price '10000000.00' is too large (below 10,000,000)",
+    )
+
+
+def test_it_refuses_an_fx_rate_with_more_than_six_decimals() -> None:
+    note = "EURUSD at service-period start: 01-01 1.1234567"
+    error = _error(f"H,EUR,2025-01-01T00:00:00Z,subscribe,Pro,month,100.00,1,,100.00,0.00,{note}\n")
+    assert (error.line, error.reason) == (
+        2,
+        "FX rate '01-01 1.1234567' is not 'MM-DD rate' (at most 6 decimals)",
+    )
+
+
+def test_it_names_the_line_giving_a_second_rate_for_a_day() -> None:
+    first = "EURUSD at service-period start: 01-01 1.10"
+    second = "EURUSD at service-period start: 01-01 1.20"
+    error = _error(
+        f"H,EUR,2025-01-01T00:00:00Z,subscribe,Pro,month,100.00,1,,100.00,0.00,{first}\n",
+        f"J,EUR,2025-01-01T00:00:00Z,subscribe,Pro,month,100.00,1,,100.00,0.00,{second}\n",
+    )
+    assert (error.line, error.reason) == (3, "a second EUR rate for 2025-01-01 (1.2, earlier 1.1)")

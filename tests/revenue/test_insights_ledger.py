@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from fractions import Fraction
 
+import pytest
+
 from founderops.revenue.billing import (
     FailedPayment,
     Interval,
@@ -14,9 +16,10 @@ from founderops.revenue.billing import (
     Refund,
     Subscription,
 )
-from founderops.revenue.churn_risk import scorer_for
+from founderops.revenue.churn_risk import ChurnInputError, scorer_for
 from founderops.revenue.insights import (
-    Tickets,
+    TicketLog,
+    TicketSeen,
     churn_features_from_ledger,
     daily_series_from_ledger,
     labelled_history,
@@ -121,10 +124,16 @@ def test_it_books_new_mrr_on_the_first_paid_invoices_day() -> None:
     }
 
 
+def _tickets(*seen: tuple[str, datetime, bool]) -> TicketLog:
+    return TicketLog.of(TicketSeen(*ticket) for ticket in seen)
+
+
+# Bob's tickets in April (inside the 90 days before 1 May), one of them unhappy.
+BOBS = _tickets(("bob", _at(4, 3), False), ("bob", _at(4, 18), True))
+
+
 def test_it_builds_churn_features_from_the_billing_records() -> None:
-    features = churn_features_from_ledger(
-        _ledger(), MONTH_END, 3, {"bob": Tickets(2, 1)}, months=MONTHS
-    )
+    features = churn_features_from_ledger(_ledger(), MONTH_END, 3, BOBS, months=MONTHS)
     bob = features["bob"]
     assert (bob.tenure_months, bob.interval, bob.mrr, bob.discount_share) == (
         3,
@@ -139,9 +148,50 @@ def test_it_counts_trouble_in_the_last_90_days_of_the_snapshot() -> None:
     assert (bob.failed_payments_90d, bob.refunds_90d) == (1, 1)
 
 
-def test_it_passes_ticket_counts_through() -> None:
-    features = churn_features_from_ledger(_ledger(), MONTH_END, 3, {"bob": Tickets(2, 1)}, MONTHS)
+def test_it_counts_the_tickets_of_the_90_days_before_the_snapshot() -> None:
+    features = churn_features_from_ledger(_ledger(), MONTH_END, 3, BOBS, MONTHS)
     assert (features["bob"].support_tickets_90d, features["bob"].negative_tickets_90d) == (2, 1)
+
+
+def test_it_counts_no_ticket_of_after_the_snapshot() -> None:
+    later = _tickets(("bob", _at(5, 1), True), ("bob", _at(5, 20), False))
+    bob = churn_features_from_ledger(_ledger(), MONTH_END, 3, later, MONTHS)["bob"]
+    assert (bob.support_tickets_90d, bob.negative_tickets_90d) == (0, 0)
+
+
+def test_it_counts_no_ticket_older_than_90_days_at_the_snapshot() -> None:
+    old = _tickets(("bob", datetime(2025, 1, 30, 23, 59, tzinfo=UTC), True))
+    bob = churn_features_from_ledger(_ledger(), MONTH_END, 3, old, MONTHS)["bob"]
+    assert bob.support_tickets_90d == 0
+
+
+def test_it_counts_a_ticket_on_the_first_day_of_the_window() -> None:
+    first = _tickets(("bob", datetime(2025, 1, 31, tzinfo=UTC), False))  # 1 May - 90 days
+    bob = churn_features_from_ledger(_ledger(), MONTH_END, 3, first, MONTHS)["bob"]
+    assert bob.support_tickets_90d == 1
+
+
+def test_it_ends_the_current_snapshots_windows_with_the_day_it_is_taken() -> None:
+    """A month to date: 90 days back from the close of `through`, not from the month's end."""
+    features = churn_features_from_ledger(
+        _ledger(), MONTH_END, 3, BOBS, MONTHS, through=date(2025, 4, 10)
+    )
+    assert (features["bob"].support_tickets_90d, features["bob"].failed_payments_90d) == (1, 0)
+
+
+def test_it_gives_each_past_snapshot_its_own_ticket_counts() -> None:
+    """The one past snapshot is March's end: Bob's March ticket counts, his April ones not."""
+    log = _tickets(("bob", _at(3, 10), False), ("bob", _at(4, 3), True), ("ann", _at(4, 9), True))
+    history = labelled_history(_ledger(), MONTHS, MONTH_END, log)
+    assert sorted((h.features.mrr, h.features.support_tickets_90d) for h in history) == [
+        (2175, 1),
+        (2900, 0),
+    ]
+
+
+def test_it_refuses_a_ticket_time_without_a_zone() -> None:
+    with pytest.raises(ChurnInputError, match=r"bob .* no time zone"):
+        _tickets(("bob", datetime(2025, 4, 3), False))
 
 
 def test_it_measures_the_mrr_change_over_three_months() -> None:

@@ -11,7 +11,6 @@ import pytest
 import time_machine
 
 from founderops.revenue import csv_import, engine, stripe_store
-from founderops.revenue.billing import RevenueInputError
 from founderops.revenue.ledger import customer_ids, ledger_from_db, problems
 from founderops.revenue.models import FxRate
 from tests.revenue import fake_stripe as fs
@@ -398,11 +397,21 @@ def test_it_converts_a_foreign_customer_at_the_dated_rate() -> None:
     assert mrr(engine.compute(ledger_from_db(livemode=False)))[0] == 1100
 
 
-def test_it_names_a_price_the_engine_cannot_count() -> None:
+def test_it_reads_a_weekly_price_as_a_week() -> None:
     store(fs.product(), fs.price("price_weekly", 500, interval="week"))
-    store(monthly(1, MAR, APR, amount=500, price_id="price_weekly"))
-    with pytest.raises(RevenueInputError, match="price price_weekly bills every 1 week"):
-        ledger_from_db(livemode=False)
+    week = datetime(2026, 3, 8, tzinfo=UTC)
+    store(monthly(1, MAR, week, amount=500, price_id="price_weekly"))
+    assert ledger_from_db(livemode=False).invoices[0].lines[0].interval == "week"
+
+
+def test_it_leaves_out_a_customer_whose_price_interval_cannot_be_counted() -> None:
+    store(fs.product(), fs.price("price_odd", 500, interval="week", interval_count=200))
+    store(monthly(1, MAR, APR, amount=500, price_id="price_odd"))
+    ledger = ledger_from_db(livemode=False)
+    assert (ledger.customers, ledger.invoices) == ([], [])
+    [excluded] = ledger.excluded
+    assert (excluded.customer, excluded.record) == ("cus_ada", "invoice in_1 line il_1")
+    assert "price price_odd bills every 200 week(s)" in excluded.reason
 
 
 def test_it_reads_a_quarterly_price_as_a_quarter() -> None:
@@ -427,9 +436,12 @@ def test_it_includes_csv_imports_in_live_mode() -> None:
     assert customer_ids(livemode=True)["csv:c1"] is not None
 
 
-def test_it_leaves_a_currency_without_a_rate_to_a_clear_error() -> None:
+def test_it_leaves_out_a_customer_whose_currency_has_no_rate() -> None:
     catalog()
     store(fs.price("price_eur", 1000, currency="eur"))
     store({**monthly(1, MAR, APR, amount=1000, price_id="price_eur"), "currency": "eur"})
-    with pytest.raises(RevenueInputError, match="EUR"):
-        engine.compute(ledger_from_db(livemode=False))
+    ledger = ledger_from_db(livemode=False)
+    assert [str(e) for e in ledger.excluded] == [
+        "no EURUSD rate on or before 2026-03-01 (invoice in_1)"
+    ]
+    assert engine.compute(ledger).customers == []

@@ -129,3 +129,17 @@ def test_it_refuses_a_month_before_2000_or_more_than_a_year_ahead() -> None:
     for text in ("1999-12", "2027-05", "9999-12"):
         with pytest.raises(InvalidInput, match="from 2000-01 to 2027-04"):
             spend.parse_month(text)
+
+
+def test_it_reads_a_spend_in_thousandths_for_a_three_decimal_currency() -> None:
+    assert spend.parse_amount("12.345", "KWD") == 12_345
+
+
+@pytest.mark.parametrize("text", ["1.250,00", "1,5", "12,50", "1,25,000"])
+def test_it_refuses_a_comma_that_is_not_a_thousands_separator(text: str) -> None:
+    with pytest.raises(InvalidInput, match="a dot for decimals"):
+        spend.parse_amount(text, "USD")
+
+
+def test_it_reads_thousands_groups_without_decimals() -> None:
+    assert spend.parse_amount("12,500", "USD") == 1_250_000

@@ -131,3 +131,20 @@ def test_it_says_so_when_nothing_is_unusual() -> None:
     out = io.StringIO()
     call_command("revenue", "watch", stdout=out)
     assert out.getvalue() == "nothing unusual\n"
+
+
+@pytest.mark.django_db
+def test_it_watches_the_others_and_names_a_customer_it_cannot_count() -> None:
+    csv_import.import_invoices(customers_refunded_on(YESTERDAY, refunds=6))
+    # Billed in EUR with no EUR rate stored: left out, not a stop for the whole watch.
+    euro = "cx,cx@example.com,in_x,EUR,20.00,0.00,2026-02-01,2026-03-01,Pro,month,paid,,"
+    csv_import.import_invoices(f"{COLUMNS}\n{euro}\n")
+    [finding] = watch.watch(livemode=True)
+    assert finding.left_out == (
+        "csv:cx: no EURUSD rate on or before 2026-02-01 (invoice csv:in_x)",
+    )
+    body = Notification.objects.get(event="revenue").body
+    assert body.endswith(
+        "Left out of these figures: csv:cx: no EURUSD rate on or before 2026-02-01 "
+        "(invoice csv:in_x)."
+    )

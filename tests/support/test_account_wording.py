@@ -106,3 +106,15 @@ def test_it_finds_amounts_it_cannot_read_exactly_unclear() -> None:
 def test_it_refuses_decimals_in_a_zero_decimal_currency() -> None:
     [ask] = asked("", "please refund 500.50 JPY")
     assert ask.unclear
+
+
+def test_it_reads_three_decimals_in_a_three_decimal_currency() -> None:
+    assert amount_in("please refund 1.500 KWD") == (1500, "KWD")
+
+
+def test_it_reads_a_dinar_amount_with_fewer_decimals() -> None:
+    assert amount_in("refund KWD 12.5") == (12500, "KWD")
+
+
+def test_it_keeps_reading_a_dot_group_as_thousands_outside_three_decimal_currencies() -> None:
+    assert amount_in("refund 1.500 USD") is None

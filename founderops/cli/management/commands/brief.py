@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from argparse import ArgumentTypeError
 from datetime import date, timedelta
 from typing import Any
@@ -60,6 +61,8 @@ class Command(BaseCommand):
 
 
 RELATIVE_DAYS = {"today": 0, "yesterday": 1}
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+EARLIEST = date(2000, 1, 1)
 
 
 def _day(raw: str) -> date:
@@ -68,8 +71,12 @@ def _day(raw: str) -> date:
         today = clock.now().astimezone(briefing.configured_zone()).date()
         return today - timedelta(days=RELATIVE_DAYS[raw.strip().lower()])
     try:
-        return date.fromisoformat(raw)
+        # fromisoformat alone also takes 20261231 and week dates (2026-W49-1).
+        day = date.fromisoformat(raw) if DAY.fullmatch(raw) else None
     except ValueError:
-        raise ArgumentTypeError(
-            f"{raw!r} is not a date like 2026-01-31, today or yesterday"
-        ) from None
+        day = None
+    if day is None:
+        raise ArgumentTypeError(f"{raw!r} is not a date like 2026-01-31, today or yesterday")
+    if day < EARLIEST:
+        raise ArgumentTypeError(f"{raw!r} is before {EARLIEST}: nothing was recorded then")
+    return day

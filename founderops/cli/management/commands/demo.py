@@ -98,7 +98,8 @@ class Command(BaseCommand):
             return "Inkwell's Stripe history is already in place (/revenue/)."
         return (
             f"{stored} Stripe objects of Inkwell's last 18 months loaded through the Stripe "
-            f"sync (/revenue/)."
+            f"sync (/revenue/); the invoices still unpaid are in dunning "
+            f"(/admin/revenue/dunning/)."
         )
 
     def start_inkwell(self, sim_port: int, url: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from argparse import ArgumentTypeError
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from founderops.core import clock
 from founderops.core.errors import InvalidInput
 from founderops.core.money import Money
 from founderops.revenue import csv_import, insights, spend, watch
@@ -35,7 +38,7 @@ class Command(BaseCommand):
             help="check a day for a drop in new MRR or a spike in failed payments or refunds "
             "and notify the founder (daily on its own; once per finding)",
         )
-        check.add_argument("--day", type=date.fromisoformat, help="YYYY-MM-DD (yesterday)")
+        check.add_argument("--day", type=_past_day, help="YYYY-MM-DD (yesterday)")
         spent = actions.add_parser(
             "spend",
             help="record acquisition spend for CAC and payback (`spend MONTH AMOUNT`), or list it",
@@ -64,6 +67,8 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {error}") from None
         for line, reason in report.rejected:
             self.stdout.write(f"{path}:{line}: rejected: {reason}")
+        for line, note in report.notes:
+            self.stdout.write(f"{path}:{line}: {note}")
         self.stdout.write(report.summary())
 
     def _watch(self, day: date | None) -> None:
@@ -104,3 +109,16 @@ def read_text(path: Path) -> str:
         raise CommandError(f"{path}: {error.strerror}") from None
     except UnicodeDecodeError as error:
         raise CommandError(f"{path}: not UTF-8 text (byte {error.start})") from None
+
+
+def _past_day(raw: str) -> date:
+    """A whole day already over (UTC), as YYYY-MM-DD: the watch judges closed days only."""
+    try:
+        day = date.fromisoformat(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ArgumentTypeError(f"{raw!r} is not a date like 2026-01-31")
+    if day >= clock.now().date():
+        raise ArgumentTypeError(f"{raw} is not over yet (UTC): give yesterday or earlier")
+    return day
