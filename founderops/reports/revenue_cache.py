@@ -72,7 +72,7 @@ Family = dict[str, Any]
 Key = tuple[Any, ...]
 _entries: OrderedDict[Key, Family] = OrderedDict()
 _lock = threading.Lock()
-# How many times an entry was made (tests and the bench read it).
+# How many times an entry was made (the tests read it).
 misses = 0
 
 
