@@ -5,6 +5,12 @@ says what was true then: incidents open at its end (with their age then), incide
 started in it, each component's uptime over it (the status page's rule), the components
 with under a quarter of their 30-day error budget left, maintenance in the next week, and
 heartbeat monitors that missed a ping in it.
+
+An open incident's state and acknowledgement are those at the window's end (its state from
+the audited state changes before it; a return to investigating when alerts fire again is not
+audited, so an incident back from monitoring may show as monitoring), and a heartbeat counts
+as down at the end from its last check before the end, not from its state now. Maintenance
+windows have no creation time: one planned after the briefing is listed as if known.
 """
 
 from __future__ import annotations
@@ -13,17 +19,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
+from founderops.core import clock
+from founderops.core.models import AuditEvent
 from founderops.incidents import slo, statuspage
 from founderops.incidents.models import Incident
 from founderops.monitoring.models import CheckResult, MaintenanceWindow, Monitor
-from founderops.reports.support import duration
+from founderops.reports.support import LIVE_SLACK, duration
 
 if TYPE_CHECKING:
     from founderops.reports.briefing import Window
 
 MAINTENANCE_AHEAD = timedelta(days=7)
+STATE_CHANGED = "incidents.state_changed"
 SHOWN = 10
 
 
@@ -55,9 +64,39 @@ def summarize(window: Window) -> Health:
 
 
 def open_at(moment: datetime) -> list[Incident]:
+    """Incidents open at `moment`, with their state and acknowledgement as they were then."""
     still_open = Q(resolved_at__isnull=True) | Q(resolved_at__gt=moment)
-    found = Incident.objects.filter(still_open, started_at__lte=moment)
-    return list(found.order_by("priority", "started_at", "pk"))
+    found = list(
+        Incident.objects.filter(still_open, started_at__lte=moment).order_by(
+            "priority", "started_at", "pk"
+        )
+    )
+    states = states_at(found, moment)
+    for incident in found:
+        incident.state = states.get(incident.pk, incident.state)
+        if incident.acknowledged_at is not None and incident.acknowledged_at > moment:
+            incident.acknowledged_at = None
+    return found
+
+
+def states_at(incidents: list[Incident], moment: datetime) -> dict[int, str]:
+    """The state of each incident at `moment`: the last audited change before it; the state an
+    incident opens in when its changes all came later; as it stands when it never changed."""
+    changes = AuditEvent.objects.filter(
+        action=STATE_CHANGED,
+        subject_type="incident",
+        subject_id__in=[str(incident.pk) for incident in incidents],
+    ).order_by("created_at", "pk")
+    out: dict[int, str] = {}
+    for incident in incidents:
+        if incident.resolved_at is not None or incident.state == Incident.State.RESOLVED:
+            out[incident.pk] = Incident.State.INVESTIGATING
+    for subject, at, outcome in changes.values_list("subject_id", "created_at", "outcome"):
+        if at <= moment:
+            out[int(subject)] = outcome
+        else:
+            out.setdefault(int(subject), Incident.State.INVESTIGATING)
+    return out
 
 
 def started_in(start: datetime, end: datetime) -> dict[str, int]:
@@ -82,7 +121,9 @@ def maintenance_ahead(moment: datetime) -> list[MaintenanceWindow]:
 
 
 def missed_heartbeats(start: datetime, end: datetime) -> list[Monitor]:
-    """Heartbeat monitors with a failed check in [start, end), or down at its end."""
+    """Heartbeat monitors with a failed check in [start, end), or down at its end: down now
+    for a window ending now; for a past one, down since before its end or failing its last
+    check before the end (a state now says nothing of then)."""
     failed = CheckResult.objects.filter(
         monitor__kind=Monitor.Kind.HEARTBEAT,
         outcome=CheckResult.Outcome.DOWN,
@@ -90,7 +131,14 @@ def missed_heartbeats(start: datetime, end: datetime) -> list[Monitor]:
         at__lt=end,
     ).values("monitor_id")
     heartbeats = Monitor.objects.filter(kind=Monitor.Kind.HEARTBEAT)
-    found = heartbeats.filter(Q(pk__in=failed) | Q(state=Monitor.State.DOWN))
+    down = Q(state=Monitor.State.DOWN)
+    if end < clock.now() - LIVE_SLACK:
+        last = CheckResult.objects.filter(monitor=OuterRef("pk"), at__lt=end).order_by("-at", "-pk")
+        heartbeats = heartbeats.annotate(last_outcome=Subquery(last.values("outcome")[:1]))
+        down = Q(state=Monitor.State.DOWN, state_since__lte=end) | Q(
+            last_outcome=CheckResult.Outcome.DOWN
+        )
+    found = heartbeats.filter(Q(pk__in=failed) | down)
     return list(found.order_by("name")[:SHOWN])
 
 

@@ -16,6 +16,12 @@ Every renewal of yesterday has happened by now, so yesterday's close is a number
 A customer whose records cannot be counted (`revenue.quarantine`) is left out of every figure
 and listed in `Snapshot.left_out` with the reasons; whatever shows the figures shows that list
 too (the pages' notice, the briefing's line), so no figure is silently short.
+
+`known_at` says whose knowledge the snapshot uses. The pages use everything stored (None); a
+snapshot of an earlier day (`as_of` given) knows what was known at that day's close, and the
+briefing what was known when its window ended: refunds, cancellations, voids and payments
+made after that moment are not in it (`revenue.known` has the rules), and neither are the
+support tickets the churn risk reads, nor who was leaving at period end.
 """
 
 from __future__ import annotations
@@ -29,10 +35,11 @@ from functools import cached_property
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
+from django.db.models import Q
 
 from founderops.core import clock, gcpause
 from founderops.reports import revenue_cache
-from founderops.revenue import churn_risk, cohorts, forecast, insights, ledger, metrics
+from founderops.revenue import churn_risk, cohorts, forecast, insights, known, ledger, metrics
 from founderops.revenue.billing import Exclusion, Ledger, RevenueInputError
 from founderops.revenue.book import day_number, from_ledger
 from founderops.revenue.engine import PROFILES, Result, Settings, compute
@@ -137,11 +144,14 @@ class Snapshot:
         as_of: date,
         records: Ledger,
         result: Result,
+        known_at: datetime | None = None,
         family: dict[str, Any] | None = None,
         shared: dict[str, Any] | None = None,
     ) -> None:
         self.livemode, self.profile, self.as_of = livemode, profile, as_of
         self.ledger, self.result = records, result
+        # None: everything stored now; else facts that happened before this instant only.
+        self.known_at = known_at
         self.family: dict[str, Any] = {profile: self} if family is None else family
         self.shared: dict[str, Any] = {} if shared is None else shared
 
@@ -155,6 +165,7 @@ class Snapshot:
             self.as_of,
             self.ledger,
             self.result,
+            self.known_at,
             self.family,
             self.shared,
         )
@@ -237,7 +248,7 @@ class Snapshot:
         if self.family.get(name) is None:
             result = compute(self.result.book, PROFILES[name])
             self.family[name] = Snapshot(
-                self.livemode, name, self.as_of, self.ledger, result, self.family
+                self.livemode, name, self.as_of, self.ledger, result, self.known_at, self.family
             )
         found: Snapshot = self.family[name]
         return found.view()
@@ -260,26 +271,40 @@ def last_full_day(moment: datetime | None = None) -> date:
 
 
 def snapshot(
-    livemode: bool, profile: str = DEFAULT_PROFILE, as_of: date | None = None
+    livemode: bool,
+    profile: str = DEFAULT_PROFILE,
+    as_of: date | None = None,
+    known_at: datetime | None = None,
 ) -> Snapshot | None:
-    """The revenue of one mode through `as_of` (default: yesterday, UTC); None without any
-    billing history that reaches a full day. A customer whose records cannot be counted is
-    left out (`Snapshot.left_out` says who and why); RevenueInputError only when nothing can
-    be counted: every customer left out, or a problem of the whole book (amounts too large
-    for exact arithmetic). The message says why."""
+    """The revenue of one mode through `as_of` (default: yesterday, UTC) with what was known
+    before `known_at` (default: everything stored, or with `as_of` given, the close of that
+    day; a moment not in the past is everything stored); None without any billing history
+    that reaches a full day. A customer whose records cannot be counted is left out
+    (`Snapshot.left_out` says who and why); RevenueInputError only when nothing can be
+    counted: every customer left out, or a problem of the whole book (amounts too large for
+    exact arithmetic). The message says why."""
+    if known_at is None and as_of is not None:
+        known_at = known.close_of(as_of)
+    known_at = known.capped(known_at)
     as_of = as_of or last_full_day()
-    key, family = revenue_cache.family(livemode, as_of, (gross_margin(),))
+    key, family = revenue_cache.family(livemode, as_of, (known_at, gross_margin()))
     if profile not in family:
         first = not family
         with gcpause.paused():
-            family[profile] = _computed(livemode, profile, as_of, family)
+            family[profile] = _computed(livemode, profile, as_of, known_at, family)
         if first:
             revenue_cache.confirm(key)
     found: Snapshot | None = family[profile]
     return None if found is None else found.view()
 
 
-def _computed(livemode: bool, profile: str, as_of: date, family: dict[str, Any]) -> Snapshot | None:
+def _computed(
+    livemode: bool,
+    profile: str,
+    as_of: date,
+    known_at: datetime | None,
+    family: dict[str, Any],
+) -> Snapshot | None:
     """A new member of `family`: from a sibling's ledger when there is one, else read."""
     sibling = next(iter(family.values()), False)
     if sibling is None:
@@ -287,7 +312,7 @@ def _computed(livemode: bool, profile: str, as_of: date, family: dict[str, Any])
     if isinstance(sibling, Snapshot):
         records, book = sibling.ledger, sibling.result.book
     else:
-        records = ledger.ledger_from_db(livemode, through=as_of)
+        records = ledger.ledger_from_db(livemode, through=as_of, known_at=known_at)
         if not any(invoice.period_start.date() <= as_of for invoice in records.invoices):
             if records.excluded:
                 # Nothing left to count: say why rather than look like an empty account.
@@ -299,7 +324,8 @@ def _computed(livemode: bool, profile: str, as_of: date, family: dict[str, Any])
         whole = from_ledger(records)
         # Cut at the close of `as_of`: later periods (billed ahead, or this morning) wait.
         book = replace(whole, days=day_number(as_of) - whole.first + 1)
-    return Snapshot(livemode, profile, as_of, records, compute(book, PROFILES[profile]), family)
+    result = compute(book, PROFILES[profile])
+    return Snapshot(livemode, profile, as_of, records, result, known_at, family)
 
 
 def has_billing(livemode: bool) -> bool:
@@ -435,15 +461,19 @@ def risk_model(
 
 def ticket_log(snap: Snapshot) -> insights.TicketLog:
     """Every support ticket of a billing customer (through their customer) up to the close of
-    `as_of`, with its time and whether it read as negative."""
+    `as_of` and before the snapshot's `known_at`, with its time and whether it read as
+    negative."""
     keys: dict[int, list[str]] = defaultdict(list)
     for key, person in snap.people.items():
         if person.customer_id is not None:
             keys[person.customer_id].append(key)
     billed = BillingCustomer.objects.filter(livemode=snap.livemode).values("customer_id")
-    rows = Ticket.objects.filter(
-        customer_id__in=billed, created_at__lt=_midnight(snap.as_of + timedelta(days=1))
-    ).values_list("customer_id", "created_at", "sentiment")
+    until = _midnight(snap.as_of + timedelta(days=1))
+    if snap.known_at is not None:
+        until = min(until, snap.known_at)
+    rows = Ticket.objects.filter(customer_id__in=billed, created_at__lt=until).values_list(
+        "customer_id", "created_at", "sentiment"
+    )
     return insights.TicketLog.of(
         insights.TicketSeen(key, created_at, sentiment == Ticket.Sentiment.NEGATIVE)
         for customer_id, created_at, sentiment in rows.iterator()
@@ -456,16 +486,45 @@ def _midnight(day: date) -> datetime:
 
 
 def leaving(snap: Snapshot) -> list[Leaving]:
-    """Paying customers whose subscription is canceled and ends at its period's end."""
-    rows = Subscription.objects.filter(
-        livemode=snap.livemode, cancel_at_period_end=True, ended_at__isnull=True
-    ).exclude(status__in=("canceled", "incomplete_expired"))
+    """Paying customers whose subscription is canceled and ends at its period's end (as it
+    stood at the snapshot's `known_at`)."""
     ends: dict[str, datetime | None] = {}
-    for key, end in rows.values_list("customer__stripe_id", "current_period_end"):
+    for key, end in leaving_subscriptions(snap.livemode, snap.known_at):
         if key and snap.mrr_of(key) > 0:
             ends[key] = max(filter(None, (ends.get(key), end)), default=None)
     found = [Leaving(who(snap, key), snap.mrr_of(key), end) for key, end in ends.items()]
     return sorted(found, key=lambda item: (item.ends is None, item.ends or clock.now()))
+
+
+def leaving_subscriptions(
+    livemode: bool, known_at: datetime | None
+) -> list[tuple[str | None, datetime | None]]:
+    """(customer key, end) of each subscription canceled and still running at `known_at`."""
+    if known_at is None:
+        now = Subscription.objects.filter(
+            livemode=livemode, cancel_at_period_end=True, ended_at__isnull=True
+        ).exclude(status__in=("canceled", "incomplete_expired"))
+        return list(now.values_list("customer__stripe_id", "current_period_end"))
+    candidates = Subscription.objects.filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gte=known_at),
+        livemode=livemode,
+        canceled_at__lt=known_at,
+        needs_fetch=False,
+    ).exclude(created__gte=known_at)
+    rows = candidates.values_list(
+        "customer__stripe_id",
+        "cancel_at",
+        "current_period_end",
+        "ended_at",
+        "canceled_at",
+        "cancel_at_period_end",
+    )
+    return [
+        # The period then is the one canceled in: it ends where `cancel_at` says (or it did).
+        (key, cancel_at or ended_at or period_end)
+        for key, cancel_at, period_end, ended_at, canceled_at, flagged in rows
+        if known.subscription_state(ended_at, canceled_at, flagged, known_at).leaving
+    ]
 
 
 def gross_margin() -> Fraction:

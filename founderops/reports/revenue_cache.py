@@ -11,7 +11,8 @@ revenue settings, so it is kept under exactly that key and recomputed only when 
   deleted or fetched by a bulk update;
 - the FX rates themselves (a short table without a write time: an import may rewrite a day's
   rate in place), as a digest;
-- the day (`as_of`) and the settings the figures use (the gross margin).
+- the day (`as_of`), the knowledge cut-off (`known_at`: a briefing's window end) and the
+  settings the figures use (the gross margin).
 
 Reading the key costs a few aggregate queries; a stale entry can never be served, whichever
 process made the change, so several web processes need no messages between them: each keeps
@@ -115,11 +116,12 @@ def rates_digest() -> str:
     return digest.hexdigest()
 
 
-def family(livemode: bool, as_of: date, settings: tuple[object, ...]) -> tuple[Key, Family]:
-    """The snapshots (by profile) of one mode through `as_of` under `settings`, for the billing
-    as stored now: the kept ones, or a new empty family that replaces the stale one."""
+def family(livemode: bool, as_of: date, given: tuple[object, ...]) -> tuple[Key, Family]:
+    """The snapshots (by profile) of one mode through `as_of` under what else they are given
+    (the knowledge cut-off `known_at`, the gross margin), for the billing as stored now: the
+    kept ones, or a new empty family that replaces the stale one."""
     global misses
-    scope = (livemode, as_of, settings)
+    scope = (livemode, as_of, given)
     key = (*scope, state(livemode))
     with _lock:
         found = _entries.get(key)

@@ -9,7 +9,7 @@ ends), and its lines add up to the table's cell exactly, by construction, not by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from fractions import Fraction
 
@@ -17,6 +17,7 @@ import numpy as np
 from django.utils import timezone
 
 from founderops.reports.revenue import Snapshot, Who, who
+from founderops.revenue import known, rounding
 from founderops.revenue.book import NEVER, PAID, day_date
 from founderops.revenue.engine import (
     MOVEMENTS,
@@ -53,6 +54,8 @@ class Line:
     after: Fraction
     amount: Fraction
     invoices: tuple[InvoiceRef, ...]
+    # Whole cents as shown, the lines sharing the movement's shown total (`shown_lines`).
+    shown: int | None = None
 
 
 # --- one month's movement, customer by customer ----------------------------------------------
@@ -75,6 +78,13 @@ def movement_lines(snap: Snapshot, month: int, kind: str) -> list[Line]:
         if amount:
             lines.append(_line(snap, customer, month, amount, first, last))
     return sorted(lines, key=lambda line: (-abs(line.amount), line.who.name))
+
+
+def shown_lines(lines: list[Line], total: int) -> list[Line]:
+    """The lines with their shown cents: `total` (the movement as the table shows it) shared
+    by largest remainder, so the shown lines add up to it (`rounding.allocate`)."""
+    cents = rounding.allocate([line.amount for line in lines], total) if lines else []
+    return [replace(line, shown=shown) for line, shown in zip(lines, cents, strict=True)]
 
 
 def _days_of(calendar: Calendar, month: int) -> tuple[int, int]:
@@ -330,12 +340,40 @@ def failed_between(livemode: bool, start: datetime, end: datetime) -> list[Payme
     ]
 
 
-def unpaid_after_failure(livemode: bool) -> list[tuple[str, str, int, str]]:
-    """Open invoices with a failed payment: (customer key, number, amount due, currency)."""
-    rows = (
-        Invoice.objects.filter(livemode=livemode, status="open", charges__status="failed")
-        .distinct()
-        .order_by("created", "id")
-        .values_list("customer__stripe_id", "number", "stripe_id", "amount_remaining", "currency")
+def unpaid_after_failure(
+    livemode: bool, known_at: datetime | None = None
+) -> list[tuple[str, str, int, str]]:
+    """Open invoices with a failed payment: (customer key, number, amount due, currency);
+    with `known_at`, those open then after a payment that failed before then."""
+    if known_at is None:
+        rows = Invoice.objects.filter(livemode=livemode, status="open", charges__status="failed")
+        found = rows.distinct().order_by("created", "id").values_list(*_UNPAID_FIELDS)
+        return [(key or "", number or sid, due, cur) for key, number, sid, due, cur in found]
+    failed = Charge.objects.filter(livemode=livemode, status="failed", created__lt=known_at)
+    rows = Invoice.objects.filter(
+        livemode=livemode, pk__in=failed.values("invoice"), status__in=_UNPAID_STATUSES
+    ).exclude(created__gte=known_at)
+    out = []
+    for invoice in rows.order_by("created", "id").select_related("customer"):
+        if known.invoice_status(_times(invoice), known_at) == "open":
+            # Paid or voided since: none of it was paid then (partial payments are not timed).
+            due = invoice.amount_remaining if invoice.status == "open" else invoice.amount_due
+            key = invoice.customer.stripe_id if invoice.customer else ""
+            out.append((key, invoice.number or invoice.stripe_id, due, invoice.currency))
+    return out
+
+
+# Invoices that may have been open at an earlier moment.
+_UNPAID_STATUSES = ("open", "paid", "void", "uncollectible")
+_UNPAID_FIELDS = ("customer__stripe_id", "number", "stripe_id", "amount_remaining", "currency")
+
+
+def _times(invoice: Invoice) -> known.InvoiceTimes:
+    return known.InvoiceTimes(
+        invoice.status,
+        invoice.created,
+        invoice.finalized_at,
+        invoice.paid_at,
+        invoice.voided_at,
+        invoice.marked_uncollectible_at,
     )
-    return [(key or "", number or sid, due, currency) for key, number, sid, due, currency in rows]

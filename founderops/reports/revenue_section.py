@@ -6,6 +6,10 @@ UTC day before the window ends, whatever the founder's zone; failed payments are
 the window itself, like the other sections' events. Without billing data in the mode the
 numbers use (FOUNDEROPS_STRIPE_LIVEMODE) the section is empty and the briefing leaves it out.
 Customers whose records cannot be counted are named on a line of their own, right under MRR.
+
+Everything in it is what was known when the window ended, so a briefing rebuilt later for a
+past day (`brief morning --date`) says what that day's briefing would have said: refunds,
+cancellations, voids, payments and failures after the window's end are not in it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from django.conf import settings
 
 from founderops.reports import revenue, revenue_detail
 from founderops.reports.revenue_text import dollars, native, signed, whole_dollars
+from founderops.revenue import rounding
 from founderops.revenue.billing import RevenueInputError
 from founderops.revenue.engine import MOVEMENTS
 
@@ -26,7 +31,7 @@ if TYPE_CHECKING:
 AT_RISK_SHOWN = 3
 LEAVING_SHOWN = 3
 FAILED_SHOWN = 3
-LOSSES = ("contraction", "churn")
+LOSSES = rounding.LOSSES
 
 
 def render(window: Window) -> str:
@@ -35,7 +40,7 @@ def render(window: Window) -> str:
         return ""
     as_of = window.end.astimezone(UTC).date() - timedelta(days=1)
     try:
-        snap = revenue.snapshot(livemode, as_of=as_of)
+        snap = revenue.snapshot(livemode, as_of=as_of, known_at=window.end)
     except RevenueInputError as error:
         return f"- **MRR:** cannot be computed: {error}"
     if snap is None:
@@ -67,18 +72,20 @@ def left_out_lines(snap: revenue.Snapshot) -> list[str]:
 
 
 def movements(day: revenue_detail.Day) -> str:
-    parts = []
-    for kind in MOVEMENTS:
-        amount = day.moves[kind]
-        if amount:
-            shown = signed(-amount if kind in LOSSES else amount)
-            parts.append(f"{kind} {shown} ({day.counts[kind]})")
+    """The day's movements and their net, rounded so the shown ones add up to the net and
+    lead to the MRR shown (the day's bridge, `rounding.month_bridge`)."""
+    net = sum(-day.moves[k] if k in LOSSES else day.moves[k] for k in MOVEMENTS) + day.fx
+    shown = rounding.month_bridge(day.mrr - net, day.moves, day.fx)
+    parts = [
+        f"{kind} {signed(shown.signed(kind))} ({day.counts[kind]})"
+        for kind in MOVEMENTS
+        if day.moves[kind]
+    ]
     if day.fx:
-        parts.append(f"FX {signed(day.fx)}")
+        parts.append(f"FX {signed(shown.fx)}")
     if not parts:
         return "none"
-    net = sum(-day.moves[k] if k in LOSSES else day.moves[k] for k in MOVEMENTS) + day.fx
-    return " · ".join(parts) + f" · net {signed(net)}"
+    return " · ".join(parts) + f" · net {signed(shown.net)}"
 
 
 def risk_lines(snap: revenue.Snapshot) -> list[str]:
@@ -105,7 +112,7 @@ def risk_lines(snap: revenue.Snapshot) -> list[str]:
 
 def failure_lines(snap: revenue.Snapshot, window: Window) -> list[str]:
     failed = revenue_detail.failed_between(snap.livemode, window.start, window.end)
-    unpaid = revenue_detail.unpaid_after_failure(snap.livemode)
+    unpaid = revenue_detail.unpaid_after_failure(snap.livemode, snap.known_at)
     shown = "; ".join(
         f"{revenue.who(snap, p.detail).name} {native(p.amount, p.currency)}"
         + (f" (invoice {p.invoice})" if p.invoice else "")

@@ -1,7 +1,9 @@
 """Money and rates in words, for the revenue pages and the briefing alike.
 
 Amounts are cents (the engine's exact fractions, or a Stripe object's integer minor units);
-they are rounded half-up only here, the engine's own rule for writing figures out.
+a single figure is rounded half-up here, the engine's own rule for writing figures out. Figures
+that must add up (a bridge row, a movement's customers) are rounded together first, by
+`revenue.rounding`, and arrive here in whole cents.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ def whole_dollars(cents: Fraction | float) -> str:
     return f"{MINUS}${text}" if cents < 0 and text != "0" else f"${text}"
 
 
-def signed(cents: Fraction) -> str:
+def signed(cents: Fraction | int) -> str:
     """ "+$12.00", or with a minus sign."""
-    return ("+" if cents >= 0 else MINUS) + "$" + grouped(money(abs(cents)))
+    value = Fraction(cents)
+    return ("+" if value >= 0 else MINUS) + "$" + grouped(money(abs(value)))
 
 
 def native(cents: int | Fraction, currency: str) -> str:

@@ -4,7 +4,9 @@ Every number says what it is measured over. Response times count answered ticket
 the tickets still waiting are shown beside them. Intents count only where they are known to
 be right (the agent answered confidently, or the founder labelled or approved the ticket);
 guesses on escalated tickets are a line of their own. "Now" is said only of a window that
-ends now; a past window reports what was waiting when it ended.
+ends now; a past window reports what was known when it ended: replies, decisions and labels
+made after its end are not counted, and a ticket answered later was still waiting then (its
+age measured at the end). Closing has no time stored: a ticket closed since is left out.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from django.db.models import Q
@@ -34,6 +36,8 @@ SUBJECT_CHARS = 80
 # A window ending this recently ends "now" (it was built a moment before it is rendered).
 LIVE_SLACK = timedelta(minutes=5)
 FOUNDER_LABELS = (TrainingExample.Source.APPROVAL, TrainingExample.Source.CORRECTION)
+# Later than anything stored: a live window's bound for "happened before the end".
+FAR = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -77,13 +81,25 @@ class SupportSummary:
 def summarize(window: Window, now: datetime | None = None) -> SupportSummary:
     now = now or clock.now()
     live = window.end >= now - LIVE_SLACK
+    # A past window knows what was known at its end: later replies, decisions and labels
+    # did not exist yet (a live one counts everything stored).
+    known = now if live else window.end
+    later = FAR if live else window.end
     tickets = Ticket.objects.filter(created_at__gte=window.start, created_at__lt=window.end)
-    rows = list(tickets.values_list("pk", "first_response_s", "intent", "resolved_by"))
-    decisions = dict(Decision.objects.filter(ticket__in=tickets).values_list("ticket_id", "action"))
-    labelled = set(
-        TrainingExample.objects.filter(ticket__in=tickets, source__in=FOUNDER_LABELS).values_list(
-            "ticket_id", flat=True
+    rows = [
+        (pk, wait, intent, by)
+        if replied is not None and replied < later
+        else (pk, None, intent, "")
+        for pk, wait, intent, by, replied in tickets.values_list(
+            "pk", "first_response_s", "intent", "resolved_by", "first_response_at"
         )
+    ]
+    decided = Decision.objects.filter(ticket__in=tickets, created_at__lt=later)
+    decisions = dict(decided.values_list("ticket_id", "action"))
+    labelled = set(
+        TrainingExample.objects.filter(
+            ticket__in=tickets, source__in=FOUNDER_LABELS, created_at__lt=later
+        ).values_list("ticket_id", flat=True)
     )
     confirmed = {
         pk for pk, *_ in rows if pk in labelled or decisions.get(pk) == Decision.Action.AUTO_REPLY
@@ -91,7 +107,7 @@ def summarize(window: Window, now: datetime | None = None) -> SupportSummary:
     # Stored by the database (Ticket.first_response_s): no datetime arithmetic per row.
     waits = [wait for _, wait, *_ in rows if wait is not None]
     unanswered = list(
-        tickets.filter(first_response_at__isnull=True)
+        tickets.filter(Q(first_response_at__isnull=True) | Q(first_response_at__gte=later))
         .exclude(status=Ticket.Status.CLOSED)
         .values_list("created_at", flat=True)
     )
@@ -105,7 +121,7 @@ def summarize(window: Window, now: datetime | None = None) -> SupportSummary:
         p50_first_response_s=percentile(waits, 50),
         p95_first_response_s=percentile(waits, 95),
         still_waiting=len(unanswered),
-        oldest_waiting_s=(now - min(unanswered)).total_seconds() if unanswered else None,
+        oldest_waiting_s=(known - min(unanswered)).total_seconds() if unanswered else None,
         top_intents=top_intents(intent for pk, _, intent, _ in rows if pk in confirmed),
         unclassified=len(rows) - len(confirmed),
         needs_you=pressing(now) if live else None,

@@ -18,6 +18,9 @@ What becomes MRR, and why:
   the moment of the change, so an upgrade shows as expansion, not as churn plus new.
 - Refunds (succeeded or pending) reach their invoice through their charge; the tax part of a
   refund is the invoice's tax share. Failed charges are failed payments of their invoice.
+- With `known_at`, the records as they stood then (`known.py` has the rules): later invoices,
+  refunds and failed charges are not there, an invoice paid or voided later is open, a
+  subscription canceled or ended later is still running.
 
 - Intervals: Stripe's (interval, interval_count) as the engine's cycle (days, weeks, months,
   years, every 1 to 3 years' worth; see `billing.UNITS` for how each becomes MRR).
@@ -48,7 +51,7 @@ from django.db import connections
 from django.db.models import Model, QuerySet
 
 from founderops.core import clock, gcpause
-from founderops.revenue import billing, quarantine
+from founderops.revenue import billing, known, quarantine
 from founderops.revenue.billing import Exclusion, RevenueInputError
 from founderops.revenue.models import (
     BillingCustomer,
@@ -82,6 +85,9 @@ _LINE_FIELDS = (
     "invoice__subscription__stripe_id",
     "invoice__voided_at",
     "invoice__marked_uncollectible_at",
+    "invoice__created",
+    "invoice__finalized_at",
+    "invoice__paid_at",
     "invoice__tax",
     "invoice__total",
     "stripe_id",
@@ -106,14 +112,19 @@ _LINE_FIELDS = (
 )
 
 
-def ledger_from_db(livemode: bool, through: date | None = None) -> billing.Ledger:
+def ledger_from_db(
+    livemode: bool, through: date | None = None, known_at: datetime | None = None
+) -> billing.Ledger:
     """Everything stored for one mode (CSV imports count as live), up to `through`'s month
     (default: this month), without the customers whose records cannot be counted: those are
-    in the ledger's `excluded`, each with the record and the reason."""
-    builder = _Builder(livemode, _durations(livemode), _trial_ends(livemode))
+    in the ledger's `excluded`, each with the record and the reason. With `known_at`, only
+    what had happened before that instant."""
+    builder = _Builder(livemode, _durations(livemode), _trial_ends(livemode), known_at)
     with gcpause.paused():  # about a million objects that all stay: see core.gcpause
-        for values in _line_rows(livemode):
-            builder.add(dict(zip(_LINE_FIELDS, values, strict=True)))
+        for values in _line_rows(livemode, known_at):
+            row = dict(zip(_LINE_FIELDS, values, strict=True))
+            if builder.rewind(row):
+                builder.add(row)
         return quarantine.screen(builder.finish(through or clock.now().date()))
 
 
@@ -160,18 +171,21 @@ def customer_ids(livemode: bool) -> dict[str, int | None]:
 # Reading.
 
 
-def _line_rows(livemode: bool) -> Iterator[tuple[Any, ...]]:
-    return _fetch(
-        InvoiceLine.objects.filter(
-            invoice__livemode=livemode,
-            invoice__deleted=False,
-            invoice__status__in=COUNTED,
-            price__type="recurring",
-            period_start__isnull=False,
-            period_end__isnull=False,
-        ).order_by("period_start", "invoice__stripe_id", "id"),
-        _LINE_FIELDS,
+def _line_rows(livemode: bool, known_at: datetime | None) -> Iterator[tuple[Any, ...]]:
+    rows = InvoiceLine.objects.filter(
+        invoice__livemode=livemode,
+        invoice__deleted=False,
+        invoice__status__in=COUNTED,
+        price__type="recurring",
+        period_start__isnull=False,
+        period_end__isnull=False,
     )
+    if known_at is not None:
+        # Not created yet, or still a draft then (the status itself is rewound row by row).
+        rows = rows.exclude(invoice__created__gte=known_at).exclude(
+            invoice__finalized_at__gte=known_at
+        )
+    return _fetch(rows.order_by("period_start", "invoice__stripe_id", "id"), _LINE_FIELDS)
 
 
 FETCH_CHUNK = 5000
@@ -308,6 +322,7 @@ class _Builder:
     livemode: bool
     durations: dict[str, str]
     trial_ends: dict[str, datetime]
+    known_at: datetime | None = None
     parts: list[_Part] = field(default_factory=list)
     by_invoice: dict[str, list[_Part]] = field(default_factory=lambda: defaultdict(list))
     # The parts of each subscription in `parts`' order: a credit looks only at its own.
@@ -318,6 +333,28 @@ class _Builder:
     subscriptions: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)
     # Customers found unusable while reading (a price interval that cannot be expressed).
     excluded: list[Exclusion] = field(default_factory=list)
+
+    def rewind(self, row: dict[str, Any]) -> bool:
+        """Turn the row's invoice into what it was at `known_at`; False: not counted then."""
+        if self.known_at is None:
+            return True
+        times = known.InvoiceTimes(
+            row["invoice__status"],
+            row["invoice__created"],
+            row["invoice__finalized_at"],
+            row["invoice__paid_at"],
+            row["invoice__voided_at"],
+            row["invoice__marked_uncollectible_at"],
+        )
+        status = known.invoice_status(times, self.known_at)
+        if status not in COUNTED:
+            return False
+        row["invoice__status"] = status
+        if status != "void":
+            row["invoice__voided_at"] = None
+        if status != "uncollectible":
+            row["invoice__marked_uncollectible_at"] = None
+        return True
 
     def add(self, row: dict[str, Any]) -> None:
         customer = row["invoice__customer__stripe_id"]
@@ -451,18 +488,21 @@ class _Builder:
 
     def finish(self, through: date) -> billing.Ledger:
         self._name_parts()
+        failures = self._failures()
         ledger = billing.Ledger(
             customers=list(dict.fromkeys(part.invoice.customer for part in self.parts)),
             subscriptions=self._subscriptions(),
             invoices=[part.invoice for part in self.parts],
             refunds=self._refunds(),
-            failed_payments=self._failures(),
+            failed_payments=failures,
             rates=[
                 billing.FxRate(rate.currency, rate.day, _rate(rate.rate))
                 for rate in FxRate.objects.order_by("currency", "day")
             ],
             excluded=list(self.excluded),
         )
+        if self.known_at is not None:
+            _past_due_then(ledger, failures)
         starts = [part.invoice.period_start.date() for part in self.parts]
         ledger.first_month = min(starts, default=through).replace(day=1)
         ledger.last_month = max(max(starts, default=through), through).replace(day=1)
@@ -483,7 +523,9 @@ class _Builder:
             if row[0] in self.subscriptions
         }
         return {
-            sub_id: _subscription(sub_id, customer, currency, first, stored.get(sub_id))
+            sub_id: _subscription(
+                sub_id, customer, currency, first, stored.get(sub_id), self.known_at
+            )
             for sub_id, (customer, currency, first) in self.subscriptions.items()
         }
 
@@ -497,7 +539,7 @@ class _Builder:
         )
         out = []
         for stripe_invoice, amount, created, synced in refunds:
-            if stripe_invoice in self.by_invoice:
+            if stripe_invoice in self.by_invoice and known.existed(created, synced, self.known_at):
                 out += self._share(stripe_invoice, amount, created or synced)
         return out
 
@@ -528,7 +570,7 @@ class _Builder:
         return [
             billing.FailedPayment(self.by_invoice[invoice][0].invoice.id, created or synced)
             for invoice, created, synced in failed
-            if invoice in self.by_invoice
+            if invoice in self.by_invoice and known.existed(created, synced, self.known_at)
         ]
 
 
@@ -551,21 +593,38 @@ class _Stored(SimpleNamespace):
 
 
 def _subscription(
-    sub_id: str, customer: str, currency: str, first: datetime, row: Any
+    sub_id: str,
+    customer: str,
+    currency: str,
+    first: datetime,
+    row: Any,
+    known_at: datetime | None,
 ) -> billing.Subscription:
     if row is None or row.needs_fetch:
         # A stub: known from its invoices only; reconciliation brings its dates.
         return billing.Subscription(sub_id, customer, currency, first)
+    then = known.subscription_state(
+        row.ended_at, row.canceled_at, row.cancel_at_period_end, known_at
+    )
     return billing.Subscription(
         sub_id,
         customer,
         currency,
         started_at=min(row.start_date or first, first),
-        ended_at=row.ended_at,
-        canceled_at=row.canceled_at,
-        cancel_at_period_end=row.cancel_at_period_end,
+        ended_at=then.ended_at,
+        canceled_at=then.canceled_at,
+        cancel_at_period_end=row.cancel_at_period_end if known_at is None else then.leaving,
         past_due=row.status in PAST_DUE,
     )
+
+
+def _past_due_then(ledger: billing.Ledger, failures: list[billing.FailedPayment]) -> None:
+    """A subscription's status has no transition times: past due then is one of its invoices
+    open then after a payment that failed before then (what makes Stripe say past_due)."""
+    open_invoices = {i.id: i.subscription for i in ledger.invoices if i.status == "open"}
+    overdue = {open_invoices[f.invoice] for f in failures if f.invoice in open_invoices}
+    for sub_id, subscription in ledger.subscriptions.items():
+        subscription.past_due = sub_id in overdue and subscription.ended_at is None
 
 
 def _unit(row: dict[str, Any], gross: int) -> tuple[int, int]:

@@ -1,4 +1,8 @@
-"""The engine's results as the reference scenario's two CSV files (half-up rounding here only)."""
+"""The engine's results as the reference scenario's two CSV files.
+
+Rounded as the pages round (`rounding`): a month's start, movements, FX and end add up on the
+line, and the customers' month-end MRR add up to the TOTAL line.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import io
 from fractions import Fraction
 from pathlib import Path
 
-from founderops.revenue import metrics
+from founderops.revenue import metrics, rounding
 from founderops.revenue.engine import MOVEMENTS, Month, Result
 
 MOVEMENT_COLUMNS = (
@@ -51,12 +55,13 @@ def _rate(value: Fraction | None) -> str:
 
 def movement_row(month: Month) -> list[str]:
     rates = metrics.month_rates(month)
+    shown = rounding.month_bridge(month.start, month.moves, month.fx)
     return [
         f"{month.month:%Y-%m}",
-        money(month.start),
-        *(money(month.moves[kind]) for kind in MOVEMENTS),
-        money(month.fx),
-        money(month.end),
+        money(Fraction(shown.start)),
+        *(money(Fraction(shown.moves[kind])) for kind in MOVEMENTS),
+        money(Fraction(shown.fx)),
+        money(Fraction(shown.end)),
         str(month.paying_end),
         "" if rates.arpa is None else money(rates.arpa),
         _rate(rates.customer_churn),
@@ -75,12 +80,17 @@ def movements_csv(result: Result) -> str:
 
 def month_end_csv(result: Result) -> str:
     header = ["customer", *(f"{m.month:%Y-%m}" for m in result.months)]
+    exact = [result.month_end(index) for index in range(len(result.customers))]
+    totals = [rounding.half_up(month.end) for month in result.months]
+    # Month by month, the customers share the month's rounded total.
+    columns = [
+        rounding.allocate([values[m] for values in exact], total) for m, total in enumerate(totals)
+    ]
     rows = [
-        [name, *(money(v) for v in result.month_end(index))]
+        [name, *(money(Fraction(column[index])) for column in columns)]
         for index, name in enumerate(result.customers)
     ]
-    totals = [money(month.end) for month in result.months]
-    return _csv([header, *rows, ["TOTAL", *totals]])
+    return _csv([header, *rows, ["TOTAL", *(money(Fraction(t)) for t in totals)]])
 
 
 def write(result: Result, out: Path) -> list[Path]:

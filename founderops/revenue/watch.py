@@ -5,6 +5,10 @@ series' own robust baseline (`insights.alerts`): a sudden drop in new MRR, a spi
 payments, a spike in refunds. A finding is published to the notifications outbox with a key
 per rule and day, so a job delivered twice, or run again by hand, notifies once; each one is
 audited with the figures behind it. The morning briefing repeats them; this is the page.
+
+A day is judged on what was known at its close (`known.close_of`): a refund, failure or
+payment stored afterwards does not change it, so `revenue watch --day D` run a week later
+finds what the run on the morning after D found.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from django.db import transaction
 
 from founderops.core import audit, clock, notifications
 from founderops.core.models import Notification
-from founderops.revenue import insights
+from founderops.revenue import insights, known
 from founderops.revenue.billing import Ledger
 from founderops.revenue.ledger import ledger_from_db
 
@@ -50,12 +54,17 @@ def watch(day: date | None = None, livemode: bool | None = None) -> list[Finding
     """Check `day` (default: yesterday in UTC) and publish what it finds, once per key."""
     day = day or clock.now().date() - timedelta(days=1)
     mode = settings.STRIPE_LIVEMODE if livemode is None else livemode
-    ledger = ledger_from_db(mode, through=day)
+    ledger = day_ledger(day, mode)
     left_out = tuple(f"{e.customer}: {e}" for e in ledger.excluded)
     found = [Finding(alert, mode, left_out) for alert in findings(ledger, day)]
     for finding in found:
         _publish(finding)
     return found
+
+
+def day_ledger(day: date, livemode: bool) -> Ledger:
+    """The records through `day` as they stood at its close (UTC)."""
+    return ledger_from_db(livemode, through=day, known_at=known.capped(known.close_of(day)))
 
 
 def _publish(finding: Finding) -> None:

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET
 
 from founderops.reports import revenue, revenue_detail, revenue_insights
 from founderops.reports.revenue import Headline, Snapshot
-from founderops.revenue import ledger
+from founderops.revenue import ledger, rounding
 from founderops.revenue.billing import RevenueInputError
 from founderops.revenue.engine import MOVEMENTS
 from founderops.revenue.forecast import ForecastInputError
@@ -192,31 +192,38 @@ def figures(h: Headline) -> list[Figure]:
 
 @dataclass(frozen=True)
 class Cell:
-    value: Fraction
+    # Whole cents as shown (the row's figures add up); `exact` says whether anything moved.
+    value: int
     count: int
     url: str
+    exact: Fraction
 
 
 @dataclass(frozen=True)
 class TableRow:
     month: date
     partial: bool
-    start: Fraction
+    start: int
     cells: list[Cell]
     fx: Cell
-    end: Fraction
+    end: int
     customers: int
 
 
 def table_rows(snap: Snapshot, choice: Choice) -> list[TableRow]:
-    """The movement table, newest month first, each cell linking to its customers."""
+    """The movement table, newest month first, each cell linking to its customers; rounded
+    so that each row's start and movements add up to its end (`rounding.month_bridge`)."""
     out = []
     for row in reversed(snap.rows):
+        shown = rounding.month_bridge(row.start, row.moves, row.fx)
         cells = [
-            Cell(row.moves[k], row.counts[k], movement_url(choice, row.month, k)) for k in MOVEMENTS
+            Cell(shown.moves[k], row.counts[k], movement_url(choice, row.month, k), row.moves[k])
+            for k in MOVEMENTS
         ]
-        fx = Cell(row.fx, 0, movement_url(choice, row.month, "fx"))
-        out.append(TableRow(row.month, row.partial, row.start, cells, fx, row.end, row.customers))
+        fx = Cell(shown.fx, 0, movement_url(choice, row.month, "fx"), row.fx)
+        out.append(
+            TableRow(row.month, row.partial, shown.start, cells, fx, shown.end, row.customers)
+        )
     return out
 
 
@@ -265,14 +272,17 @@ def movements(request: HttpRequest, month: str, kind: str) -> HttpResponse:
     if index is None:
         raise Http404("that month is outside the billing history")
     row = snap.rows[index]
-    lines = revenue_detail.movement_lines(snap, index, kind)
+    shown = rounding.month_bridge(row.start, row.moves, row.fx)
+    total = shown.fx if kind == "fx" else shown.moves[kind]
+    lines = revenue_detail.shown_lines(revenue_detail.movement_lines(snap, index, kind), total)
     context |= {
         "snap": snap,
         "row": row,
+        "bridge": shown,
         "kind": kind,
         "kind_name": KIND_NAMES[kind],
         "lines": lines,
-        "total": row.fx if kind == "fx" else row.moves[kind],
+        "total": total,
         "count": len(lines),
         "losing": kind in ("contraction", "churn"),
         "siblings": [

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from founderops.core import audit
 from founderops.incidents.models import Component, ComponentStatusChange, Incident
 from founderops.monitoring.models import CheckResult, MaintenanceWindow, Monitor
 from founderops.reports import briefing, health
@@ -142,3 +143,67 @@ def test_it_is_the_first_section_of_the_morning_briefing(window: Window) -> None
     page = briefing.morning(window).markdown
     assert page.index("## System health") < page.index("## Support")
     assert "- **Open incidents:** none" in page
+
+
+# A past window rebuilt three days later: what changed after its end is not in it.
+
+LATER = BRIEFING_AT + timedelta(days=3)
+
+
+def acknowledged_and_identified_later() -> Incident:
+    """Open at the briefing, investigating; acknowledged, identified and resolved later."""
+    row = incident(
+        "Payments down",
+        "P0",
+        BRIEFING_AT - timedelta(hours=2),
+        state=Incident.State.RESOLVED,
+        acknowledged_at=BRIEFING_AT + timedelta(hours=1),
+        resolved_at=BRIEFING_AT + timedelta(hours=5),
+    )
+    with time_machine.travel(BRIEFING_AT + timedelta(hours=2), tick=False):
+        audit.record("user:founder", "incidents.state_changed", ("incident", row.pk), "identified")
+    return row
+
+
+@time_machine.travel(LATER, tick=False)
+def test_it_gives_an_open_incident_its_state_and_acknowledgement_at_the_windows_end(
+    window: Window,
+) -> None:
+    acknowledged_and_identified_later()
+    assert line(health.render(window), "  - **P0**") == (
+        "  - **P0** Payments down — open 2 h (investigating, not acknowledged)"
+    )
+
+
+@time_machine.travel(LATER, tick=False)
+def test_it_gives_the_state_audited_before_the_windows_end(window: Window) -> None:
+    row = acknowledged_and_identified_later()
+    with time_machine.travel(BRIEFING_AT - timedelta(hours=1), tick=False):
+        audit.record("user:founder", "incidents.state_changed", ("incident", row.pk), "monitoring")
+    assert line(health.render(window), "  - **P0**") == (
+        "  - **P0** Payments down — open 2 h (monitoring, not acknowledged)"
+    )
+
+
+@time_machine.travel(LATER, tick=False)
+def test_it_does_not_name_a_heartbeat_that_went_down_after_a_past_window(window: Window) -> None:
+    Monitor.objects.create(
+        name="nightly-backup",
+        kind=Monitor.Kind.HEARTBEAT,
+        state=Monitor.State.DOWN,
+        state_since=BRIEFING_AT + timedelta(days=1),
+    )
+    assert "Heartbeats missed" not in health.render(window)
+
+
+@time_machine.travel(LATER, tick=False)
+def test_it_names_a_heartbeat_down_at_a_past_windows_end_and_up_since(window: Window) -> None:
+    nightly = Monitor.objects.create(
+        name="nightly-backup", kind=Monitor.Kind.HEARTBEAT, state=Monitor.State.UP
+    )
+    CheckResult.objects.create(
+        monitor=nightly, at=BRIEFING_AT - timedelta(days=2), outcome=CheckResult.Outcome.DOWN
+    )
+    assert (
+        line(health.render(window), "- **Heartbeats") == "- **Heartbeats missed:** `nightly-backup`"
+    )

@@ -149,3 +149,49 @@ def test_it_leaves_needs_you_now_out_of_a_past_day(bea: Customer) -> None:
 
 def test_it_shortens_a_long_subject_to_one_line() -> None:
     assert support.subject_line("Help!\n\n" + "x" * 200) == "Help! " + "x" * 73 + "…"
+
+
+# A past window rebuilt a week later: what happened after its end is not in it.
+
+A_WEEK_LATER = BRIEFING_AT + timedelta(days=7)
+
+
+def answered_next_day(bea: Customer) -> Ticket:
+    """In the window, answered by the agent only the day after it ended."""
+    return ticket(bea, "2026-03-10T04:30:00+00:00", "refund", replied_after_s=26 * 3600)
+
+
+@time_machine.travel(A_WEEK_LATER, tick=False)
+def test_it_counts_a_ticket_answered_after_a_past_window_as_waiting_at_its_end(
+    bea: Customer, window: Window
+) -> None:
+    answered_next_day(bea)
+    assert line(support.render(window), "- **First response") == (
+        "- **First response:** none answered yet; 1 still waiting, oldest waiting 2 h"
+    )
+
+
+@time_machine.travel(A_WEEK_LATER, tick=False)
+def test_it_does_not_count_a_reply_after_a_past_window_as_automatic(
+    bea: Customer, window: Window
+) -> None:
+    answered_next_day(bea)
+    assert support.summarize(window).resolved_automatically == 0
+
+
+@time_machine.travel(A_WEEK_LATER, tick=False)
+def test_it_does_not_confirm_an_intent_with_a_decision_made_after_a_past_window(
+    bea: Customer, window: Window
+) -> None:
+    row = answered_next_day(bea)
+    row.decisions.update(created_at=BRIEFING_AT + timedelta(hours=20))
+    assert (support.summarize(window).top_intents, support.summarize(window).unclassified) == (
+        [],
+        1,
+    )
+
+
+@time_machine.travel(A_WEEK_LATER, tick=False)
+def test_it_counts_a_reply_made_before_a_past_windows_end(bea: Customer, window: Window) -> None:
+    ticket(bea, "2026-03-10T04:30:00+00:00", "refund", replied_after_s=3600)
+    assert support.summarize(window).resolved_automatically == 1

@@ -12,7 +12,7 @@ import time_machine
 from django.core.management import call_command
 
 from founderops.core.models import AuditEvent, Notification
-from founderops.revenue import csv_import, watch
+from founderops.revenue import csv_import, insights, watch
 from tests.revenue.ledgers import Books
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -131,6 +131,35 @@ def test_it_says_so_when_nothing_is_unusual() -> None:
     out = io.StringIO()
     call_command("revenue", "watch", stdout=out)
     assert out.getvalue() == "nothing unusual\n"
+
+
+def first_invoices_paid_late(day: date, paid: date, customers: int = 10) -> str:
+    """`customers` starting on `day` whose first invoice is paid only on `paid`."""
+    out = io.StringIO()
+    out.write(COLUMNS + "\n")
+    writer = csv.writer(out)
+    end = (day + timedelta(days=32)).replace(day=day.day)
+    moment = datetime.combine(paid, datetime.min.time(), UTC).isoformat()
+    for n in range(customers):
+        who = [f"late{n}", f"late{n}@example.com", f"in_late_{n}", "USD", "20.00", "0.00"]
+        writer.writerow(
+            [*who, day.isoformat(), end.isoformat(), "Pro", "month", "paid", moment, ""]
+        )
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_it_judges_a_day_without_the_payments_made_after_it() -> None:
+    csv_import.import_invoices(first_invoices_paid_late(date(2026, 2, 20), date(2026, 2, 22)))
+    ledger = watch.day_ledger(date(2026, 2, 20), livemode=True)
+    assert insights.daily_series_from_ledger(ledger)["new_mrr"].get(date(2026, 2, 20), 0) == 0
+
+
+@pytest.mark.django_db
+def test_it_counts_those_payments_once_they_are_made() -> None:
+    csv_import.import_invoices(first_invoices_paid_late(date(2026, 2, 20), date(2026, 2, 22)))
+    ledger = watch.day_ledger(date(2026, 2, 22), livemode=True)
+    assert insights.daily_series_from_ledger(ledger)["new_mrr"][date(2026, 2, 20)] == 20_000
 
 
 @pytest.mark.django_db
