@@ -211,3 +211,9 @@ def test_it_shows_a_webhook_invoice_on_the_revenue_page_at_once(
     deliver("evt_1", "invoice.paid", fs.invoice("in_4", "cus_ada", upgraded, APR), clock)
     second = founder_client.get("/revenue/?mode=test").content.decode()
     assert ("$20" in first, "$40" in first, "$40" in second) == (True, False, True)
+
+
+def test_it_keeps_what_was_known_at_another_moment_apart(ada: None) -> None:
+    earlier = revenue.snapshot(False, as_of=AS_OF, known_at=MAR + timedelta(days=15))
+    assert earlier is not None
+    assert (mrr(), earlier.headline.mrr) == (Fraction(2000), Fraction(0))
