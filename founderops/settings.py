@@ -248,6 +248,20 @@ def check_stripe_key(raw: str, setting: str) -> None:
         )
 
 
+def check_webhook_secrets(values: list[str]) -> list[str]:
+    """Each `whsec_…`, or `live:whsec_…` / `test:whsec_…` naming its endpoint's mode; the
+    value itself is never echoed."""
+    for value in values:
+        mode, separator, key = value.partition(":")
+        if separator and (mode not in ("live", "test") or not key):
+            raise ImproperlyConfigured(
+                "FOUNDEROPS_STRIPE_WEBHOOK_SECRET has an entry with a prefix other than live: or "
+                "test:; give each endpoint's secret as whsec_… (of FOUNDEROPS_STRIPE_LIVEMODE's "
+                "mode), live:whsec_… or test:whsec_…"
+            )
+    return values
+
+
 def check_stripe_mode(key: str, livemode: bool) -> None:
     """The key's mode and FOUNDEROPS_STRIPE_LIVEMODE agree, so test data never mixes with live."""
     if key and ("_live_" in key[:8]) != livemode:
@@ -519,11 +533,12 @@ MONITOR_CONFIG = env_str("MONITOR_CONFIG", "")
 
 # Revenue: Stripe (a restricted key with read access; `founderops stripe connect` can store one
 # encrypted instead), the webhook signing secrets (comma-separated: rotation, test and live
-# endpoints), and which mode's data the revenue numbers are computed from.
+# endpoints; a bare secret signs events of STRIPE_LIVEMODE's mode, `test:whsec_…` or
+# `live:whsec_…` says which), and which mode's data the revenue numbers are computed from.
 STRIPE_API_KEY = env_str("STRIPE_API_KEY", "", check=check_stripe_key)
 STRIPE_LIVEMODE = env_bool("STRIPE_LIVEMODE", True)
 check_stripe_mode(STRIPE_API_KEY, STRIPE_LIVEMODE)
-STRIPE_WEBHOOK_SECRET = env_list("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_WEBHOOK_SECRET = check_webhook_secrets(env_list("STRIPE_WEBHOOK_SECRET", ""))
 # A signed webhook older (or further in the future) than this is refused as a replay.
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=10)
 STRIPE_RECONCILE_MINUTES = env_int("STRIPE_RECONCILE_MINUTES", 15, minimum=1)

@@ -202,3 +202,18 @@ def test_it_accepts_a_trusted_proxy_address_or_any(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, proxy: str
 ) -> None:
     assert load_settings(monkeypatch, tmp_path, TRUSTED_PROXY=proxy)["TRUSTED_PROXY"] == proxy
+
+
+def test_it_refuses_a_webhook_secret_with_a_mode_it_does_not_know_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match="a prefix other than live: or test:") as refused:
+        load_settings(monkeypatch, tmp_path, STRIPE_WEBHOOK_SECRET="whsec_a,staging:whsec_b")
+    assert "whsec_b" not in str(refused.value)
+
+
+def test_it_accepts_webhook_secrets_that_name_their_mode(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    loaded = load_settings(monkeypatch, tmp_path, STRIPE_WEBHOOK_SECRET="live:whsec_a,whsec_b")
+    assert loaded["STRIPE_WEBHOOK_SECRET"] == ["live:whsec_a", "whsec_b"]

@@ -60,7 +60,8 @@ def mrr_lines(snap: revenue.Snapshot) -> list[str]:
     label = f"{day.day:%a} {day.day.day} {day.day:%b}"
     return [
         f"- **MRR:** {dollars(day.mrr)} at the close of {label} (UTC) · ARR "
-        f"{whole_dollars(12 * day.mrr)} · {head.customers} paying customers",
+        f"{whole_dollars(12 * day.mrr)} · {head.customers} paying "
+        + ("customer" if head.customers == 1 else "customers"),
         f"- **Movements on {label}:** {movements(day)}",
     ]
 

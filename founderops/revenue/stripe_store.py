@@ -13,11 +13,13 @@ stub row marked `needs_fetch`, which reconciliation fills from the API.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
@@ -76,6 +78,21 @@ class UnsupportedObject(InvalidInput):
     """An object type FounderOps does not store."""
 
 
+class MalformedObject(InvalidInput):
+    """A field with a shape or value no Stripe object has (a list where an object belongs, an
+    amount no column can hold): the object is refused, its event marked failed with the reason,
+    which names the object and the field ("invoice in_1: total 1e20 is out of range ...")."""
+
+
+# What the columns hold: amounts are BigIntegerField; counts PositiveIntegerField, whose
+# PostgreSQL range is the narrower one (SQLite would take more, PostgreSQL refuses it).
+AMOUNTS = (-(2**63), 2**63 - 1)
+COUNTS = (0, 2**31 - 1)
+# Unix times a datetime can hold: 1970 to the last second of 9999.
+TIMES = (0, 253402300799)
+ID_LENGTH = 255
+
+
 @dataclass
 class Context:
     """Where a snapshot came from: its mode, its version, and an optional API to complete it."""
@@ -99,12 +116,48 @@ class Stored:
 def store(obj: Obj, ctx: Context) -> Stored:
     """Store one Stripe object (and the objects nested in it); raises UnsupportedObject."""
     kind = str(obj.get("object", ""))
-    handler = HANDLERS.get(kind)
-    if handler is None:
+    if kind not in HANDLERS:
         raise UnsupportedObject(f"FounderOps does not store Stripe {kind or 'untyped'} objects")
+    with within(f"{kind} {ref(obj) or '(no id)'}"):
+        _storable(obj)
     with transaction.atomic():
-        row, applied = handler(obj, ctx)
+        row, applied = _handle(kind, obj, ctx)
     return Stored(kind, row.stripe_id, applied)
+
+
+def _storable(obj: Obj) -> None:
+    """Refuse what the `raw` JSON column cannot hold, anywhere in the object: NaN and Infinity
+    (Python's json reads them, and 1e400 as Infinity) and NUL characters (PostgreSQL refuses
+    them). Iterative: nesting may be deep."""
+    stack: list[tuple[str, object]] = [("", obj)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise MalformedObject(
+                f"{path} {shown(value)} is not a number JSON can hold (no NaN or Infinity)"
+            )
+        if isinstance(value, str) and "\x00" in value:
+            raise MalformedObject(f"{path or 'a key'} holds a NUL character")
+        if isinstance(value, dict):
+            stack.extend(("", key) for key in value)
+            stack.extend((f"{path}.{key}" if path else str(key), v) for key, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{n}]", v) for n, v in enumerate(value))
+
+
+def _handle(kind: str, obj: Obj, ctx: Context) -> tuple[Any, bool]:
+    """One object through its handler; a malformed field is named with the object it is in."""
+    with within(f"{kind} {ref(obj) or '(no id)'}"):
+        return HANDLERS[kind](obj, ctx)
+
+
+@contextmanager
+def within(where: str) -> Iterator[None]:
+    """Prefix a MalformedObject's reason with where it was found (nested objects nest)."""
+    try:
+        yield
+    except MalformedObject as error:
+        raise MalformedObject(f"{where}: {error}") from None
 
 
 def stores(kind: str) -> bool:
@@ -117,24 +170,83 @@ def stores(kind: str) -> bool:
 def ref(value: object) -> str:
     """The id of a reference, given as an id, an expanded object or nothing."""
     if isinstance(value, dict):
-        return str(value.get("id") or "")
-    return str(value) if isinstance(value, str) else ""
+        value = value.get("id")
+    return value if isinstance(value, str) else ""
 
 
-def moment(value: object) -> datetime | None:
+def ident(value: object, field: str) -> str:
+    """A reference's id for a column: refused when longer than the column holds."""
+    found = ref(value)
+    if len(found) > ID_LENGTH:
+        raise MalformedObject(f"{field} {shown(found)} is longer than {ID_LENGTH} characters")
+    return found
+
+
+def whole(value: object, field: str, bounds: tuple[int, int]) -> int:
+    """`value` as an integer within `bounds` (what its column holds): the one check of every
+    amount, count and timestamp, so none reaches the database out of range."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MalformedObject(f"{field} {shown(value)} is not a whole number")
+    low, high = bounds
+    if not low <= value <= high:
+        raise MalformedObject(f"{field} {shown(value)} is out of range ({low} to {high})")
+    return value
+
+
+def moment(value: object, field: str) -> datetime | None:
     if value is None or isinstance(value, bool):
         return None
-    if not isinstance(value, int | float):
-        raise InvalidInput(f"expected a Unix timestamp, got {value!r}")
-    return datetime.fromtimestamp(int(value), tz=UTC)
+    if isinstance(value, float) and math.isfinite(value):
+        value = int(value)  # A time written in exponent form (1.7e9) or with a fraction.
+    if not isinstance(value, int):
+        raise MalformedObject(f"{field} {shown(value)} is not a Unix timestamp")
+    return datetime.fromtimestamp(whole(value, field, TIMES), tz=UTC)
 
 
-def amount(value: object, default: int = 0) -> int:
+def amount(value: object, field: str, default: int = 0) -> int:
+    """Minor units, within what a BigIntegerField holds."""
+    return default if value is None else whole(value, field, AMOUNTS)
+
+
+def count(value: object, field: str, default: int = 0) -> int:
+    """A count for a PositiveIntegerField."""
+    return default if value is None else whole(value, field, COUNTS)
+
+
+def nested(value: object, field: str) -> Obj:
+    """A nested object; {} when absent."""
     if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"expected an amount in minor units, got {value!r}")
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedObject(f"{field} must be an object, got {shown(value)}")
     return value
+
+
+def items(value: object, field: str) -> list[Any]:
+    """A nested array; [] when absent."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedObject(f"{field} must be a list, got {shown(value)}")
+    return value
+
+
+def objects(value: object, field: str) -> list[Obj]:
+    """A nested array of objects; [] when absent."""
+    found = items(value, field)
+    if not all(isinstance(item, dict) for item in found):
+        raise MalformedObject(f"{field} must be a list of objects, got {shown(value)}")
+    return found
+
+
+def shown(value: object) -> str:
+    """A value for a reason: large numbers in exponent form (1e20), long values cut short."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        digits = str(abs(value))  # JSON refuses integers of more than 4300 digits.
+        lead = f"{int(digits[:3]) / 100:g}"
+        return f"{'-' if value < 0 else ''}{lead}e{len(digits) - 1}"
+    text = repr(value).replace("e+", "e") if isinstance(value, float) else repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
 
 
 def text(value: object, limit: int) -> str:
@@ -145,14 +257,19 @@ def currency(value: object) -> str:
     return text(value, 3).upper()
 
 
-def percent(value: object) -> Decimal | None:
+def percent(value: object, field: str) -> Decimal | None:
     if value is None:
         return None
     try:
-        # The column keeps 4 decimals; Stripe sends at most 2.
-        return Decimal(str(value)).quantize(Decimal("0.0001"))
+        number = Decimal(str(value)) if isinstance(value, int | float | str) else None
     except InvalidOperation:
-        raise InvalidInput(f"percent_off {value!r} is not a number") from None
+        number = None
+    if isinstance(value, bool) or number is None or not number.is_finite():
+        raise MalformedObject(f"{field} {shown(value)} is not a number")
+    if not 0 <= number <= 100:
+        raise MalformedObject(f"{field} {shown(value)} is not a percentage from 0 to 100")
+    # The column keeps 4 decimals; Stripe sends at most 2.
+    return number.quantize(Decimal("0.0001"))
 
 
 def _dig(obj: Obj, *path: str) -> Any:
@@ -173,7 +290,7 @@ def _rank(kind: str, obj: Obj, ctx: Context) -> int:
 
 def _save(model: type[M], obj: Obj, ctx: Context, fields: dict[str, Any]) -> tuple[M, bool]:
     """Upsert by (livemode, id) unless the stored snapshot is newer; True when applied."""
-    stripe_id = ref(obj)
+    stripe_id = ident(obj, "id")
     if not stripe_id:
         raise InvalidInput(f"a Stripe {obj.get('object')} without an id")
     rank = _rank(str(obj.get("object")), obj, ctx)
@@ -208,21 +325,26 @@ def _write(row: M, obj: Obj, ctx: Context, fields: dict[str, Any], rank: int) ->
         setattr(row, name, value)
     if not gone:
         row.raw = obj
-        row.created = moment(obj.get("created")) or row.created
+        row.created = moment(obj.get("created"), "created") or row.created
     row.deleted = row.deleted or gone or ctx.deleted
     row.version, row.rank, row.needs_fetch, row.synced_at = ctx.version, rank, False, clock.now()
     row.save()
     return row
 
 
-def reference(model: type[M], value: object, ctx: Context, **stub: Any) -> M | None:
+def reference(model: type[M], value: object, field: str, ctx: Context, **stub: Any) -> M | None:
     """The row a reference names: stored from an expanded object, found, or made a stub."""
     if isinstance(value, dict) and value.get("object"):
-        handler = HANDLERS[str(value["object"])]
-        row, _ = handler(value, ctx)
-        assert isinstance(row, model)
-        return row
-    stripe_id = ref(value)
+        kind = value["object"]
+        expected = [name for name, stored in MODELS.items() if stored is model]
+        if kind not in expected and not (model is Price and kind == "plan"):
+            raise MalformedObject(
+                f"{field} must be a {' or '.join(expected)}, got a Stripe {shown(kind)} "
+                f"({shown(ref(value))})"
+            )
+        row, _ = _handle(kind, value, ctx)
+        return cast(M, row)
+    stripe_id = ident(value, field)
     if not stripe_id:
         return None
     row, _ = model._default_manager.get_or_create(
@@ -247,7 +369,7 @@ def _customer(obj: Obj, ctx: Context) -> tuple[BillingCustomer, bool]:
     if applied:
         _link(row)
         if isinstance(obj.get("discount"), dict):
-            _discount(obj["discount"], ctx)
+            _handle("discount", obj["discount"], ctx)
     return row, applied
 
 
@@ -275,17 +397,18 @@ def _product(obj: Obj, ctx: Context) -> tuple[Product, bool]:
 
 
 def _price(obj: Obj, ctx: Context) -> tuple[Price, bool]:
-    recurring = obj.get("recurring") or {}
+    recurring = nested(obj.get("recurring"), "recurring")
     # Legacy plans carry interval and amount on themselves.
     interval = recurring.get("interval") or obj.get("interval") or ""
     unit_amount = obj.get("unit_amount", obj.get("amount"))
+    interval_count = recurring.get("interval_count") or obj.get("interval_count") or 1
     fields = {
-        "product": reference(Product, obj.get("product"), ctx),
+        "product": reference(Product, obj.get("product"), "product", ctx),
         "currency": currency(obj.get("currency")),
-        "unit_amount": None if unit_amount is None else amount(unit_amount),
+        "unit_amount": None if unit_amount is None else amount(unit_amount, "unit_amount"),
         "type": text(obj.get("type") or ("recurring" if interval else ""), 20),
         "interval": text(interval, 10),
-        "interval_count": int(recurring.get("interval_count") or obj.get("interval_count") or 1),
+        "interval_count": whole(interval_count, "interval_count", (1, COUNTS[1])),
         "nickname": text(obj.get("nickname"), 255),
         "lookup_key": text(obj.get("lookup_key"), 255),
         "active": bool(obj.get("active", True)),
@@ -294,13 +417,16 @@ def _price(obj: Obj, ctx: Context) -> tuple[Price, bool]:
 
 
 def _coupon(obj: Obj, ctx: Context) -> tuple[Coupon, bool]:
+    months = obj.get("duration_in_months")
     fields = {
         "name": text(obj.get("name"), 255),
-        "percent_off": percent(obj.get("percent_off")),
-        "amount_off": None if obj.get("amount_off") is None else amount(obj["amount_off"]),
+        "percent_off": percent(obj.get("percent_off"), "percent_off"),
+        "amount_off": None
+        if obj.get("amount_off") is None
+        else amount(obj["amount_off"], "amount_off"),
         "currency": currency(obj.get("currency")),
         "duration": text(obj.get("duration"), 10),
-        "duration_in_months": obj.get("duration_in_months"),
+        "duration_in_months": None if months is None else count(months, "duration_in_months"),
         "valid": bool(obj.get("valid", True)),
     }
     return _save(Coupon, obj, ctx, fields)
@@ -310,56 +436,74 @@ def _discount(obj: Obj, ctx: Context) -> tuple[Discount, bool]:
     # Older versions nest the coupon itself; newer ones name it under `source`.
     coupon = obj.get("coupon") or _dig(obj, "source", "coupon")
     fields = {
-        "coupon": reference(Coupon, coupon, ctx),
-        "customer": reference(BillingCustomer, obj.get("customer"), ctx),
-        "subscription_stripe_id": ref(obj.get("subscription")),
-        "start": moment(obj.get("start")),
-        "end": moment(obj.get("end")),
+        "coupon": reference(Coupon, coupon, "coupon", ctx),
+        "customer": reference(BillingCustomer, obj.get("customer"), "customer", ctx),
+        "subscription_stripe_id": ident(obj.get("subscription"), "subscription"),
+        "start": moment(obj.get("start"), "start"),
+        "end": moment(obj.get("end"), "end"),
     }
     return _save(Discount, obj, ctx, fields)
 
 
 def _subscription(obj: Obj, ctx: Context) -> tuple[Subscription, bool]:
-    items = _all(obj.get("items"), "subscription_items", ref(obj), ctx)
-    starts = [moment(i.get("current_period_start")) for i in items]
-    ends = [moment(i.get("current_period_end")) for i in items]
+    subscribed = _all(obj.get("items"), "items", "subscription_items", ref(obj), ctx)
+    starts = [
+        moment(i.get("current_period_start"), "items.current_period_start") for i in subscribed
+    ]
+    ends = [moment(i.get("current_period_end"), "items.current_period_end") for i in subscribed]
     fields = {
-        "customer": reference(BillingCustomer, obj.get("customer"), ctx),
+        "customer": reference(BillingCustomer, obj.get("customer"), "customer", ctx),
         "status": text(obj.get("status"), 30),
         "currency": currency(obj.get("currency")),
-        "start_date": moment(obj.get("start_date")),
-        "trial_start": moment(obj.get("trial_start")),
-        "trial_end": moment(obj.get("trial_end")),
-        "current_period_start": moment(obj.get("current_period_start"))
+        "start_date": moment(obj.get("start_date"), "start_date"),
+        "trial_start": moment(obj.get("trial_start"), "trial_start"),
+        "trial_end": moment(obj.get("trial_end"), "trial_end"),
+        "current_period_start": moment(obj.get("current_period_start"), "current_period_start")
         or min((s for s in starts if s), default=None),
-        "current_period_end": moment(obj.get("current_period_end"))
+        "current_period_end": moment(obj.get("current_period_end"), "current_period_end")
         or max((e for e in ends if e), default=None),
-        "cancel_at": moment(obj.get("cancel_at")),
+        "cancel_at": moment(obj.get("cancel_at"), "cancel_at"),
         "cancel_at_period_end": bool(obj.get("cancel_at_period_end")),
-        "canceled_at": moment(obj.get("canceled_at")),
-        "ended_at": moment(obj.get("ended_at")),
-        "schedule_stripe_id": ref(obj.get("schedule")),
+        "canceled_at": moment(obj.get("canceled_at"), "canceled_at"),
+        "ended_at": moment(obj.get("ended_at"), "ended_at"),
+        "schedule_stripe_id": ident(obj.get("schedule"), "schedule"),
     }
+    discounts = [obj.get("discount"), *items(obj.get("discounts"), "discounts")]
     row, applied = _save(Subscription, obj, ctx, fields)
     if applied and obj.get("deleted") is not True:
-        _replace_items(row, items, ctx)
-        _nested_discounts([obj.get("discount"), *(obj.get("discounts") or [])], ctx)
+        _replace_items(row, subscribed, ctx)
+        _nested_discounts(discounts, ctx)
     return row, applied
 
 
-def _replace_items(row: Subscription, items: list[Obj], ctx: Context) -> None:
+def _replace_items(row: Subscription, subscribed: list[Obj], ctx: Context) -> None:
+    rows = []
+    for item in subscribed:
+        with within(f"item {ref(item) or '(no id)'}"):
+            rows.append(
+                SubscriptionItem(
+                    subscription=row,
+                    stripe_id=ident(item, "id"),
+                    price=reference(Price, item.get("price") or item.get("plan"), "price", ctx),
+                    quantity=amount(item.get("quantity"), "quantity", 1),
+                    current_period_start=moment(
+                        item.get("current_period_start"), "current_period_start"
+                    ),
+                    current_period_end=moment(item.get("current_period_end"), "current_period_end"),
+                )
+            )
+    _unique([item.stripe_id for item in rows], "items")
     row.items.all().delete()
-    SubscriptionItem.objects.bulk_create(
-        SubscriptionItem(
-            subscription=row,
-            stripe_id=ref(item),
-            price=reference(Price, item.get("price") or item.get("plan"), ctx),
-            quantity=amount(item.get("quantity"), 1),
-            current_period_start=moment(item.get("current_period_start")),
-            current_period_end=moment(item.get("current_period_end")),
-        )
-        for item in items
-    )
+    SubscriptionItem.objects.bulk_create(rows)
+
+
+def _unique(ids: list[str], field: str) -> None:
+    """Nested rows are unique per parent: a repeated id would fail the insert."""
+    seen: set[str] = set()
+    for stripe_id in ids:
+        if stripe_id in seen:
+            raise MalformedObject(f"{field} holds {shown(stripe_id)} twice")
+        seen.add(stripe_id)
 
 
 def _nested_discounts(values: list[object], ctx: Context) -> bool:
@@ -367,7 +511,7 @@ def _nested_discounts(values: list[object], ctx: Context) -> bool:
     complete = True
     for value in values:
         if isinstance(value, dict):
-            _discount(value, ctx)
+            _handle("discount", value, ctx)
         elif (
             isinstance(value, str)
             and not Discount.objects.filter(livemode=ctx.livemode, stripe_id=value).exists()
@@ -377,43 +521,47 @@ def _nested_discounts(values: list[object], ctx: Context) -> bool:
 
 
 def _schedule(obj: Obj, ctx: Context) -> tuple[SubscriptionSchedule, bool]:
-    customer = reference(BillingCustomer, obj.get("customer"), ctx)
+    customer = reference(BillingCustomer, obj.get("customer"), "customer", ctx)
     fields = {
         "customer": customer,
-        "subscription": reference(Subscription, obj.get("subscription"), ctx, customer=customer),
+        "subscription": reference(
+            Subscription, obj.get("subscription"), "subscription", ctx, customer=customer
+        ),
         "status": text(obj.get("status"), 30),
         "end_behavior": text(obj.get("end_behavior"), 20),
-        "phases": obj.get("phases") or [],
+        "phases": objects(obj.get("phases"), "phases"),
     }
     return _save(SubscriptionSchedule, obj, ctx, fields)
 
 
 def _invoice(obj: Obj, ctx: Context) -> tuple[Invoice, bool]:
-    customer = reference(BillingCustomer, obj.get("customer"), ctx)
+    customer = reference(BillingCustomer, obj.get("customer"), "customer", ctx)
     subscription = obj.get("subscription") or _dig(
         obj, "parent", "subscription_details", "subscription"
     )
-    transitions = obj.get("status_transitions") or {}
+    transitions = nested(obj.get("status_transitions"), "status_transitions")
     fields = {
         "customer": customer,
-        "subscription": reference(Subscription, subscription, ctx, customer=customer),
+        "subscription": reference(
+            Subscription, subscription, "subscription", ctx, customer=customer
+        ),
         "status": text(obj.get("status"), 20),
         "number": text(obj.get("number"), 100),
         "billing_reason": text(obj.get("billing_reason"), 40),
         "currency": currency(obj.get("currency")),
-        "period_start": moment(obj.get("period_start")),
-        "period_end": moment(obj.get("period_end")),
-        "subtotal": amount(obj.get("subtotal")),
+        "period_start": moment(obj.get("period_start"), "period_start"),
+        "period_end": moment(obj.get("period_end"), "period_end"),
+        "subtotal": amount(obj.get("subtotal"), "subtotal"),
         "tax": _invoice_tax(obj),
-        "total": amount(obj.get("total")),
-        "amount_due": amount(obj.get("amount_due")),
-        "amount_paid": amount(obj.get("amount_paid")),
-        "amount_remaining": amount(obj.get("amount_remaining")),
-        "attempt_count": amount(obj.get("attempt_count")),
-        "finalized_at": moment(transitions.get("finalized_at")),
-        "paid_at": moment(transitions.get("paid_at")),
-        "voided_at": moment(transitions.get("voided_at")),
-        "marked_uncollectible_at": moment(transitions.get("marked_uncollectible_at")),
+        "total": amount(obj.get("total"), "total"),
+        "amount_due": amount(obj.get("amount_due"), "amount_due"),
+        "amount_paid": amount(obj.get("amount_paid"), "amount_paid"),
+        "amount_remaining": amount(obj.get("amount_remaining"), "amount_remaining"),
+        "attempt_count": count(obj.get("attempt_count"), "attempt_count"),
+        **{
+            name: moment(transitions.get(name), f"status_transitions.{name}")
+            for name in ("finalized_at", "paid_at", "voided_at", "marked_uncollectible_at")
+        },
     }
     row, applied = _save(Invoice, obj, ctx, fields)
     if applied and obj.get("deleted") is not True:
@@ -423,62 +571,88 @@ def _invoice(obj: Obj, ctx: Context) -> tuple[Invoice, bool]:
 
 def _invoice_tax(obj: Obj) -> int:
     if obj.get("total_taxes") is not None:
-        return sum(amount(tax.get("amount")) for tax in obj["total_taxes"])
-    return amount(obj.get("tax"))
+        taxes = objects(obj["total_taxes"], "total_taxes")
+        return amount(sum(amount(t.get("amount"), "total_taxes.amount") for t in taxes), "tax")
+    return amount(obj.get("tax"), "tax")
 
 
 def _store_lines(row: Invoice, obj: Obj, ctx: Context) -> None:
-    lines = obj.get("lines") or {}
-    complete = not lines.get("has_more") or ctx.more is not None
-    data = _all(lines, "invoice_lines", row.stripe_id, ctx)
+    listing = obj.get("lines")
+    data = _all(listing, "lines", "invoice_lines", row.stripe_id, ctx)
+    truncated = isinstance(listing, dict) and bool(listing.get("has_more"))
+    rows = []
+    for number, line in enumerate(data, start=1):
+        with within(f"line {ref(line) or number}"):
+            rows.append(_line(row, line, ctx))
+    _unique([line.stripe_id for line in rows], "lines")
+    discounts = [obj.get("discount"), *items(obj.get("discounts"), "discounts")]
+    discounts += [
+        d.get("discount")
+        for line in data
+        for d in objects(line.get("discount_amounts"), "discount_amounts")
+    ]
     row.lines.all().delete()
-    InvoiceLine.objects.bulk_create(_line(row, line, ctx) for line in data)
-    discounts = [obj.get("discount"), *(obj.get("discounts") or [])]
-    discounts += [d.get("discount") for line in data for d in line.get("discount_amounts") or []]
-    if not (_nested_discounts(discounts, ctx) and complete):
+    InvoiceLine.objects.bulk_create(rows)
+    if not (_nested_discounts(discounts, ctx) and (not truncated or ctx.more is not None)):
         # Lines beyond the first page or discounts we cannot resolve: fetch the whole invoice.
         Invoice.objects.filter(pk=row.pk).update(needs_fetch=True)
 
 
-def _all(listing: object, kind: str, parent: str, ctx: Context) -> list[Obj]:
+def _all(listing: object, field: str, kind: str, parent: str, ctx: Context) -> list[Obj]:
     """A nested list's items, the rest fetched when it is truncated and an API is at hand."""
-    if not isinstance(listing, dict):
+    if listing is None:
         return []
-    data = [item for item in listing.get("data") or [] if isinstance(item, dict)]
+    if not isinstance(listing, dict):
+        raise MalformedObject(
+            f'{field} must be a Stripe list ({{"object": "list", "data": [...]}}), got '
+            f"{shown(listing)}"
+        )
+    data = objects(listing.get("data"), f"{field}.data")
     if listing.get("has_more") and ctx.more is not None:
-        data += ctx.more(kind, parent, ref(data[-1]) if data else "")
+        data += objects(ctx.more(kind, parent, ref(data[-1]) if data else ""), field)
     return data
 
 
+# Where a line names its subscription item (newer API versions), by `parent.type`.
+LINE_DETAILS = ("subscription_item_details", "invoice_item_details")
+
+
 def _line(invoice: Invoice, line: Obj, ctx: Context) -> InvoiceLine:
-    parent = line.get("parent") or {}
-    details = parent.get("subscription_item_details") or parent.get("invoice_item_details") or {}
-    if parent.get("type") in ("subscription_item_details", "invoice_item_details"):
-        details = parent.get(parent["type"]) or {}
+    parent = nested(line.get("parent"), "parent")
+    key = parent.get("type")
+    if key not in LINE_DETAILS:
+        key = next((name for name in LINE_DETAILS if parent.get(name)), LINE_DETAILS[1])
+    details = nested(parent.get(str(key)), f"parent.{key}")
     price = line.get("price") or line.get("plan") or _dig(line, "pricing", "price_details", "price")
-    discounts = [
-        {"discount": ref(d.get("discount")), "amount": amount(d.get("amount"))}
-        for d in line.get("discount_amounts") or []
+    discounts: list[dict[str, Any]] = [
+        {
+            "discount": ident(d.get("discount"), "discount_amounts.discount"),
+            "amount": amount(d.get("amount"), "discount_amounts.amount"),
+        }
+        for d in objects(line.get("discount_amounts"), "discount_amounts")
     ]
     exclusive, inclusive = _line_taxes(line)
-    period = line.get("period") or {}
+    period = nested(line.get("period"), "period")
     return InvoiceLine(
         invoice=invoice,
         stripe_id=text(line.get("id"), 255),
         kind=_line_kind(line, parent),
-        subscription_stripe_id=ref(line.get("subscription") or details.get("subscription")),
-        subscription_item_stripe_id=ref(
-            line.get("subscription_item") or details.get("subscription_item")
+        subscription_stripe_id=ident(
+            line.get("subscription") or details.get("subscription"), "subscription"
         ),
-        price=reference(Price, price, ctx),
+        subscription_item_stripe_id=ident(
+            line.get("subscription_item") or details.get("subscription_item"),
+            "subscription_item",
+        ),
+        price=reference(Price, price, "price", ctx),
         description=text(line.get("description"), 2000),
         currency=currency(line.get("currency") or invoice.currency),
-        amount=amount(line.get("amount")),
-        quantity=amount(line.get("quantity"), 1),
-        period_start=moment(period.get("start")),
-        period_end=moment(period.get("end")),
+        amount=amount(line.get("amount"), "amount"),
+        quantity=amount(line.get("quantity"), "quantity", 1),
+        period_start=moment(period.get("start"), "period.start"),
+        period_end=moment(period.get("end"), "period.end"),
         proration=bool(line.get("proration") or details.get("proration")),
-        discount_amount=sum(d["amount"] for d in discounts),
+        discount_amount=amount(sum(d["amount"] for d in discounts), "discount_amounts"),
         discounts=discounts,
         tax_exclusive=exclusive,
         tax_inclusive=inclusive,
@@ -494,26 +668,27 @@ def _line_kind(line: Obj, parent: Obj) -> str:
 def _line_taxes(line: Obj) -> tuple[int, int]:
     """(exclusive, inclusive) tax of a line, from `taxes` (newer) or `tax_amounts` (older)."""
     exclusive = inclusive = 0
-    for tax in line.get("taxes") or []:
+    for tax in objects(line.get("taxes"), "taxes"):
         if tax.get("tax_behavior") == "inclusive":
-            inclusive += amount(tax.get("amount"))
+            inclusive += amount(tax.get("amount"), "taxes.amount")
         else:
-            exclusive += amount(tax.get("amount"))
-    for tax in line.get("tax_amounts") or []:
+            exclusive += amount(tax.get("amount"), "taxes.amount")
+    for tax in objects(line.get("tax_amounts"), "tax_amounts"):
         if tax.get("inclusive"):
-            inclusive += amount(tax.get("amount"))
+            inclusive += amount(tax.get("amount"), "tax_amounts.amount")
         else:
-            exclusive += amount(tax.get("amount"))
-    return exclusive, inclusive
+            exclusive += amount(tax.get("amount"), "tax_amounts.amount")
+    return amount(exclusive, "taxes"), amount(inclusive, "taxes")
 
 
 def _invoice_payment(obj: Obj, ctx: Context) -> tuple[InvoicePayment, bool]:
-    payment = obj.get("payment") or {}
+    payment = nested(obj.get("payment"), "payment")
+    paid = obj.get("amount_paid")
     fields = {
-        "invoice": reference(Invoice, obj.get("invoice"), ctx),
-        "payment_intent": ref(payment.get("payment_intent")),
-        "charge_stripe_id": ref(payment.get("charge")),
-        "amount_paid": None if obj.get("amount_paid") is None else amount(obj["amount_paid"]),
+        "invoice": reference(Invoice, obj.get("invoice"), "invoice", ctx),
+        "payment_intent": ident(payment.get("payment_intent"), "payment.payment_intent"),
+        "charge_stripe_id": ident(payment.get("charge"), "payment.charge"),
+        "amount_paid": None if paid is None else amount(paid, "amount_paid"),
         "currency": currency(obj.get("currency")),
         "status": text(obj.get("status"), 20),
     }
@@ -533,13 +708,14 @@ def _charges_paying(payment: InvoicePayment) -> Any:
 
 
 def _charge(obj: Obj, ctx: Context) -> tuple[Charge, bool]:
-    outcome = obj.get("outcome") or {}
+    outcome = nested(obj.get("outcome"), "outcome")
     fields = {
-        "customer": reference(BillingCustomer, obj.get("customer"), ctx),
-        "invoice": reference(Invoice, obj.get("invoice"), ctx) or _paid_invoice(obj, ctx),
-        "payment_intent": ref(obj.get("payment_intent")),
-        "amount": amount(obj.get("amount")),
-        "amount_refunded": amount(obj.get("amount_refunded")),
+        "customer": reference(BillingCustomer, obj.get("customer"), "customer", ctx),
+        "invoice": reference(Invoice, obj.get("invoice"), "invoice", ctx)
+        or _paid_invoice(obj, ctx),
+        "payment_intent": ident(obj.get("payment_intent"), "payment_intent"),
+        "amount": amount(obj.get("amount"), "amount"),
+        "amount_refunded": amount(obj.get("amount_refunded"), "amount_refunded"),
         "currency": currency(obj.get("currency")),
         "status": text(obj.get("status"), 20),
         "paid": bool(obj.get("paid")),
@@ -582,15 +758,15 @@ def _paid_invoice(obj: Obj, ctx: Context) -> Invoice | None:
 
 
 def _refund(obj: Obj, ctx: Context) -> tuple[Refund, bool]:
-    charge = reference(Charge, obj.get("charge"), ctx)
+    charge = reference(Charge, obj.get("charge"), "charge", ctx)
     fields = {
         "charge": charge,
-        "amount": amount(obj.get("amount")),
+        "amount": amount(obj.get("amount"), "amount"),
         "currency": currency(obj.get("currency")),
         "status": text(obj.get("status"), 20),
         "reason": text(obj.get("reason"), 60),
     }
-    refunding = amount(obj.get("amount"))
+    refunding = amount(obj.get("amount"), "amount")
     if refunding < 0:
         raise ImpossibleAmount(
             f"refund {ref(obj)} has a negative amount ({refunding} minor units): refused"
@@ -619,29 +795,33 @@ def _check_refund(charge: Charge, refund_id: str, fields: dict[str, Any]) -> Non
 
 
 def _credit_note(obj: Obj, ctx: Context) -> tuple[CreditNote, bool]:
-    customer = reference(BillingCustomer, obj.get("customer"), ctx)
-    tax = obj.get("total_taxes")
+    customer = reference(BillingCustomer, obj.get("customer"), "customer", ctx)
+    taxes = objects(obj.get("total_taxes"), "total_taxes")
     fields = {
         "customer": customer,
-        "invoice": reference(Invoice, obj.get("invoice"), ctx, customer=customer),
+        "invoice": reference(Invoice, obj.get("invoice"), "invoice", ctx, customer=customer),
         "number": text(obj.get("number"), 100),
         "status": text(obj.get("status"), 20),
         "type": text(obj.get("type"), 20),
         "reason": text(obj.get("reason"), 60),
         "currency": currency(obj.get("currency")),
-        "subtotal": amount(obj.get("subtotal")),
-        "tax": sum(amount(t.get("amount")) for t in tax) if tax else amount(obj.get("tax")),
-        "total": amount(obj.get("total")),
-        "out_of_band_amount": amount(obj.get("out_of_band_amount")),
-        "voided_at": moment(obj.get("voided_at")) if obj.get("status") == "void" else None,
+        "subtotal": amount(obj.get("subtotal"), "subtotal"),
+        "tax": amount(sum(amount(t.get("amount"), "total_taxes.amount") for t in taxes), "tax")
+        if taxes
+        else amount(obj.get("tax"), "tax"),
+        "total": amount(obj.get("total"), "total"),
+        "out_of_band_amount": amount(obj.get("out_of_band_amount"), "out_of_band_amount"),
+        "voided_at": moment(obj.get("voided_at"), "voided_at")
+        if obj.get("status") == "void"
+        else None,
     }
     return _save(CreditNote, obj, ctx, fields)
 
 
 def _dispute(obj: Obj, ctx: Context) -> tuple[Dispute, bool]:
     fields = {
-        "charge": reference(Charge, obj.get("charge"), ctx),
-        "amount": amount(obj.get("amount")),
+        "charge": reference(Charge, obj.get("charge"), "charge", ctx),
+        "amount": amount(obj.get("amount"), "amount"),
         "currency": currency(obj.get("currency")),
         "status": text(obj.get("status"), 40),
         "reason": text(obj.get("reason"), 60),

@@ -67,6 +67,8 @@ class ReconcileReport:
     processed: int = 0
     failed: int = 0
     fetched: int = 0
+    # Events the API listed in a shape no event has: skipped (logged), the rest go on.
+    malformed: int = 0
     # Why the events cannot be trusted to be complete ("" when they can).
     gap: str = ""
 
@@ -76,6 +78,8 @@ class ReconcileReport:
             f"Stripe {mode} mode: {self.listed} events listed, {self.new} new, "
             f"{self.processed} processed, {self.failed} failed, {self.fetched} objects fetched"
         )
+        if self.malformed:
+            text += f", {self.malformed} malformed events skipped"
         return f"{text}; warning: {self.gap}" if self.gap else text
 
 
@@ -174,8 +178,8 @@ def reconcile(api: stripe.StripeClient, livemode: bool) -> ReconcileReport:
     row = account(livemode)
     report.gap = _gap(row)
     newest = _store_listed_events(api, livemode, _since(row), report)
-    for pk in webhooks.pending(livemode):
-        status = webhooks.process_event(pk, api)
+    # process_event contains each event's errors: a bad one is marked failed, the rest go on.
+    for status in webhooks.process_pending(livemode, api).values():
         report.processed += status == StripeEvent.Status.PROCESSED
         report.failed += status == StripeEvent.Status.FAILED
     report.fetched = fetch_stubs(api, livemode)
@@ -208,17 +212,21 @@ def _store_listed_events(
     newest = 0
     for event in stripe_api.each(api.v1.events, {"created": {"gte": since}}):
         report.listed += 1
-        newest = max(newest, int(event.get("created") or 0))
+        created = webhooks.epoch(event.get("created"))
+        # Only a real time moves the cursor: a bogus one far ahead would skip events for good.
+        newest = max(newest, int(created.timestamp()) if created else 0)
         if bool(event.get("livemode")) != livemode:
             continue
-        if not stripe_store.stores(
-            str(((event.get("data") or {}).get("object") or {}).get("object"))
-        ):
-            continue  # A type FounderOps does not store: not worth a row.
         body = json.dumps(event, separators=(",", ":"))
-        _, new = webhooks.store_event(
-            webhooks.parse(body), body, StripeEvent.Via.EVENTS_API, queue=False
-        )
+        try:
+            parsed = webhooks.parse(body)
+        except webhooks.Malformed as error:
+            report.malformed += 1
+            logger.warning("Stripe listed a malformed event %r: %s", event.get("id"), error)
+            continue
+        if not stripe_store.stores(str(parsed["data"]["object"].get("object"))):
+            continue  # A type FounderOps does not store: not worth a row.
+        _, new = webhooks.store_event(parsed, body, StripeEvent.Via.EVENTS_API, queue=False)
         report.new += new
     return newest
 
@@ -242,6 +250,13 @@ def fetch_stubs(api: stripe.StripeClient, livemode: bool, limit: int = STUBS_PER
                 fetched += refresh(retrievers[kind], kind, stripe_id, api, livemode)
             except FounderOpsError as error:
                 # One object we cannot store must not hold up the others; it is tried again.
+                _remember_error(livemode, error)
+            except stripe.StripeError:
+                raise  # The API itself failing: every other fetch would too.
+            except Exception as error:
+                # As for events (webhooks.process_event): an object that breaks storing in a
+                # way no check foresaw must not stop the other stubs or the cursor, every run.
+                logger.exception("Stripe %s %s could not be stored", kind, stripe_id)
                 _remember_error(livemode, error)
     return fetched
 

@@ -6,15 +6,23 @@ FOUNDEROPS_STRIPE_WEBHOOK_TOLERANCE_SECONDS or more than a minute ahead of our c
 request cannot be replayed later), then stores the event keyed by its id. A delivery of an
 event already stored changes nothing and still answers 200, so Stripe stops retrying.
 
+Each secret belongs to one mode (live or test), as Stripe's endpoints do: an event is accepted
+only when a secret of its own mode signed it, so a test endpoint's secret cannot bring in
+live-mode data. Secrets stored with `founderops stripe webhook-secret --live|--test` carry
+their mode; FOUNDEROPS_STRIPE_WEBHOOK_SECRET entries may say theirs (`live:whsec_…`,
+`test:whsec_…`) and otherwise belong to FOUNDEROPS_STRIPE_LIVEMODE's mode.
+
 Processing (`process_event`, a job queued after the commit, or reconciliation) claims the row,
 stores the object the event carries through `stripe_store` (older snapshots never overwrite
 newer ones) and marks it processed, all in one transaction: a crash rolls back to "received".
-An error marks it failed with the reason; reconciliation tries it again, up to MAX_ATTEMPTS.
+Any error rolls that transaction back and marks the event failed with the reason, and the
+events behind it are processed all the same; reconciliation tries it again, up to MAX_ATTEMPTS.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +36,8 @@ from founderops.core import audit, clock, jobs, secrets
 from founderops.core.errors import FounderOpsError
 from founderops.revenue import dunning, stripe_api, stripe_store
 from founderops.revenue.models import StripeAccount, StripeEvent
+
+logger = logging.getLogger(__name__)
 
 ACTOR = "stripe"
 PROCESS_JOB = "founderops.revenue.tasks.process_event"
@@ -47,8 +57,9 @@ DELETING = frozenset(
         "invoice.deleted",
     }
 )
-# What processing may run into with a malformed object or a failing API call.
-PROCESSING_ERRORS = (FounderOpsError, stripe.StripeError, KeyError, TypeError, ValueError)
+# What processing expects to run into: an object refused with the reason (stripe_store checks
+# shapes and ranges), or a failing API call. Anything else is logged with its traceback.
+PROCESSING_ERRORS = (FounderOpsError, stripe.StripeError)
 
 
 class WebhookError(Exception):
@@ -72,6 +83,10 @@ class FromTheFuture(WebhookError):
     code = "future_timestamp"
 
 
+class WrongMode(WebhookError):
+    code = "wrong_mode"
+
+
 class NotConfigured(WebhookError):
     status = 404
     code = "not_configured"
@@ -80,6 +95,14 @@ class NotConfigured(WebhookError):
 class TooLarge(WebhookError):
     status = 413
     code = "too_large"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """An endpoint's signing secret and the mode of the events it may sign."""
+
+    key: str
+    livemode: bool
 
 
 @dataclass(frozen=True)
@@ -101,28 +124,54 @@ def receive(body: bytes, header: str | None) -> Receipt:
             "no Stripe webhook secret: set FOUNDEROPS_STRIPE_WEBHOOK_SECRET to the endpoint's "
             "signing secret (whsec_…)"
         )
-    verify(body, header or "", keys, clock.now())
+    signers = verify(body, header or "", keys, clock.now())
     event = parse(body.decode("utf-8"))
+    if event["livemode"] not in signers:
+        mode, other = _mode(event["livemode"]), _mode(not event["livemode"])
+        raise WrongMode(
+            f"a {mode}-mode event signed with a {other}-mode webhook secret: refused, so that "
+            f"{other} data never mixes with {mode} (give the {mode} endpoint's secret: "
+            f"`founderops stripe webhook-secret --{mode}`, or {mode}:whsec_… in "
+            "FOUNDEROPS_STRIPE_WEBHOOK_SECRET)"
+        )
     row, stored = store_event(event, body.decode("utf-8"), StripeEvent.Via.WEBHOOK, queue=True)
     return Receipt(row, stored)
 
 
-def webhook_secrets() -> list[str]:
-    """The settings' secrets, then any stored with `founderops stripe connect`."""
+def _mode(livemode: bool) -> str:
+    return "live" if livemode else "test"
+
+
+def webhook_secrets() -> list[Secret]:
+    """The settings' secrets, then any stored with `founderops stripe webhook-secret`."""
     sealed = StripeAccount.objects.exclude(webhook_secret_sealed="").values_list(
-        "webhook_secret_sealed", flat=True
+        "webhook_secret_sealed", "livemode"
     )
-    return [*settings.STRIPE_WEBHOOK_SECRET, *(secrets.reveal(s) for s in sealed)]
+    return [
+        *(setting_secret(entry) for entry in settings.STRIPE_WEBHOOK_SECRET),
+        *(Secret(secrets.reveal(key), livemode) for key, livemode in sealed),
+    ]
 
 
-def verify(body: bytes, header: str, keys: list[str], now: datetime) -> None:
-    """Raise unless one of `keys` signed this body, at a time close to `now`."""
+def setting_secret(entry: str) -> Secret:
+    """One FOUNDEROPS_STRIPE_WEBHOOK_SECRET entry: `live:whsec_…`, `test:whsec_…`, or a bare
+    secret of FOUNDEROPS_STRIPE_LIVEMODE's mode (the mode the numbers and the API key use)."""
+    mode, _, key = entry.partition(":")
+    if key and mode in ("live", "test"):
+        return Secret(key, mode == "live")
+    return Secret(entry, settings.STRIPE_LIVEMODE)
+
+
+def verify(body: bytes, header: str, keys: list[Secret], now: datetime) -> set[bool]:
+    """The modes of the `keys` that signed this body; raises unless one did, at a time close to
+    `now`."""
     try:
         payload = body.decode("utf-8")
     except UnicodeDecodeError:
         raise Malformed("the body is not UTF-8 text") from None
     signed_at = _timestamp(header)
-    if not any(_signed_with(payload, header, key) for key in keys):
+    signers = {key.livemode for key in keys if _signed_with(payload, header, key.key)}
+    if not signers:
         raise BadSignature(
             "the Stripe-Signature header does not match the body signed with the endpoint's "
             "secret (check FOUNDEROPS_STRIPE_WEBHOOK_SECRET)"
@@ -137,6 +186,7 @@ def verify(body: bytes, header: str, keys: list[str], now: datetime) -> None:
         raise FromTheFuture(
             f"the signature's timestamp {signed_at:%Y-%m-%d %H:%M:%S} UTC is in the future"
         )
+    return signers
 
 
 def _timestamp(header: str) -> datetime:
@@ -154,7 +204,7 @@ def _timestamp(header: str) -> datetime:
 
 
 # The last second datetime can hold (9999-12-31 23:59:59 UTC).
-MAX_EPOCH = 253402300799
+MAX_EPOCH = stripe_store.TIMES[1]
 
 
 def epoch(seconds: object) -> datetime | None:
@@ -189,6 +239,7 @@ def parse(text: str) -> dict[str, Any]:
     if not isinstance(event, dict) or event.get("object") != "event":
         kind = event.get("object") if isinstance(event, dict) else type(event).__name__
         raise Malformed(f"expected a Stripe event object, got {kind!r}")
+    data = event.get("data")
     problems = [
         name
         for name, ok in (
@@ -196,12 +247,24 @@ def parse(text: str) -> dict[str, Any]:
             ("type", isinstance(event.get("type"), str) and event["type"]),
             ("created", epoch(event.get("created")) is not None),
             ("livemode", isinstance(event.get("livemode"), bool)),
-            ("data.object", isinstance((event.get("data") or {}).get("object"), dict)),
+            ("data.object", isinstance(data, dict) and isinstance(data.get("object"), dict)),
         )
         if not ok
     ]
     if problems:
         raise Malformed(f"the event lacks or has malformed: {', '.join(problems)}")
+    obj = event["data"]["object"]
+    # Stored in their own columns, and PostgreSQL refuses a NUL character in text.
+    columns = {
+        "id": event["id"],
+        "type": event["type"],
+        "api_version": event.get("api_version"),
+        "data.object.object": obj.get("object"),
+        "data.object.id": obj.get("id"),
+    }
+    nul = [name for name, value in columns.items() if isinstance(value, str) and "\x00" in value]
+    if nul:
+        raise Malformed(f"the event's {', '.join(nul)} holds a NUL character")
     return event
 
 
@@ -244,25 +307,50 @@ def store_event(
 
 
 def process_event(pk: int, api: stripe.StripeClient | None = None) -> str:
-    """Store the object the event carries, once; returns the event's status (or "skipped")."""
+    """Store the object the event carries, once; returns the event's status (or "skipped").
+
+    Never raises for anything the event's object causes: the event is marked failed and the
+    caller goes on with the next. Only a database that cannot even record that gets through."""
     try:
-        with transaction.atomic():
-            event = (
-                StripeEvent.objects.select_for_update()
-                .filter(pk=pk, status__in=[StripeEvent.Status.RECEIVED, StripeEvent.Status.FAILED])
-                .first()
-            )
-            if event is None:
-                return "skipped"
-            event.status = _apply(event, api)
-            event.attempts += 1
-            event.error = ""
-            event.processed_at = clock.now()
-            event.save(update_fields=["status", "attempts", "error", "processed_at"])
-            return str(event.status)
+        return _process(pk, api)
     except PROCESSING_ERRORS as error:
         _failed(pk, error)
-        return str(StripeEvent.Status.FAILED)
+    except Exception as error:
+        # The one catch-all of Stripe processing, on purpose: a worker must not jam. Whatever
+        # else one event runs into (a shape no check foresaw, a bug, the database refusing a
+        # value), re-raising would leave it "received" and stop every event queued behind it,
+        # on every retry. Its transaction is already rolled back; it is marked failed with the
+        # reason and the traceback logged (the event's id and type only, never its body).
+        logger.exception("Stripe event %s failed with an unexpected error", _name(pk))
+        _failed(pk, error)
+    return str(StripeEvent.Status.FAILED)
+
+
+def process_pending(livemode: bool, api: stripe.StripeClient | None) -> dict[int, str]:
+    """Every event waiting or failed (fewer than MAX_ATTEMPTS times), oldest first: pk -> status."""
+    return {pk: process_event(pk, api) for pk in pending(livemode)}
+
+
+def _name(pk: int) -> str:
+    found = StripeEvent.objects.filter(pk=pk).values_list("stripe_id", "type").first()
+    return f"{found[0]} ({found[1]})" if found else f"#{pk}"
+
+
+def _process(pk: int, api: stripe.StripeClient | None) -> str:
+    with transaction.atomic():
+        event = (
+            StripeEvent.objects.select_for_update()
+            .filter(pk=pk, status__in=[StripeEvent.Status.RECEIVED, StripeEvent.Status.FAILED])
+            .first()
+        )
+        if event is None:
+            return "skipped"
+        event.status = _apply(event, api)
+        event.attempts += 1
+        event.error = ""
+        event.processed_at = clock.now()
+        event.save(update_fields=["status", "attempts", "error", "processed_at"])
+        return str(event.status)
 
 
 def _apply(event: StripeEvent, api: stripe.StripeClient | None) -> str:

@@ -125,3 +125,15 @@ def test_it_names_a_customer_left_out_right_under_mrr(
 
 def test_it_adds_no_left_out_line_when_everyone_is_counted(monday: None, window: Window) -> None:
     assert not any(line.startswith("- **Left out:**") for line in lines(window))
+
+
+@pytest.fixture
+def only_ada(settings: Any) -> Iterator[None]:
+    settings.STRIPE_LIVEMODE = True
+    with time_machine.travel(BRIEFING_AT, tick=False):
+        store([ADA], [monthly(ADA, at(9, 10, month=1), "pro", BRIEFING_AT)], BRIEFING_AT)
+        yield
+
+
+def test_it_says_one_paying_customer_in_the_singular(only_ada: None, window: Window) -> None:
+    assert lines(window)[0].endswith(" · 1 paying customer")

@@ -57,7 +57,7 @@ def test_it_refuses_an_empty_key() -> None:
 
 def test_it_stores_a_webhook_secret_for_the_mode_asked() -> None:
     run("webhook-secret", "--live", "--stdin", stdin="whsec_live\n")
-    assert webhooks.webhook_secrets() == ["whsec_live"]
+    assert webhooks.webhook_secrets() == [webhooks.Secret("whsec_live", livemode=True)]
 
 
 def test_it_backfills_from_the_command(fake: fs.FakeStripe) -> None:

@@ -159,7 +159,7 @@ def test_it_refuses_an_object_type_it_does_not_store() -> None:
 
 
 def test_it_refuses_an_amount_that_is_not_whole_minor_units() -> None:
-    with pytest.raises(InvalidInput, match=r"expected an amount in minor units, got 10\.5"):
+    with pytest.raises(InvalidInput, match=r"^charge ch_1: amount 10\.5 is not a whole number$"):
         store(fs.charge("ch_1", 10.5))  # type: ignore[arg-type]
     assert Charge.objects.count() == 0
 
@@ -185,3 +185,59 @@ def test_it_makes_a_stub_for_a_subscription_known_only_from_an_invoice() -> None
         True,
         "cus_ada",
     )
+
+
+def test_it_reads_a_timestamp_written_in_exponent_form() -> None:
+    store(fs.invoice("in_1", "cus_ada", [], MARCH) | {"period_start": 1.7723232e9})
+    assert Invoice.objects.get().period_start == datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def test_it_refuses_a_count_beyond_what_postgresql_holds() -> None:
+    with pytest.raises(
+        stripe_store.MalformedObject,
+        match=r"^invoice in_1: attempt_count 2147483648 is out of range \(0 to 2147483647\)$",
+    ):
+        store(fs.invoice("in_1", "cus_ada", [], MARCH) | {"attempt_count": 2**31})
+
+
+def test_it_refuses_taxes_that_add_up_beyond_what_the_column_holds() -> None:
+    taxes = [{"amount": 2**62, "tax_behavior": "exclusive"}] * 2
+    with pytest.raises(stripe_store.MalformedObject, match=r"^invoice in_1: tax 9\.22e18 is out"):
+        store(fs.invoice("in_1", "cus_ada", [], MARCH) | {"total_taxes": taxes})
+
+
+def test_it_refuses_a_percent_off_above_100() -> None:
+    with pytest.raises(
+        stripe_store.MalformedObject, match=r"^coupon C: percent_off 150 is not a percentage"
+    ):
+        store(fs.coupon("C", 150, "once"))
+
+
+def test_it_refuses_an_id_longer_than_its_column() -> None:
+    with pytest.raises(stripe_store.MalformedObject, match="is longer than 255 characters"):
+        store(fs.customer("cus_" + "x" * 300))
+    assert BillingCustomer.objects.count() == 0
+
+
+def test_it_refuses_two_lines_with_the_same_id() -> None:
+    lines = [fs.line("il_1", 2000, MARCH, APRIL), fs.line("il_1", 500, MARCH, APRIL)]
+    with pytest.raises(
+        stripe_store.MalformedObject, match=r"^invoice in_1: lines holds 'il_1' twice$"
+    ):
+        store(fs.invoice("in_1", "cus_ada", lines, MARCH))
+
+
+def test_it_refuses_a_nul_character_the_database_cannot_hold() -> None:
+    with pytest.raises(
+        stripe_store.MalformedObject, match=r"^customer cus_1: name holds a NUL character$"
+    ):
+        store(fs.customer("cus_1") | {"name": "Ada\x00"})
+
+
+def test_it_names_a_malformed_field_of_an_expanded_object_with_both_objects() -> None:
+    expanded = fs.customer("cus_ada") | {"created": "yesterday"}
+    with pytest.raises(
+        stripe_store.MalformedObject,
+        match=r"^invoice in_1: customer cus_ada: created 'yesterday' is not a Unix timestamp$",
+    ):
+        store(fs.invoice("in_1", "cus_ada", [], MARCH) | {"customer": expanded})

@@ -12,7 +12,7 @@ import time_machine
 from django.test import Client
 
 from founderops.core.models import AuditEvent
-from founderops.revenue import webhooks
+from founderops.revenue import stripe_api, webhooks
 from founderops.revenue.models import (
     BillingCustomer,
     Charge,
@@ -32,6 +32,8 @@ APRIL = datetime(2026, 4, 1, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def _configured(settings: Any) -> Iterator[None]:
     settings.STRIPE_WEBHOOK_SECRET = [fs.SECRET]
+    # The events here are test-mode ones: a bare secret signs FOUNDEROPS_STRIPE_LIVEMODE's.
+    settings.STRIPE_LIVEMODE = False
     settings.STRIPE_API_KEY = ""
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
     with time_machine.travel(NOW, tick=False):
@@ -531,3 +533,109 @@ def test_it_accepts_a_charge_refunded_in_full(
     )
     assert StripeEvent.objects.get().status == "processed"
     assert Charge.objects.get().amount_refunded == 1000
+
+
+@pytest.mark.parametrize(
+    "data", [[1], "s", {"object": [1]}, {"object": "x"}], ids=["list", "text", "[..]", "x"]
+)
+def test_it_refuses_an_event_whose_data_is_not_an_object(
+    client: Client, django_capture_on_commit_callbacks: Any, data: object
+) -> None:
+    event = {**fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH), "data": data}
+    response = deliver(client, django_capture_on_commit_callbacks, event)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error": "malformed", "detail": "the event lacks or has malformed: data.object"},
+    )
+    assert StripeEvent.objects.count() == 0
+
+
+def _secret_stored(livemode: bool, secret: str) -> None:
+    """As `founderops stripe webhook-secret --live|--test` stores it."""
+    stripe_api.store_webhook_secret(secret, livemode, "cli")
+
+
+def test_it_refuses_a_live_event_signed_with_the_test_secret(
+    client: Client, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.STRIPE_WEBHOOK_SECRET = []
+    _secret_stored(False, "whsec_test_endpoint")
+    event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH, livemode=True)
+    response = deliver(
+        client, django_capture_on_commit_callbacks, event, secret="whsec_test_endpoint"
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "wrong_mode")
+    assert response.json()["detail"].startswith(
+        "a live-mode event signed with a test-mode webhook secret: refused"
+    )
+    assert StripeEvent.objects.count() == 0
+
+
+def test_it_refuses_a_test_event_signed_with_the_live_secret(
+    client: Client, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.STRIPE_WEBHOOK_SECRET = []
+    _secret_stored(True, "whsec_live_endpoint")
+    event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH, livemode=False)
+    response = deliver(
+        client, django_capture_on_commit_callbacks, event, secret="whsec_live_endpoint"
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "wrong_mode")
+    assert "`founderops stripe webhook-secret --test`" in response.json()["detail"]
+
+
+def test_it_accepts_each_mode_signed_with_its_own_stored_secret(
+    client: Client, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.STRIPE_WEBHOOK_SECRET = []
+    _secret_stored(True, "whsec_live_endpoint")
+    _secret_stored(False, "whsec_test_endpoint")
+    live = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH, livemode=True)
+    test = fs.event("evt_2", "invoice.paid", paid_invoice(), MARCH, livemode=False)
+    deliver(client, django_capture_on_commit_callbacks, live, secret="whsec_live_endpoint")
+    deliver(client, django_capture_on_commit_callbacks, test, secret="whsec_test_endpoint")
+    assert sorted(StripeEvent.objects.values_list("stripe_id", "livemode")) == [
+        ("evt_1", True),
+        ("evt_2", False),
+    ]
+
+
+def test_it_takes_a_bare_setting_secret_for_the_mode_the_numbers_use(
+    client: Client, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.STRIPE_LIVEMODE = True
+    event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH, livemode=False)
+    response = deliver(client, django_capture_on_commit_callbacks, event)
+    assert (response.status_code, response.json()["error"]) == (400, "wrong_mode")
+    assert "test:whsec_… in FOUNDEROPS_STRIPE_WEBHOOK_SECRET" in response.json()["detail"]
+
+
+def test_it_reads_the_mode_a_setting_secret_names(
+    client: Client, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.STRIPE_LIVEMODE = True
+    settings.STRIPE_WEBHOOK_SECRET = ["whsec_live_endpoint", f"test:{fs.SECRET}"]
+    event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH, livemode=False)
+    response = deliver(client, django_capture_on_commit_callbacks, event)
+    assert response.status_code == 200
+    assert StripeEvent.objects.get().livemode is False
+
+
+def test_it_takes_a_setting_secret_of_the_other_mode_for_that_mode_only(
+    client: Client, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.STRIPE_WEBHOOK_SECRET = [f"live:{fs.SECRET}"]
+    event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH, livemode=False)
+    response = deliver(client, django_capture_on_commit_callbacks, event)
+    assert response.json()["error"] == "wrong_mode"
+
+
+def test_it_refuses_an_event_whose_id_holds_a_nul_character(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = fs.event("evt_\x00", "invoice.paid", paid_invoice(), MARCH)
+    response = deliver(client, django_capture_on_commit_callbacks, event)
+    assert (response.status_code, response.json()["detail"]) == (
+        400,
+        "the event's id holds a NUL character",
+    )

@@ -105,9 +105,11 @@ class Command(BaseCommand):
             api: stripe.StripeClient | None = stripe_api.client(livemode)
         except stripe_api.StripeNotConfigured:
             api = None
-        outcomes = [webhooks.process_event(pk, api) for pk in webhooks.pending(livemode)]
-        failed = outcomes.count(StripeEvent.Status.FAILED)
-        self.stdout.write(f"{len(outcomes)} events processed again, {failed} failed.")
+        outcomes = webhooks.process_pending(livemode, api)
+        failed = [pk for pk, status in outcomes.items() if status == StripeEvent.Status.FAILED]
+        self.stdout.write(f"{len(outcomes)} events processed again, {len(failed)} failed.")
+        for event in StripeEvent.objects.filter(pk__in=failed).order_by("created", "id"):
+            self.stdout.write(f"  {event.stripe_id} {event.type}: {event.error}")
         if failed:
             raise CommandError("some events failed again: `founderops stripe events --failed`")
 
