@@ -112,6 +112,14 @@ def rates(shape: Shape, now: datetime) -> list[tuple[Any, str]]:
 # --- storing ----------------------------------------------------------------------------------
 
 
+def _at(value: object) -> datetime | None:
+    return moment(value, "a generated timestamp")
+
+
+def _units(value: object, default: int = 0) -> int:
+    return amount(value, "a generated amount", default)
+
+
 @dataclass
 class Store:
     """Bulk inserts of the rows `stripe_store` writes for these objects (live mode, a backfill
@@ -128,7 +136,7 @@ class Store:
         return {
             "livemode": True,
             "stripe_id": ref(obj),
-            "created": moment(obj.get("created")),
+            "created": _at(obj.get("created")),
             "version": self.version,
             "raw": obj,
             "synced_at": self.now,
@@ -176,7 +184,7 @@ def _price(obj: Obj, store: Store) -> Price:
         **store.common(obj),
         product_id=store.key("product", obj.get("product")),
         currency=currency(obj.get("currency")),
-        unit_amount=amount(obj.get("unit_amount")),
+        unit_amount=_units(obj.get("unit_amount")),
         type=text(obj.get("type"), 20),
         interval=text(recurring.get("interval"), 10),
         interval_count=int(recurring.get("interval_count") or 1),
@@ -212,15 +220,15 @@ def _subscription(obj: Obj, store: Store) -> Subscription:
         customer_id=store.key("customer", obj.get("customer")),
         status=text(obj.get("status"), 30),
         currency=currency(obj.get("currency")),
-        start_date=moment(obj.get("start_date")),
-        trial_start=moment(obj.get("trial_start")),
-        trial_end=moment(obj.get("trial_end")),
-        current_period_start=moment(obj.get("current_period_start")),
-        current_period_end=moment(obj.get("current_period_end")),
-        cancel_at=moment(obj.get("cancel_at")),
+        start_date=_at(obj.get("start_date")),
+        trial_start=_at(obj.get("trial_start")),
+        trial_end=_at(obj.get("trial_end")),
+        current_period_start=_at(obj.get("current_period_start")),
+        current_period_end=_at(obj.get("current_period_end")),
+        cancel_at=_at(obj.get("cancel_at")),
         cancel_at_period_end=bool(obj.get("cancel_at_period_end")),
-        canceled_at=moment(obj.get("canceled_at")),
-        ended_at=moment(obj.get("ended_at")),
+        canceled_at=_at(obj.get("canceled_at")),
+        ended_at=_at(obj.get("ended_at")),
     )
 
 
@@ -230,9 +238,9 @@ def _items(subscriptions: list[Obj], store: Store) -> list[SubscriptionItem]:
             subscription_id=store.parent("subscription", sub),
             stripe_id=ref(item),
             price_id=store.key("price", item.get("price")),
-            quantity=amount(item.get("quantity"), 1),
-            current_period_start=moment(item.get("current_period_start")),
-            current_period_end=moment(item.get("current_period_end")),
+            quantity=_units(item.get("quantity"), 1),
+            current_period_start=_at(item.get("current_period_start")),
+            current_period_end=_at(item.get("current_period_end")),
         )
         for sub in subscriptions
         for item in sub["items"]["data"]
@@ -250,8 +258,8 @@ def _discounts(objects: dict[str, list[Obj]], store: Store) -> list[Discount]:
             coupon_id=store.key("coupon", d["source"]["coupon"]),
             customer_id=store.key("customer", d.get("customer")),
             subscription_stripe_id=ref(d.get("subscription")),
-            start=moment(d.get("start")),
-            end=moment(d.get("end")),
+            start=_at(d.get("start")),
+            end=_at(d.get("end")),
         )
         for d in found.values()
     ]
@@ -267,19 +275,19 @@ def _invoice(obj: Obj, store: Store) -> Invoice:
         number=text(obj.get("number"), 100),
         billing_reason=text(obj.get("billing_reason"), 40),
         currency=currency(obj.get("currency")),
-        period_start=moment(obj.get("period_start")),
-        period_end=moment(obj.get("period_end")),
-        subtotal=amount(obj.get("subtotal")),
-        tax=amount(obj.get("tax")),
-        total=amount(obj.get("total")),
-        amount_due=amount(obj.get("amount_due")),
-        amount_paid=amount(obj.get("amount_paid")),
-        amount_remaining=amount(obj.get("amount_remaining")),
-        attempt_count=amount(obj.get("attempt_count")),
-        finalized_at=moment(transitions.get("finalized_at")),
-        paid_at=moment(transitions.get("paid_at")),
-        voided_at=moment(transitions.get("voided_at")),
-        marked_uncollectible_at=moment(transitions.get("marked_uncollectible_at")),
+        period_start=_at(obj.get("period_start")),
+        period_end=_at(obj.get("period_end")),
+        subtotal=_units(obj.get("subtotal")),
+        tax=_units(obj.get("tax")),
+        total=_units(obj.get("total")),
+        amount_due=_units(obj.get("amount_due")),
+        amount_paid=_units(obj.get("amount_paid")),
+        amount_remaining=_units(obj.get("amount_remaining")),
+        attempt_count=_units(obj.get("attempt_count")),
+        finalized_at=_at(transitions.get("finalized_at")),
+        paid_at=_at(transitions.get("paid_at")),
+        voided_at=_at(transitions.get("voided_at")),
+        marked_uncollectible_at=_at(transitions.get("marked_uncollectible_at")),
     )
 
 
@@ -295,7 +303,7 @@ def _of(invoice: Obj) -> list[Obj]:
 
 def _line(invoice: int, line: Obj, store: Store) -> InvoiceLine:
     discounts = [
-        {"discount": ref(d.get("discount")), "amount": amount(d.get("amount"))}
+        {"discount": ref(d.get("discount")), "amount": _units(d.get("amount"))}
         for d in line.get("discount_amounts") or []
     ]
     taxes = line.get("tax_amounts") or []
@@ -309,15 +317,15 @@ def _line(invoice: int, line: Obj, store: Store) -> InvoiceLine:
         price_id=store.key("price", line.get("price")),
         description=text(line.get("description"), 2000),
         currency=currency(line.get("currency")),
-        amount=amount(line.get("amount")),
-        quantity=amount(line.get("quantity"), 1),
-        period_start=moment(period.get("start")),
-        period_end=moment(period.get("end")),
+        amount=_units(line.get("amount")),
+        quantity=_units(line.get("quantity"), 1),
+        period_start=_at(period.get("start")),
+        period_end=_at(period.get("end")),
         proration=bool(line.get("proration")),
         discount_amount=sum(d["amount"] for d in discounts),
         discounts=discounts,
-        tax_exclusive=sum(amount(t["amount"]) for t in taxes if not t.get("inclusive")),
-        tax_inclusive=sum(amount(t["amount"]) for t in taxes if t.get("inclusive")),
+        tax_exclusive=sum(_units(t["amount"]) for t in taxes if not t.get("inclusive")),
+        tax_inclusive=sum(_units(t["amount"]) for t in taxes if t.get("inclusive")),
     )
 
 
@@ -329,8 +337,8 @@ def _charge(obj: Obj, store: Store) -> Charge:
         customer_id=store.key("customer", obj.get("customer")),
         invoice_id=store.key("invoice", obj.get("invoice")),
         payment_intent=ref(obj.get("payment_intent")),
-        amount=amount(obj.get("amount")),
-        amount_refunded=amount(obj.get("amount_refunded")),
+        amount=_units(obj.get("amount")),
+        amount_refunded=_units(obj.get("amount_refunded")),
         currency=currency(obj.get("currency")),
         status=text(obj.get("status"), 20),
         paid=bool(obj.get("paid")),
@@ -346,7 +354,7 @@ def _refund(obj: Obj, store: Store) -> Refund:
     return Refund(
         **store.common(obj),
         charge_id=store.key("charge", obj.get("charge")),
-        amount=amount(obj.get("amount")),
+        amount=_units(obj.get("amount")),
         currency=currency(obj.get("currency")),
         status=text(obj.get("status"), 20),
         reason=text(obj.get("reason"), 60),
