@@ -68,6 +68,7 @@ bench: install dovecot
 	FOUNDEROPS_DATA_DIR=$$(mktemp -d) $(BIN)/founderops bench web --tickets 10000 --users 50
 	FOUNDEROPS_DATA_DIR=$$(mktemp -d) $(BIN)/founderops bench monitoring
 	FOUNDEROPS_DATA_DIR=$$(mktemp -d) $(BIN)/founderops bench revenue
+	FOUNDEROPS_DATA_DIR=$$(mktemp -d) $(BIN)/founderops bench ledger
 
 clean:
 	rm -rf $(VENV) var

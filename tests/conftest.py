@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 
 from founderops.ai import registry
 from founderops.core import notify
+from founderops.reports import revenue_cache
 from tests.channels.smtp_server import Recorder, running
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -53,8 +54,10 @@ def _fast_passwords_and_no_notifications(settings: Any) -> Iterator[None]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with notify.using_backend(notify.MemoryBackend()):
         yield
-    # Models cached from rows a test rolled back must not serve the next test.
+    # Models cached from rows a test rolled back must not serve the next test; nor revenue
+    # snapshots (ids are reused after a rollback, and frozen time gives the same `synced_at`).
     registry.forget()
+    revenue_cache.clear()
 
 
 # Real SMTP relays on 127.0.0.1 with FOUNDEROPS_SMTP_URL pointing at them (replies, status-page

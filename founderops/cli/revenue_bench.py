@@ -311,7 +311,7 @@ def _eur_rates(rng: np.random.Generator, first: int, end: int) -> tuple[FxRate, 
 
 
 # -- measuring ---------------------------------------------------------------------------------
-class _Peak:
+class Peak:
     """The process's largest resident memory while a block runs, sampled every 5 ms."""
 
     def __init__(self) -> None:
@@ -340,7 +340,7 @@ class _Peak:
         return round(self.peak / 2**20, 1)
 
 
-def _timed(work: Callable[[], T]) -> tuple[T, float]:
+def timed(work: Callable[[], T]) -> tuple[T, float]:
     started = time.perf_counter()
     out = work()
     return out, time.perf_counter() - started
@@ -365,16 +365,16 @@ def headline(result: Result) -> dict[str, object]:
 
 
 def run(shape: Shape) -> dict[str, object]:
-    book, generate_s = _timed(lambda: generate(shape))
+    book, generate_s = timed(lambda: generate(shape))
     # The stored state is the history before the last day; the last day is the update.
     base, batch = split(book, book.first + book.days - 1)
     del book
     figures, ours, same = _engine_phase(base, batch)
     gc.collect()
-    before = _rss_mb()
-    peak = _Peak()
+    before = rss_mb()
+    peak = Peak()
     with peak.watching():
-        theirs, duck_s = _timed(lambda: duckdb_bridge(base))
+        theirs, duck_s = timed(lambda: duckdb_bridge(base))
     return {
         "customers": shape.customers,
         "months": shape.months,
@@ -391,14 +391,14 @@ def run(shape: Shape) -> dict[str, object]:
 
 
 def _engine_phase(base: Book, batch: Book) -> tuple[dict[str, object], list[tuple[int, ...]], bool]:
-    before = _rss_mb()
-    peak = _Peak()
+    before = rss_mb()
+    peak = Peak()
     with peak.watching():
-        result, compute_s = _timed(lambda: engine.compute(base))
-        figures, metrics_s = _timed(partial(headline, result))
+        result, compute_s = timed(lambda: engine.compute(base))
+        figures, metrics_s = timed(partial(headline, result))
     summary, totals = _summary(figures), bridge_totals(result)
     del figures
-    updated, update_s = _timed(partial(engine.update, result, batch))
+    updated, update_s = timed(partial(engine.update, result, batch))
     # The check is not timed; what it no longer needs goes first, to keep memory down.
     del result
     same = _same_block(updated, engine.compute(updated.book))
@@ -432,7 +432,7 @@ def _same_block(one: Result, other: Result) -> bool:
     )
 
 
-def _rss_mb() -> float:
+def rss_mb() -> float:
     return round(float(psutil.Process().memory_info().rss) / 2**20, 1)
 
 

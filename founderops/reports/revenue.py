@@ -3,9 +3,11 @@
 `snapshot(livemode, profile)` reads one mode's billing once (`ledger_from_db`), runs the engine
 through the last full UTC day and hands the pages what they show: the movement table and the
 headline figures; cohorts, the forecast, customers at risk and the other profile's figures are
-computed the first time a page asks (once per snapshot). Nothing is kept between requests:
-the whole snapshot of the demo's history (about 190 customers, 1,100 invoices) takes a few
-tenths of a second, measured in the README, and is always as fresh as the last sync.
+computed the first time a page asks. What comes from billing alone (the ledger, the engine's
+result under each profile, the headline, cohorts, the forecast) is kept between requests in
+`revenue_cache`, keyed on the stored billing's state, the day and the settings, so it is
+always as fresh as the last sync; each request gets a `view` of it whose customers' names,
+churn risk (support tickets) and leaving customers are computed for that request.
 
 Why the last full day and not "now": a service period covers whole days until the day its
 renewal starts, so a subscription that renews this afternoon would look churned this morning.
@@ -30,11 +32,13 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from functools import cached_property
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db.models import Q
 
-from founderops.core import clock
+from founderops.core import clock, gcpause
+from founderops.reports import revenue_cache
 from founderops.revenue import churn_risk, cohorts, forecast, insights, known, ledger, metrics
 from founderops.revenue.billing import Exclusion, Ledger, RevenueInputError
 from founderops.revenue.book import day_number, from_ledger
@@ -42,6 +46,7 @@ from founderops.revenue.engine import PROFILES, Result, Settings, compute
 from founderops.revenue.models import BillingCustomer, Subscription
 from founderops.support.models import Ticket
 
+T = TypeVar("T")
 PROFILE_NAMES = {"chartmogul": "ChartMogul-like", "stripe": "Stripe-like"}
 DEFAULT_PROFILE = "chartmogul"
 # Churn pooled over a quarter: one quiet month would make LTV infinite, one bad one tiny.
@@ -127,7 +132,10 @@ class Leaving:
 
 
 class Snapshot:
-    """One mode's revenue through `as_of` (a full UTC day) under one profile."""
+    """One mode's revenue through `as_of` (a full UTC day) under one profile.
+
+    `family` holds the snapshots of the same billing under each profile (the cache's entry);
+    `shared` what this one computed from billing alone, shared by every `view` of it."""
 
     def __init__(
         self,
@@ -137,11 +145,38 @@ class Snapshot:
         records: Ledger,
         result: Result,
         known_at: datetime | None = None,
+        family: dict[str, Any] | None = None,
+        shared: dict[str, Any] | None = None,
     ) -> None:
         self.livemode, self.profile, self.as_of = livemode, profile, as_of
         self.ledger, self.result = records, result
         # None: everything stored now; else facts that happened before this instant only.
         self.known_at = known_at
+        self.family: dict[str, Any] = {profile: self} if family is None else family
+        self.shared: dict[str, Any] = {} if shared is None else shared
+
+    def view(self) -> Snapshot:
+        """This snapshot for one more request: what comes from billing alone is shared; what
+        also reads other tables or the clock (names, tickets, who is leaving) is computed
+        again."""
+        return Snapshot(
+            self.livemode,
+            self.profile,
+            self.as_of,
+            self.ledger,
+            self.result,
+            self.known_at,
+            self.family,
+            self.shared,
+        )
+
+    def _kept(self, name: str, make: Callable[[], T]) -> T:
+        if name not in self.shared:
+            # Two requests at once may both compute it: the same value, one of them kept.
+            # Large and kept: the collector would walk it again and again (core.gcpause).
+            with gcpause.paused():
+                self.shared[name] = make()
+        return cast(T, self.shared[name])
 
     @property
     def profile_name(self) -> str:
@@ -156,8 +191,11 @@ class Snapshot:
         """Index of the last complete month (-1: none yet)."""
         return self.last if (self.as_of + timedelta(days=1)).day == 1 else self.last - 1
 
-    @cached_property
+    @property
     def rows(self) -> list[MonthRow]:
+        return self._kept("rows", self._rows)
+
+    def _rows(self) -> list[MonthRow]:
         return [
             MonthRow(
                 m.month,
@@ -172,9 +210,9 @@ class Snapshot:
             for index, m in enumerate(self.result.months)
         ]
 
-    @cached_property
+    @property
     def headline(self) -> Headline:
-        return headline(self)
+        return self._kept("headline", lambda: headline(self))
 
     @cached_property
     def people(self) -> dict[str, Who]:
@@ -188,13 +226,13 @@ class Snapshot:
     def left_out_summary(self) -> str:
         return left_out_summary(len(self.left_out))
 
-    @cached_property
+    @property
     def cohorts(self) -> list[cohorts.Cohort]:
-        return cohorts.cohorts(self.result)
+        return self._kept("cohorts", lambda: cohorts.cohorts(self.result))
 
-    @cached_property
+    @property
     def forecast(self) -> forecast.Forecast | None:
-        return mrr_forecast(self)
+        return self._kept("forecast", lambda: mrr_forecast(self))
 
     @cached_property
     def at_risk(self) -> list[AtRisk]:
@@ -206,24 +244,23 @@ class Snapshot:
 
     @cached_property
     def other(self) -> Snapshot:
-        other = next(name for name in PROFILES if name != self.profile)
-        return Snapshot(
-            self.livemode,
-            other,
-            self.as_of,
-            self.ledger,
-            compute(self.result.book, PROFILES[other]),
-            self.known_at,
-        )
+        name = next(name for name in PROFILES if name != self.profile)
+        if self.family.get(name) is None:
+            result = compute(self.result.book, PROFILES[name])
+            self.family[name] = Snapshot(
+                self.livemode, name, self.as_of, self.ledger, result, self.known_at, self.family
+            )
+        found: Snapshot = self.family[name]
+        return found.view()
 
     def mrr_of(self, key: str) -> Fraction:
         """A customer's MRR at the close of `as_of`."""
         index = self.index.get(key)
         return Fraction(0) if index is None else self.result.month_end(index)[self.last]
 
-    @cached_property
+    @property
     def index(self) -> dict[str, int]:
-        return {key: number for number, key in enumerate(self.result.customers)}
+        return self._kept("index", lambda: {key: n for n, key in enumerate(self.result.customers)})
 
 
 # --- computing ----------------------------------------------------------------------------------
@@ -250,20 +287,45 @@ def snapshot(
         known_at = known.close_of(as_of)
     known_at = known.capped(known_at)
     as_of = as_of or last_full_day()
-    records = ledger.ledger_from_db(livemode, through=as_of, known_at=known_at)
-    if not any(invoice.period_start.date() <= as_of for invoice in records.invoices):
-        if records.excluded:
-            # Nothing left to count: say why rather than look like an empty account.
-            names = people(livemode)
-            raise RevenueInputError(
-                left_out_text(left_out(records.excluded, lambda key: _named(names, key)))
-            )
-        return None  # nothing billed yet, or only from today: no full day to show
-    book = from_ledger(records)
-    days = day_number(as_of) - book.first + 1
-    # Cut at the close of `as_of`: later periods (billed ahead, or this morning) wait their day.
-    result = compute(replace(book, days=days), PROFILES[profile])
-    return Snapshot(livemode, profile, as_of, records, result, known_at)
+    key, family = revenue_cache.family(livemode, as_of, (known_at, gross_margin()))
+    if profile not in family:
+        first = not family
+        with gcpause.paused():
+            family[profile] = _computed(livemode, profile, as_of, known_at, family)
+        if first:
+            revenue_cache.confirm(key)
+    found: Snapshot | None = family[profile]
+    return None if found is None else found.view()
+
+
+def _computed(
+    livemode: bool,
+    profile: str,
+    as_of: date,
+    known_at: datetime | None,
+    family: dict[str, Any],
+) -> Snapshot | None:
+    """A new member of `family`: from a sibling's ledger when there is one, else read."""
+    sibling = next(iter(family.values()), False)
+    if sibling is None:
+        return None  # the sibling found no full day: no profile does
+    if isinstance(sibling, Snapshot):
+        records, book = sibling.ledger, sibling.result.book
+    else:
+        records = ledger.ledger_from_db(livemode, through=as_of, known_at=known_at)
+        if not any(invoice.period_start.date() <= as_of for invoice in records.invoices):
+            if records.excluded:
+                # Nothing left to count: say why rather than look like an empty account.
+                names = people(livemode)
+                raise RevenueInputError(
+                    left_out_text(left_out(records.excluded, lambda key: _named(names, key)))
+                )
+            return None  # nothing billed yet, or only from today: no full day to show
+        whole = from_ledger(records)
+        # Cut at the close of `as_of`: later periods (billed ahead, or this morning) wait.
+        book = replace(whole, days=day_number(as_of) - whole.first + 1)
+    result = compute(book, PROFILES[profile])
+    return Snapshot(livemode, profile, as_of, records, result, known_at, family)
 
 
 def has_billing(livemode: bool) -> bool:
@@ -364,15 +426,8 @@ def at_risk(snap: Snapshot) -> list[AtRisk]:
     """Every paying customer's churn risk, riskiest first; those already leaving are listed
     apart (`leaving`), not scored. The model learns from past snapshots whose ticket counts
     are those of their own 90 days, as the current score's are (`ticket_log`)."""
-    result, months = snap.result, [m.month for m in snap.result.months]
-    month_end = result.month_end_by_name()
-    tickets = ticket_log(snap)
-    features = insights.churn_features_from_ledger(
-        snap.ledger, month_end, snap.last, tickets, months, through=snap.as_of
-    )
+    features, scorer = risk_model(snap, ticket_log(snap))
     gone = {item.who.key for item in snap.leaving}
-    history = insights.labelled_history(snap.ledger, months, month_end, tickets)
-    scorer = churn_risk.scorer_for(history)
     scores = churn_risk.score_all(
         {key: row for key, row in features.items() if key not in gone}, scorer
     )
@@ -386,6 +441,26 @@ def at_risk(snap: Snapshot) -> list[AtRisk]:
         )
         for s in scores
     ]
+
+
+def risk_model(
+    snap: Snapshot, tickets: insights.TicketLog
+) -> tuple[dict[str, churn_risk.ChurnFeatures], churn_risk.Scorer]:
+    """Every paying customer's features and the scorer fitted on the founder's own history:
+    from billing and the ticket log, so kept with the snapshot while the log is the same."""
+    kept = snap.shared.get("risk")
+    if kept is not None and kept[0] == tickets:
+        return kept[1], kept[2]
+    months = [m.month for m in snap.result.months]
+    with gcpause.paused():
+        month_end = snap.result.month_end_by_name()
+        features = insights.churn_features_from_ledger(
+            snap.ledger, month_end, snap.last, tickets, months, through=snap.as_of
+        )
+        history = insights.labelled_history(snap.ledger, months, month_end, tickets)
+        scorer = churn_risk.scorer_for(history)
+    snap.shared["risk"] = (tickets, features, scorer)
+    return features, scorer
 
 
 def ticket_log(snap: Snapshot) -> insights.TicketLog:

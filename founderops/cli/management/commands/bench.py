@@ -1,6 +1,6 @@
-"""`founderops bench support|email|web|monitoring|revenue`: the Support Agent's pipeline, e-mail
-intake from IMAP, the cockpit under load, the outage harness of the Monitoring Agent, and the
-MRR engine beside DuckDB."""
+"""`founderops bench support|email|web|monitoring|revenue|ledger`: the Support Agent's pipeline,
+e-mail intake from IMAP, the cockpit under load, the outage harness of the Monitoring Agent, the
+MRR engine beside DuckDB, and the revenue pages' path from the database."""
 
 from __future__ import annotations
 
@@ -14,7 +14,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
-from founderops.cli import evaluation, mail_bench, outage_bench, revenue_bench, web_bench
+from founderops.cli import (
+    evaluation,
+    ledger_bench,
+    mail_bench,
+    outage_bench,
+    revenue_bench,
+    web_bench,
+)
+from founderops.revenue.models import BillingCustomer
 
 # ../shared/data next to the project checkout, as the Makefile and tests find it.
 CLINC = Path(settings.BASE_DIR).parents[1] / "shared" / "data" / "support" / "clinc150"
@@ -65,10 +73,19 @@ class Command(BaseCommand):
         revenue.add_argument("--customers", type=int, default=100_000, help="customers to make")
         revenue.add_argument("--months", type=int, default=36, help="months of history")
         revenue.add_argument("--seed", type=int, default=7, help="the generator's seed")
+        stored = agents.add_parser(
+            "ledger", help="the revenue pages from the database on a generated Stripe history"
+        )
+        stored.add_argument("--customers", type=int, default=20_000, help="customers to make")
+        stored.add_argument("--months", type=int, default=24, help="months of sign-ups")
+        stored.add_argument("--seed", type=int, default=11, help="the generator's seed")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["agent"] == "revenue":
             self._revenue(options)
+            return
+        if options["agent"] == "ledger":
+            self.stdout.write(json.dumps(bench_ledger(options)))
             return
         if options["agent"] == "monitoring":
             self._monitoring(options)
@@ -122,6 +139,19 @@ class Command(BaseCommand):
             report = outage_bench.run(seed, scenario, options["monitors"], options["load_seconds"])
         self.stdout.write(outage_bench.table(report))
         self.stdout.write(json.dumps(report))
+
+
+def bench_ledger(options: dict[str, Any]) -> dict[str, object]:
+    if options["customers"] < 1 or options["months"] < 1:
+        raise CommandError("--customers and --months must be at least 1")
+    evaluation.prepare_database()
+    if BillingCustomer.objects.exists():
+        raise CommandError(
+            "this database already holds billing: the bench needs its own. Point "
+            "FOUNDEROPS_DATA_DIR at a new, empty directory (e.g. $(mktemp -d))."
+        )
+    shape = ledger_bench.Shape(options["customers"], options["months"], options["seed"])
+    return ledger_bench.run(shape)
 
 
 def bench_web(options: dict[str, Any]) -> dict[str, object]:
