@@ -1,7 +1,8 @@
 """The `founderops` console script: every subcommand is a Django management command.
 
 A malformed setting is the founder's to fix, not a bug: it ends the program with one line
-naming the variable (exit 2), not a traceback. `--traceback` still shows one.
+naming the variable (exit 2), not a traceback. `--traceback` still shows one. Output piped into
+a reader that stops early (`founderops stripe events | head`) ends quietly, as `cat` does.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import sys
 
 CONFIGURATION_ERROR = 2
+BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a command cut off by `head`
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,6 +31,11 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"founderops: configuration error: {error}", file=sys.stderr)
         raise SystemExit(CONFIGURATION_ERROR) from None
+    except BrokenPipeError:
+        # Python's advice: point stdout at devnull so the flush at exit cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(BROKEN_PIPE) from None
 
 
 if __name__ == "__main__":

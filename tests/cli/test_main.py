@@ -42,3 +42,19 @@ def test_it_reports_a_malformed_setting_in_one_line_for_help_too(tmp_path: Path)
             " is not a time zone like Europe/Paris"
         ],
     )
+
+
+def test_it_ends_quietly_when_its_reader_stops_early(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOUNDEROPS_")}
+    env.update(FOUNDEROPS_DATA_DIR=str(tmp_path))
+    child = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), "help"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    child.stdout.close()  # like `| head -0`: nobody reads what it writes
+    _, err = child.communicate(timeout=60)
+    assert (child.returncode, err) == (141, "")
