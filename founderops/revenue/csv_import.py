@@ -27,7 +27,9 @@ prefixed `csv:`, so the revenue numbers read both alike.
 
 `import_rates` reads FX rates the same way: `currency`, `day` (`YYYY-MM-DD`), `rate` (US dollars
 for one unit of the currency, a decimal; one with more than six decimals, or a fraction, is
-rounded half-up to six and listed as rounded).
+rounded half-up to six and listed as rounded; none for USD, the reporting currency).
+A currency must be an ISO 4217 code in use. The command exits with status 1 when any row
+was rejected (the good rows are kept).
 """
 
 from __future__ import annotations
@@ -47,10 +49,11 @@ from django.db import transaction
 
 from founderops.core import audit, clock
 from founderops.core.errors import InvalidInput
-from founderops.core.money import Money, exponent
+from founderops.core.money import Money, exponent, is_currency
 from founderops.customers import services as customers
 from founderops.customers.models import Identity
 from founderops.revenue.billing import Cycle, RevenueInputError, cycle
+from founderops.revenue.book import REPORTING_CURRENCY
 from founderops.revenue.models import (
     BillingCustomer,
     Charge,
@@ -316,6 +319,8 @@ def _id(cells: dict[str, str], name: str, required: bool = True) -> str:
 def _currency(raw: str) -> str:
     if not re.fullmatch(r"[A-Za-z]{3}", raw):
         raise BadRow(f"currency {raw!r} is not a 3-letter ISO code such as USD")
+    if not is_currency(raw):
+        raise BadRow(f"currency {raw.upper()!r} is not an ISO 4217 currency code")
     return raw.upper()
 
 
@@ -582,6 +587,8 @@ def _rate(cells: dict[str, str]) -> tuple[str, date, str]:
     if "" in cells:
         raise BadRow(cells[""])
     currency = _currency(cells["currency"])
+    if currency == REPORTING_CURRENCY:
+        raise BadRow(f"{currency} is the reporting currency: its rate is always 1")
     try:
         day = date.fromisoformat(cells["day"])
     except ValueError:

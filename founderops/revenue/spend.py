@@ -17,7 +17,7 @@ from django.db import transaction
 
 from founderops.core import audit, clock
 from founderops.core.errors import InvalidInput
-from founderops.core.money import Money, exponent
+from founderops.core.money import Money, exponent, is_currency
 from founderops.revenue import csv_import
 from founderops.revenue.book import REPORTING_CURRENCY
 from founderops.revenue.models import AcquisitionSpend, FxRate
@@ -76,6 +76,8 @@ def record_spend(
     """Store (or replace) one month's spend on one channel; audited with what it replaced."""
     currency = currency.upper()
     Money(amount, currency)  # raises on a malformed currency
+    if not is_currency(currency):
+        raise InvalidInput(f"currency {currency!r} is not an ISO 4217 currency code")
     channel = channel.strip().lower() or "all"
     if not _CHANNEL.match(channel):
         raise InvalidInput(

@@ -345,3 +345,16 @@ def test_it_rejects_a_row_reusing_an_external_id_for_a_different_request(tmp_pat
     assert reasons(again) == [
         f"line 2: external_id 'zd-7' was already used for a different request (ticket #{first})"
     ]
+
+
+def test_the_command_exits_one_when_a_row_is_rejected_and_keeps_the_others(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "tickets.jsonl"
+    good = json.dumps({"external_id": "t1", "email": "ada@example.com", "body": "Hi"})
+    path.write_text(good + "\n{not json\n")
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as stopped:
+        call_command("tickets", "import", str(path), "--no-triage", stdout=out)
+    assert (stopped.value.code, Ticket.objects.count()) == (1, 1)
+    assert out.getvalue().splitlines()[-1] == "imported 1, duplicates 0, rejected 1"

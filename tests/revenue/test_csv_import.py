@@ -249,7 +249,9 @@ def test_it_prints_rejected_lines_and_a_summary(tmp_path: Path) -> None:
     path = tmp_path / "billing.csv"
     path.write_text(rows(row(), row(invoice="inv_2", status="draft")))
     out = io.StringIO()
-    call_command("revenue", "import-csv", str(path), stdout=out)
+    with pytest.raises(SystemExit) as stopped:
+        call_command("revenue", "import-csv", str(path), stdout=out)
+    assert stopped.value.code == 1
     assert out.getvalue().splitlines() == [
         f"{path}:3: rejected: status 'draft' is not one of paid, open, void, uncollectible",
         "1 rows imported (1 new, 0 updated), 1 rejected",
@@ -396,7 +398,8 @@ def test_it_reports_a_huge_amount_from_the_command_without_a_traceback(tmp_path:
     path = tmp_path / "billing.csv"
     path.write_text(rows(row(amount="9" * 20), row(invoice="inv_2")))
     out = io.StringIO()
-    call_command("revenue", "import-csv", str(path), stdout=out)
+    with pytest.raises(SystemExit):
+        call_command("revenue", "import-csv", str(path), stdout=out)
     assert "rejected: amount too large" in out.getvalue()
     assert out.getvalue().splitlines()[-1] == "1 rows imported (1 new, 0 updated), 1 rejected"
 
@@ -481,3 +484,32 @@ def test_it_refuses_a_negative_amount_as_a_negative_mrr_and_keeps_the_good_rows(
             "(a credit belongs in the discount of the invoice it lowers)",
         )
     ]
+
+
+def test_it_exits_zero_when_every_row_is_imported(tmp_path: Path) -> None:
+    path = tmp_path / "billing.csv"
+    path.write_text(rows(row()))
+    call_command("revenue", "import-csv", str(path), stdout=io.StringIO())
+    assert Invoice.objects.count() == 1
+
+
+def test_it_rejects_a_currency_code_that_is_not_iso_4217() -> None:
+    report = csv_import.import_invoices(rows(row(), row(invoice="inv_2", currency="QQQ")))
+    assert (report.imported, report.rejected) == (
+        1,
+        [(3, "currency 'QQQ' is not an ISO 4217 currency code")],
+    )
+
+
+def test_it_refuses_a_rate_for_the_reporting_currency() -> None:
+    report = csv_import.import_rates("currency,day,rate\nUSD,2026-01-01,2\nEUR,2026-01-01,1.1\n")
+    assert (report.imported, report.rejected) == (
+        1,
+        [(2, "USD is the reporting currency: its rate is always 1")],
+    )
+
+
+def test_it_refuses_a_rate_for_an_unknown_currency() -> None:
+    report = csv_import.import_rates("currency,day,rate\nQQQ,2026-01-01,1.1\n")
+    assert report.rejected == [(2, "currency 'QQQ' is not an ISO 4217 currency code")]
+    assert not FxRate.objects.exists()

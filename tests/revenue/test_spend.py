@@ -64,6 +64,12 @@ def test_it_refuses_a_currency_without_a_rate() -> None:
         spend.spend_by_month()
 
 
+def test_it_refuses_a_currency_that_is_not_iso_4217() -> None:
+    with pytest.raises(InvalidInput, match="currency 'QQQ' is not an ISO 4217 currency code"):
+        spend.record_spend(MARCH, 1_000, "qqq", "ads", "cli")
+    assert not AcquisitionSpend.objects.exists()
+
+
 def test_it_refuses_a_negative_amount() -> None:
     with pytest.raises(InvalidInput, match="negative"):
         spend.record_spend(MARCH, -1, "USD", "ads", "cli")

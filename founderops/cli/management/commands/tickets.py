@@ -41,6 +41,9 @@ class Command(BaseCommand):
         for line in report_lines(report):
             self.stdout.write(f"{path}:{line}")
         self.stdout.write(report.summary())
+        if report.rejected:
+            # The good rows are kept; the exit status tells a script that some were not.
+            raise SystemExit(1)
 
 
 def report_lines(report: importers.TicketImport) -> list[str]:

@@ -70,6 +70,9 @@ class Command(BaseCommand):
         for line, note in report.notes:
             self.stdout.write(f"{path}:{line}: {note}")
         self.stdout.write(report.summary())
+        if report.rejected:
+            # The good rows are kept; the exit status tells a script that some were not.
+            raise SystemExit(1)
 
     def _watch(self, day: date | None) -> None:
         found = watch.watch(day)
