@@ -259,6 +259,12 @@ def check_webhook_secrets(values: list[str]) -> list[str]:
                 "test:; give each endpoint's secret as whsec_… (of FOUNDEROPS_STRIPE_LIVEMODE's "
                 "mode), live:whsec_… or test:whsec_…"
             )
+        if not (key if separator else value).startswith("whsec_"):
+            raise ImproperlyConfigured(
+                "FOUNDEROPS_STRIPE_WEBHOOK_SECRET has an entry that is not a Stripe webhook "
+                "signing secret: each starts with whsec_ (after live: or test:), as shown on "
+                "the endpoint's page in Stripe's dashboard"
+            )
     return values
 
 

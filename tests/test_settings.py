@@ -212,6 +212,15 @@ def test_it_refuses_a_webhook_secret_with_a_mode_it_does_not_know_without_echoin
     assert "whsec_b" not in str(refused.value)
 
 
+@pytest.mark.parametrize("value", ["sk_test_abc", "live:rk_live_abc", "whsec_a,abc"])
+def test_it_refuses_a_webhook_secret_that_is_not_a_signing_secret_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match="each starts with whsec_") as refused:
+        load_settings(monkeypatch, tmp_path, STRIPE_WEBHOOK_SECRET=value)
+    assert "abc" not in str(refused.value)
+
+
 def test_it_accepts_webhook_secrets_that_name_their_mode(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -99,9 +99,37 @@ def test_it_lists_failed_events_with_their_error() -> None:
 def test_it_retries_waiting_events_and_fails_when_one_fails_again() -> None:
     event = fs.event("evt_1", "invoice.paid", {"object": "invoice"}, NOW)
     webhooks.store_event(event, json.dumps(event), StripeEvent.Via.WEBHOOK, queue=False)
-    with pytest.raises(CommandError, match="some events failed again"):
+    with pytest.raises(CommandError, match="some events failed: see"):
         run("retry", "--test")
     assert StripeEvent.objects.get().status == "failed"
+
+
+def test_it_counts_what_retry_processed_and_what_failed() -> None:
+    event = fs.event("evt_1", "invoice.paid", {"object": "invoice"}, NOW)
+    webhooks.store_event(event, json.dumps(event), StripeEvent.Via.WEBHOOK, queue=False)
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("stripe", "retry", "--test", stdout=out)
+    assert out.getvalue().splitlines()[0] == "1 pending or failed events processed, 1 failed."
+
+
+def test_it_refuses_an_unknown_list_before_asking_for_a_key() -> None:
+    with pytest.raises(CommandError, match="no Stripe list called 'bogus'; known: products, prices, "):
+        run("sync", "--only", "customers,bogus")
+
+
+def test_it_shows_where_each_modes_webhook_secret_comes_from(settings: Any) -> None:
+    settings.STRIPE_WEBHOOK_SECRET = ["live:whsec_from_env"]
+    run("webhook-secret", "--test", "--stdin", stdin="whsec_stored\n")
+    output = run("status")
+    assert "  webhook secret: from FOUNDEROPS_STRIPE_WEBHOOK_SECRET" in output
+    assert "  webhook secret: stored (encrypted)" in output
+    assert "whsec_" not in output
+
+
+def test_it_says_when_a_mode_has_no_webhook_secret(settings: Any) -> None:
+    settings.STRIPE_WEBHOOK_SECRET = []
+    assert "  webhook secret: not configured" in run("status")
 
 
 @pytest.mark.parametrize("limit", ["-1", "0", "lots"])

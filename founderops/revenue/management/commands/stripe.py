@@ -71,6 +71,9 @@ class Command(BaseCommand):
 
     def do_sync(self, options: dict[str, Any]) -> None:
         only = [name.strip() for name in options["only"].split(",") if name.strip()]
+        unknown = [name for name in only if name not in stripe_api.LIST_NAMES]
+        if unknown:
+            raise CommandError(f"no Stripe list called {unknown[0]!r}; known: {_names()}")
         livemode = options["livemode"]
         report = sync.backfill(
             stripe_api.client(livemode),
@@ -107,17 +110,25 @@ class Command(BaseCommand):
             api = None
         outcomes = webhooks.process_pending(livemode, api)
         failed = [pk for pk, status in outcomes.items() if status == StripeEvent.Status.FAILED]
-        self.stdout.write(f"{len(outcomes)} events processed again, {len(failed)} failed.")
+        self.stdout.write(
+            f"{len(outcomes)} pending or failed events processed, {len(failed)} failed."
+        )
         for event in StripeEvent.objects.filter(pk__in=failed).order_by("created", "id"):
             self.stdout.write(f"  {event.stripe_id} {event.type}: {event.error}")
         if failed:
-            raise CommandError("some events failed again: `founderops stripe events --failed`")
+            raise CommandError("some events failed: see `founderops stripe events --failed`")
 
 
 def _mode(parser: CommandParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--live", dest="livemode", action="store_true", default=None)
-    group.add_argument("--test", dest="livemode", action="store_false")
+    group.add_argument(
+        "--live",
+        dest="livemode",
+        action="store_true",
+        default=None,
+        help="live mode (default: FOUNDEROPS_STRIPE_LIVEMODE, true unless set)",
+    )
+    group.add_argument("--test", dest="livemode", action="store_false", help="test mode")
     parser.set_defaults(livemode=None)
 
 
@@ -156,6 +167,7 @@ def describe(livemode: bool) -> str:
     lines = [f"{_mode_name(livemode)} mode: key {_key_source(livemode)}"]
     lines.append("  stored: " + ", ".join(f"{n} {kind}" for kind, n in counts.items() if n))
     lines.append("  events: " + (", ".join(f"{n} {s}" for s, n in events.items()) or "none"))
+    lines.append(f"  webhook secret: {_webhook_source(livemode)}")
     if account is not None:
         lines.append(f"  backfilled: {account.backfilled_at or 'never'}")
         lines.append(f"  reconciled: {account.reconciled_at or 'never'}")
@@ -170,6 +182,23 @@ def _key_source(livemode: bool) -> str:
     if StripeAccount.objects.filter(livemode=livemode).exclude(api_key_sealed="").exists():
         return "stored (encrypted)"
     return "not configured"
+
+
+def _webhook_source(livemode: bool) -> str:
+    """Where this mode's webhook signing secrets come from (never the secrets themselves)."""
+    sources = []
+    if any(
+        webhooks.setting_secret(entry).livemode == livemode
+        for entry in settings.STRIPE_WEBHOOK_SECRET
+    ):
+        sources.append("from FOUNDEROPS_STRIPE_WEBHOOK_SECRET")
+    if (
+        StripeAccount.objects.filter(livemode=livemode)
+        .exclude(webhook_secret_sealed="")
+        .exists()
+    ):
+        sources.append("stored (encrypted)")
+    return " and ".join(sources) or "not configured (/hooks/stripe/ refuses this mode's events)"
 
 
 def _limit(value: str) -> int:
