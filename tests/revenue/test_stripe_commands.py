@@ -114,7 +114,8 @@ def test_it_counts_what_retry_processed_and_what_failed() -> None:
 
 
 def test_it_refuses_an_unknown_list_before_asking_for_a_key() -> None:
-    with pytest.raises(CommandError, match="no Stripe list called 'bogus'; known: products, prices, "):
+    known = "no Stripe list called 'bogus'; known: products, prices, "
+    with pytest.raises(CommandError, match=known):
         run("sync", "--only", "customers,bogus")
 
 

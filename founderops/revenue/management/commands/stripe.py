@@ -192,11 +192,7 @@ def _webhook_source(livemode: bool) -> str:
         for entry in settings.STRIPE_WEBHOOK_SECRET
     ):
         sources.append("from FOUNDEROPS_STRIPE_WEBHOOK_SECRET")
-    if (
-        StripeAccount.objects.filter(livemode=livemode)
-        .exclude(webhook_secret_sealed="")
-        .exists()
-    ):
+    if StripeAccount.objects.filter(livemode=livemode).exclude(webhook_secret_sealed="").exists():
         sources.append("stored (encrypted)")
     return " and ".join(sources) or "not configured (/hooks/stripe/ refuses this mode's events)"
 
