@@ -105,8 +105,16 @@ def test_it_names_the_line_of_an_events_file_that_is_not_utf8(tmp_path: Path) ->
     events = tmp_path / "events.csv"
     events.write_bytes(_scenario("events.csv").read_bytes() + b"Z,EUR,\xff\n")
     lines = _scenario("events.csv").read_bytes().count(b"\n") + 1
-    with pytest.raises(CommandError, match=rf"line {lines}: not UTF-8 text \(byte 0xff\)"):
+    with pytest.raises(CommandError, match=rf"events.csv:{lines}: not UTF-8 text \(byte 0xff\)"):
         call_command("eval", "revenue", "--events", str(events), "--out", str(tmp_path / "o"))
+
+
+def test_it_names_the_file_it_was_given_with_the_bad_line(tmp_path: Path) -> None:
+    events = tmp_path / "march-billing.csv"
+    events.write_text("not,the,columns\n")
+    with pytest.raises(CommandError) as refused:
+        call_command("eval", "revenue", "--events", str(events), "--out", str(tmp_path / "o"))
+    assert str(refused.value).startswith(f"{events}:1: columns are")
 
 
 def test_it_refuses_an_out_path_that_is_a_file(tmp_path: Path) -> None:

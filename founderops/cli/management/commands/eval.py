@@ -187,6 +187,8 @@ def _revenue(events: Path, out: Path, profile: str) -> str:
     try:
         result = engine.compute(fixture.load(events), PROFILES[profile])
         written = report.write(result, out)
+    except fixture.FixtureError as error:
+        raise CommandError(f"{events}:{error.line}: {error.reason}") from None
     except (RevenueInputError, OSError) as error:
         raise CommandError(str(error)) from None
     return "\n".join(str(path) for path in written)
