@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from founderops.support.models import Message, Ticket
 
@@ -40,14 +40,26 @@ class MessageIn(Strict):
     )
 
 
-class TicketFilters(Strict):
+class Filters(Strict):
+    """Query-string filters: matched against stored text, so a NUL character (which no stored
+    text holds, and PostgreSQL refuses in a query) is refused with a 422."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+        return value
+
+
+class TicketFilters(Filters):
     status: Ticket.Status | None = None
     intent: str | None = Field(None, max_length=100)
     limit: int = Field(50, ge=1, le=MAX_PAGE)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
-class AuditFilters(Strict):
+class AuditFilters(Filters):
     action: str | None = Field(None, max_length=100)
     subject_type: str | None = Field(None, max_length=100)
     subject_id: str | None = Field(None, max_length=100)

@@ -254,6 +254,15 @@ def test_it_lists_the_audit_trail_to_an_audit_token(client: Client, founder: Use
     assert [e["outcome"] for e in page.json()["items"]] == ["answered"]
 
 
+@pytest.mark.parametrize("path", ["/api/audit", "/api/audit/export", "/api/tickets"])
+def test_it_refuses_a_filter_with_a_nul_character(client: Client, founder: User, path: str) -> None:
+    token = bearer(founder, "audit:read", "tickets:read")
+    field = "intent" if path == "/api/tickets" else "action"
+    response = client.get(f"{path}?{field}=a%00b", headers=token)
+    assert response.status_code == 422
+    assert "NUL" in response.content.decode()
+
+
 def test_it_keeps_the_audit_trail_from_a_ticket_token(
     client: Client, writer: dict[str, str]
 ) -> None:
