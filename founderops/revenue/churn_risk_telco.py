@@ -62,6 +62,8 @@ class TelcoData:
 
 
 def load(path: Path) -> TelcoData:
+    if path.is_dir():
+        raise ChurnInputError(f"{path}: is a directory; give the CSV file")
     if not path.is_file():
         raise ChurnInputError(f"{path}: no such file")
     with path.open(newline="", encoding="utf-8") as handle:

@@ -147,12 +147,14 @@ def load_online_retail(path: Path) -> list[Purchase]:
     """
     import duckdb  # imported here: only this evaluation reads parquet
 
-    if not path.is_file():
-        raise CohortInputError(f"{path}: no such file")
+    _check_file(path)
     connection = duckdb.connect()
     try:
         _check_columns(connection, path)
         rows = connection.execute(_RETAIL_QUERY, [str(path)]).fetchall()
+    except duckdb.Error as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CohortInputError(f"{path}: not a readable Parquet file ({first})") from None
     finally:
         connection.close()
     return [Purchase(customer, at, int(amount)) for customer, at, amount in rows]
@@ -167,6 +169,13 @@ select coalesce(cast(cast(CustomerID as bigint) as varchar), ''), min(InvoiceDat
 from read_parquet(?)
 group by CustomerID, InvoiceNo
 """
+
+
+def _check_file(path: Path) -> None:
+    if path.is_dir():
+        raise CohortInputError(f"{path}: is a directory; give the .parquet file")
+    if not path.is_file():
+        raise CohortInputError(f"{path}: no such file")
 
 
 def _check_columns(connection: Any, path: Path) -> None:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CONSOLE_SCRIPT = Path(sys.executable).with_name("founderops")
 
 
@@ -58,3 +60,20 @@ def test_it_ends_quietly_when_its_reader_stops_early(tmp_path: Path) -> None:
     child.stdout.close()  # like `| head -0`: nobody reads what it writes
     _, err = child.communicate(timeout=60)
     assert (child.returncode, err) == (141, "")
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["eval", "forecast", "--seed", "-1"], "argument --seed: '-1' must be a whole number"),
+        (["eval", "forecast", "--businesses", "0"], "'0' must be a whole number of at least 1"),
+        (["eval", "cohorts", "--csv", "x.csv", "--rows", "0"], "argument --rows: '0' must be"),
+        (["eval", "support", "--data", "x", "--target-precision", "2"], "at least 0.5"),
+    ],
+)
+def test_it_answers_a_bad_argument_with_usage_not_a_traceback(
+    tmp_path: Path, args: list[str], said: str
+) -> None:
+    done = run(args, tmp_path)
+    assert (done.returncode, "Traceback" in done.stderr) == (2, False)
+    assert said in done.stderr

@@ -42,3 +42,15 @@ def test_it_turns_a_wrong_csv_into_a_command_error(tmp_path: Path) -> None:
 def test_it_turns_a_missing_file_into_a_command_error(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="No such file"):
         _run("--csv", str(tmp_path / "none.csv"))
+
+
+def test_it_says_a_directory_is_not_the_parquet_file(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="is a directory; give the .parquet file"):
+        _run("--retail", str(tmp_path))
+
+
+def test_it_says_a_file_that_is_not_parquet_cannot_be_read(tmp_path: Path) -> None:
+    source = tmp_path / "retail.parquet"
+    source.write_text("InvoiceNo,CustomerID\n1,2\n")
+    with pytest.raises(CommandError, match="not a readable Parquet file"):
+        _run("--retail", str(source))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from argparse import ArgumentTypeError
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +157,7 @@ def _add_revenue_insights(agents: Any) -> None:
         help="rolling-origin backtest of the MRR forecast on simulated businesses",
     )
     forecast.add_argument("--businesses", type=_at_least_one, default=100)
-    forecast.add_argument("--seed", type=int, default=0)
+    forecast.add_argument("--seed", type=_seed, default=0)
 
 
 def _insights(options: dict[str, Any]) -> dict[str, object]:
@@ -173,12 +174,26 @@ def _insights(options: dict[str, Any]) -> dict[str, object]:
         return retail.table_json(retail.cohort_table(purchases), options["rows"])
     except (InvalidInput, OSError) as error:
         raise CommandError(str(error)) from None
+    except UnicodeDecodeError as error:
+        raise CommandError(f"not UTF-8 text (byte 0x{error.object[error.start]:02x})") from None
+
+
+# Argument types raise ArgumentTypeError: argparse turns it into a usage error (a CommandError
+# raised inside argparse would escape as a traceback).
+
+
+def _whole(value: str, least: int) -> int:
+    if not (value.isascii() and value.isdigit() and len(value) <= 9) or int(value) < least:
+        raise ArgumentTypeError(f"{value!r} must be a whole number of at least {least}")
+    return int(value)
 
 
 def _at_least_one(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise CommandError(f"{value!r} must be a whole number of at least 1")
-    return int(value)
+    return _whole(value, 1)
+
+
+def _seed(value: str) -> int:
+    return _whole(value, 0)
 
 
 def _revenue(events: Path, out: Path, profile: str) -> str:
@@ -206,13 +221,11 @@ def _precision(value: str) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise CommandError(f"--target-precision {value!r} is not a number") from None
+        raise ArgumentTypeError(f"{value!r} is not a number") from None
     if not 0.5 <= number < 1:
-        raise CommandError("--target-precision must be at least 0.5 and below 1")
+        raise ArgumentTypeError(f"{value!r} must be at least 0.5 and below 1")
     return number
 
 
 def _positive(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise CommandError(f"--shots {value!r} must be a whole number of at least 1")
-    return int(value)
+    return _whole(value, 1)
