@@ -45,7 +45,7 @@ def test_it_turns_a_missing_file_into_a_command_error(tmp_path: Path) -> None:
 
 
 def test_it_says_a_directory_is_not_the_parquet_file(tmp_path: Path) -> None:
-    with pytest.raises(CommandError, match="is a directory; give the .parquet file"):
+    with pytest.raises(CommandError, match=r"is a directory; give the \.parquet file"):
         _run("--retail", str(tmp_path))
 
 
