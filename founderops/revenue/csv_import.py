@@ -21,14 +21,20 @@ row is reported with its line and skipped; the good rows are kept. What the reve
 could not count is refused here, on arrival, rather than left out of the figures later: a
 row in another currency than the customer's other invoices (one currency per customer), and
 a row whose invoice would have a negative MRR (a negative amount, a discount above it).
-Importing the same file again changes nothing (rows are keyed by `invoice_id`); a later file
-with the same invoice ids updates them. Rows are stored like live-mode Stripe objects with ids
-prefixed `csv:`, so the revenue numbers read both alike.
+One thing is deliberately not refused: a row in a currency with no FX rate yet (rates may be
+imported after the invoices). It is imported, and its customer is left out of the figures,
+listed with the reason, until `import-rates` brings a rate on or before the invoice's period.
+Importing the same file again changes nothing (rows are keyed by `invoice_id`; a row stored
+as it is counts as unchanged); a later file with the same invoice ids updates them. Rows are
+stored like live-mode Stripe objects with ids prefixed `csv:`, so the revenue numbers read
+both alike.
 
-`import_rates` reads FX rates the same way: `currency`, `day` (`YYYY-MM-DD`), `rate` (US dollars
-for one unit of the currency, a decimal; one with more than six decimals, or a fraction, is
-rounded half-up to six and listed as rounded; none for USD, the reporting currency).
-A currency must be an ISO 4217 code in use. The command exits with status 1 when any row
+`import_rates` reads FX rates the same way: `currency`, `day` (`YYYY-MM-DD`, from 2000-01-01
+to today: no rate is known for a day to come), `rate` (US dollars for one unit of the
+currency, a decimal of at most 10: above that it is surely units per dollar, as 150 for JPY;
+one with more than six decimals, or a fraction, is rounded half-up to six and listed as
+rounded; none for USD, the reporting currency). A currency must be an ISO 4217 code in use,
+and a currency and day appear once per file. The command exits with status 1 when any row
 was rejected (the good rows are kept).
 """
 
@@ -36,10 +42,12 @@ from __future__ import annotations
 
 import calendar
 import csv
+import hashlib
 import io
+import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -109,11 +117,17 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 AHEAD = timedelta(days=366)
 PERIOD_GRACE = timedelta(days=3)  # month ends and time zones
 RATE_DECIMALS = 6
+# US dollars for one unit: the most valuable currency in use (KWD) is about 3.3.
+MAX_RATE = 10
 _RATE = re.compile(r"^\d+(\.\d+)?$|^\d+/\d+$")
 
 
 class WrongColumns(InvalidInput):
     """The header does not name the documented columns; nothing was imported."""
+
+
+class EmptyFile(InvalidInput):
+    """The file has no header row (nor anything else); nothing was imported."""
 
 
 class BadRow(InvalidInput):
@@ -124,17 +138,25 @@ class BadRow(InvalidInput):
 class ImportReport:
     imported: int = 0
     created: int = 0
+    # Imported rows that were stored before exactly as they are now: nothing was written.
+    unchanged: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     # Imported, but not exactly as written (a rate rounded to six decimals).
     notes: list[tuple[int, str]] = field(default_factory=list)
 
     def summary(self) -> str:
-        updated = self.imported - self.created
+        updated = self.imported - self.created - self.unchanged
         rounded = f", {len(self.notes)} rounded" if self.notes else ""
+        rows = "row" if self.imported == 1 else "rows"
         return (
-            f"{self.imported} rows imported ({self.created} new, {updated} updated{rounded}), "
-            f"{len(self.rejected)} rejected"
+            f"{self.imported} {rows} imported ({self.created} new, {updated} updated, "
+            f"{self.unchanged} unchanged{rounded}), {len(self.rejected)} rejected"
         )
+
+    def messages(self) -> list[tuple[int, str]]:
+        """Rejected rows and notes together, in line order."""
+        rejected = [(line, f"rejected: {reason}") for line, reason in self.rejected]
+        return sorted([*rejected, *self.notes], key=lambda message: message[0])
 
 
 @dataclass(frozen=True)
@@ -173,7 +195,10 @@ def read_rows(
     text: str, expected: tuple[str, ...], optional: tuple[str, ...]
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, cells by column) for each non-empty row, after checking the header."""
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise EmptyFile(f"the file is empty; it needs a header row naming {', '.join(expected)}")
+    reader = csv.reader(io.StringIO(text))
     header = [name.strip().lower() for name in next(reader, [])]
     _check_columns(header, expected, optional)
     for cells in reader:
@@ -395,8 +420,11 @@ def import_invoices(text: str) -> ImportReport:
                 raise BadRow(f"invoice {row.invoice_id} is already on line {seen[row.invoice_id]}")
             seen[row.invoice_id] = line
             check_currency(row)
-            with transaction.atomic():
-                report.created += store_row(row)
+            if _stored_as_is(row):
+                report.unchanged += 1
+            else:
+                with transaction.atomic():
+                    report.created += store_row(row)
         except InvalidInput as error:
             report.rejected.append((line, str(error)))
             continue
@@ -407,6 +435,19 @@ def import_invoices(text: str) -> ImportReport:
         report.imported += 1
     audit.record(ACTOR, "revenue.csv_imported", outcome=report.summary())
     return report
+
+
+def fingerprint(row: Row) -> str:
+    """What the row says (its line aside), as a digest kept on the invoice: a row imported
+    again unchanged is recognised and left alone."""
+    said = {name: value for name, value in asdict(row).items() if name != "line"}
+    return hashlib.sha256(json.dumps(said, default=str, sort_keys=True).encode()).hexdigest()
+
+
+def _stored_as_is(row: Row) -> bool:
+    return Invoice.objects.filter(
+        livemode=True, stripe_id=f"csv:{row.invoice_id}", raw__csv_row=fingerprint(row)
+    ).exists()
 
 
 def store_row(row: Row) -> bool:
@@ -435,6 +476,7 @@ def store_row(row: Row) -> bool:
         voided_at=row.issued_at if row.status == "void" else None,
         marked_uncollectible_at=row.issued_at if row.status == "uncollectible" else None,
         created=row.issued_at,
+        raw={"csv_row": fingerprint(row)},
     )
     _line(invoice, row, _price(row, version))
     _refund(invoice, row, version)
@@ -566,19 +608,30 @@ def _refund(invoice: Invoice, row: Row, version: int) -> None:
 
 def import_rates(text: str, source: str = "csv") -> ImportReport:
     report = ImportReport()
+    seen: dict[tuple[str, date], int] = {}
     for line, cells in read_rows(text, RATE_COLUMNS, ()):
         try:
             currency, day, rate = _rate(cells)
+            if (currency, day) in seen:
+                raise BadRow(
+                    f"the {currency} rate for {day} is already on line {seen[currency, day]}"
+                )
         except InvalidInput as error:
             report.rejected.append((line, str(error)))
             continue
+        seen[currency, day] = line
         if rate != cells["rate"]:
             report.notes.append((line, f"rate {cells['rate']} rounded to {rate}"))
-        _, created = FxRate.objects.update_or_create(
-            currency=currency, day=day, defaults={"rate": rate, "source": source}
-        )
         report.imported += 1
-        report.created += created
+        known = FxRate.objects.filter(currency=currency, day=day).first()
+        if known is None:
+            FxRate.objects.create(currency=currency, day=day, rate=rate, source=source)
+            report.created += 1
+        elif (known.rate, known.source) == (rate, source):
+            report.unchanged += 1
+        else:
+            known.rate, known.source = rate, source
+            known.save(update_fields=["rate", "source"])
     audit.record(ACTOR, "revenue.fx_rates_imported", outcome=report.summary())
     return report
 
@@ -589,11 +642,41 @@ def _rate(cells: dict[str, str]) -> tuple[str, date, str]:
     currency = _currency(cells["currency"])
     if currency == REPORTING_CURRENCY:
         raise BadRow(f"{currency} is the reporting currency: its rate is always 1")
+    return currency, _rate_day(cells["day"]), _plausible(check_rate(cells["rate"]), currency)
+
+
+def _rate_day(raw: str) -> date:
+    """A day from 2000-01-01 to today (UTC): no rate is known for a day still to come."""
     try:
-        day = date.fromisoformat(cells["day"])
+        day = date.fromisoformat(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
     except ValueError:
-        raise BadRow(f"day {cells['day']!r} is not YYYY-MM-DD") from None
-    return currency, day, check_rate(cells["rate"])
+        day = None
+    if day is None:
+        raise BadRow(f"day {raw!r} is not YYYY-MM-DD")
+    if day < EARLIEST.date():
+        raise BadRow(f"day {day} is before {EARLIEST.date()}")
+    today = clock.now().date()
+    if day > today:
+        raise BadRow(f"day {day} is after today ({today}): no rate is known for it yet")
+    return day
+
+
+def _plausible(rate: str, currency: str) -> str:
+    """A rate of at most MAX_RATE dollars: a larger one is surely written the other way round
+    (units of the currency for one dollar, as 150 for JPY rather than 0.006667)."""
+    value = _fraction(rate)
+    if value <= MAX_RATE:
+        return rate
+    inverse = _decimal(1 / value)
+    raise BadRow(
+        f"rate {rate} is above {MAX_RATE} US dollars for one {currency}, more than any "
+        f"currency is worth: is it {currency} per US dollar? The rate is US dollars per "
+        f"{currency}, here 1/{rate}" + (f" = {inverse}" if inverse != "0" else "")
+    )
+
+
+def _fraction(rate: str) -> Fraction:
+    return Fraction(rate) if "/" in rate else Fraction(Decimal(rate))
 
 
 def check_rate(raw: str) -> str:
@@ -614,7 +697,13 @@ def check_rate(raw: str) -> str:
     millionths = value * 10**RATE_DECIMALS
     if millionths.denominator == 1:
         return raw
-    rounded = int(millionths + Fraction(1, 2))
-    if rounded == 0:
+    rounded = _decimal(value)
+    if rounded == "0":
         raise BadRow(f"rate {raw!r} is below 0.000001, the smallest rate counted")
+    return rounded
+
+
+def _decimal(value: Fraction) -> str:
+    """`value` rounded half-up to six decimals, as a decimal without trailing zeros."""
+    rounded = int(value * 10**RATE_DECIMALS + Fraction(1, 2))
     return f"{Decimal(rounded).scaleb(-RATE_DECIMALS).normalize():f}"

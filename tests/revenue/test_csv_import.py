@@ -142,7 +142,7 @@ def test_it_is_idempotent_by_invoice_id() -> None:
     text = rows(row(), row(invoice="inv_2", start="2026-02-01", end="2026-03-01"))
     csv_import.import_invoices(text)
     again = csv_import.import_invoices(text)
-    assert (again.imported, again.created) == (2, 0)
+    assert (again.imported, again.created, again.unchanged) == (2, 0, 2)
     assert (Invoice.objects.count(), BillingCustomer.objects.count(), Charge.objects.count()) == (
         2,
         1,
@@ -254,7 +254,7 @@ def test_it_prints_rejected_lines_and_a_summary(tmp_path: Path) -> None:
     assert stopped.value.code == 1
     assert out.getvalue().splitlines() == [
         f"{path}:3: rejected: status 'draft' is not one of paid, open, void, uncollectible",
-        "1 rows imported (1 new, 0 updated), 1 rejected",
+        "1 row imported (1 new, 0 updated, 0 unchanged), 1 rejected",
     ]
 
 
@@ -270,7 +270,7 @@ def test_it_reads_a_file_with_a_byte_order_mark(tmp_path: Path) -> None:
     path.write_bytes(b"\xef\xbb\xbf" + rows(row()).encode())
     out = io.StringIO()
     call_command("revenue", "import-csv", str(path), stdout=out)
-    assert out.getvalue().strip() == "1 rows imported (1 new, 0 updated), 0 rejected"
+    assert out.getvalue().strip() == "1 row imported (1 new, 0 updated, 0 unchanged), 0 rejected"
 
 
 def test_it_rejects_a_twenty_digit_amount_by_line_and_keeps_going() -> None:
@@ -374,7 +374,7 @@ def test_it_prints_what_it_rounded(tmp_path: Path) -> None:
     call_command("revenue", "import-rates", str(path), stdout=out)
     assert out.getvalue().splitlines() == [
         f"{path}:2: rate 1.0829586 rounded to 1.082959",
-        "1 rows imported (1 new, 0 updated, 1 rounded), 0 rejected",
+        "1 row imported (1 new, 0 updated, 0 unchanged, 1 rounded), 0 rejected",
     ]
 
 
@@ -401,7 +401,10 @@ def test_it_reports_a_huge_amount_from_the_command_without_a_traceback(tmp_path:
     with pytest.raises(SystemExit):
         call_command("revenue", "import-csv", str(path), stdout=out)
     assert "rejected: amount too large" in out.getvalue()
-    assert out.getvalue().splitlines()[-1] == "1 rows imported (1 new, 0 updated), 1 rejected"
+    assert (
+        out.getvalue().splitlines()[-1]
+        == "1 row imported (1 new, 0 updated, 0 unchanged), 1 rejected"
+    )
 
 
 def _every(line: str, interval: str) -> str:
@@ -513,3 +516,145 @@ def test_it_refuses_a_rate_for_an_unknown_currency() -> None:
     report = csv_import.import_rates("currency,day,rate\nQQQ,2026-01-01,1.1\n")
     assert report.rejected == [(2, "currency 'QQQ' is not an ISO 4217 currency code")]
     assert not FxRate.objects.exists()
+
+
+RATES = "currency,day,rate\n"
+
+
+def test_it_counts_a_reimported_invoice_that_changed_nothing_as_unchanged() -> None:
+    text = rows(row(), row(invoice="inv_2", start="2026-02-01", end="2026-03-01"))
+    csv_import.import_invoices(text)
+    assert csv_import.import_invoices(text).summary() == (
+        "2 rows imported (0 new, 0 updated, 2 unchanged), 0 rejected"
+    )
+
+
+def test_it_leaves_an_unchanged_invoice_as_it_was_stored() -> None:
+    csv_import.import_invoices(rows(row()))
+    with time_machine.travel(datetime(2026, 3, 11, tzinfo=UTC), tick=False):
+        csv_import.import_invoices(rows(row()))
+    assert Invoice.objects.get().synced_at == NOW
+
+
+def test_it_counts_a_reimported_invoice_that_changed_as_updated() -> None:
+    csv_import.import_invoices(rows(row(), row(invoice="inv_2", customer="c2")))
+    report = csv_import.import_invoices(
+        rows(row(status="open"), row(invoice="inv_2", customer="c2"))
+    )
+    assert report.summary() == "2 rows imported (0 new, 1 updated, 1 unchanged), 0 rejected"
+    assert Invoice.objects.get(stripe_id="csv:inv_1").status == "open"
+
+
+def test_it_writes_one_row_in_the_singular_and_none_in_the_plural() -> None:
+    assert csv_import.import_invoices(rows(row())).summary().startswith("1 row imported (")
+    assert csv_import.import_invoices(rows()).summary().startswith("0 rows imported (")
+
+
+def test_it_says_an_empty_file_is_empty() -> None:
+    with pytest.raises(
+        csv_import.EmptyFile,
+        match=r"^the file is empty; it needs a header row naming customer_id, email,",
+    ):
+        csv_import.import_invoices("")
+
+
+def test_it_says_a_file_of_blank_lines_is_empty() -> None:
+    with pytest.raises(
+        csv_import.EmptyFile,
+        match=r"^the file is empty; it needs a header row naming currency, day, rate$",
+    ):
+        csv_import.import_rates("\ufeff\n  \n")
+
+
+def test_it_stops_the_command_on_an_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "billing.csv"
+    path.write_bytes(b"")
+    with pytest.raises(CommandError) as caught:
+        call_command("revenue", "import-csv", str(path))
+    assert str(caught.value).startswith(f"{path}: the file is empty; it needs a header row")
+
+
+def test_it_names_the_byte_that_is_not_utf8_and_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "billing.csv"
+    path.write_bytes(rows(row(), row(invoice="inv_2").replace("ada", "ad\xe9")).encode("latin-1"))
+    offset = path.read_bytes().index(b"\xe9") + 1
+    with pytest.raises(CommandError) as caught:
+        call_command("revenue", "import-csv", str(path))
+    assert str(caught.value) == (
+        f"{path}: not UTF-8 text: byte 0xe9 on line 3 (byte {offset} of the file); "
+        "save the file as UTF-8"
+    )
+
+
+def test_it_counts_the_byte_order_mark_in_the_position_of_a_bad_byte(tmp_path: Path) -> None:
+    path = tmp_path / "rates.csv"
+    path.write_bytes(b"\xef\xbb\xbfcurrency,day,rate\nEUR,2026-01-01,1.1\xff\n")
+    with pytest.raises(CommandError, match=r"byte 0xff on line 2 \(byte 40 of the file\)"):
+        call_command("revenue", "import-rates", str(path))
+
+
+def test_it_prints_rejections_and_notes_in_line_order(tmp_path: Path) -> None:
+    path = tmp_path / "rates.csv"
+    path.write_text(
+        RATES + "EUR,2026-01-01,1.0829586\nGBP,2026-01-01,x\nCHF,2026-01-01,1.1234567\n"
+    )
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("revenue", "import-rates", str(path), stdout=out)
+    assert out.getvalue().splitlines()[:3] == [
+        f"{path}:2: rate 1.0829586 rounded to 1.082959",
+        f"{path}:3: rejected: rate 'x' is not a decimal such as 1.0843",
+        f"{path}:4: rate 1.1234567 rounded to 1.123457",
+    ]
+
+
+def test_it_refuses_a_rate_above_ten_dollars_and_suggests_the_inverse() -> None:
+    report = csv_import.import_rates(RATES + "JPY,2026-01-01,150\n")
+    assert report.rejected == [
+        (
+            2,
+            "rate 150 is above 10 US dollars for one JPY, more than any currency is worth: "
+            "is it JPY per US dollar? The rate is US dollars per JPY, here 1/150 = 0.006667",
+        )
+    ]
+    assert not FxRate.objects.exists()
+
+
+def test_it_accepts_a_rate_of_exactly_ten_dollars() -> None:
+    assert csv_import.import_rates(RATES + "KWD,2026-01-01,10\n").rejected == []
+
+
+def test_it_leaves_out_the_inverse_when_it_rounds_to_nothing() -> None:
+    report = csv_import.import_rates(RATES + "EUR,2026-01-01,90000000\n")
+    assert report.rejected[0][1].endswith("The rate is US dollars per EUR, here 1/90000000")
+
+
+def test_it_refuses_a_rate_day_before_2000() -> None:
+    report = csv_import.import_rates(RATES + "EUR,1999-12-31,1.1\nEUR,2000-01-01,1.1\n")
+    assert report.rejected == [(2, "day 1999-12-31 is before 2000-01-01")]
+
+
+def test_it_refuses_a_rate_day_after_today() -> None:
+    report = csv_import.import_rates(RATES + "EUR,2026-03-11,1.1\nEUR,2026-03-10,1.1\n")
+    assert report.rejected == [
+        (2, "day 2026-03-11 is after today (2026-03-10): no rate is known for it yet")
+    ]
+
+
+def test_it_refuses_a_rate_day_that_is_not_a_plain_date() -> None:
+    report = csv_import.import_rates(RATES + "EUR,20260101,1.1\n")
+    assert report.rejected == [(2, "day '20260101' is not YYYY-MM-DD")]
+
+
+def test_it_refuses_the_same_currency_and_day_twice_in_one_file() -> None:
+    report = csv_import.import_rates(RATES + "EUR,2026-01-01,1.1\nEUR,2026-01-01,1.2\n")
+    assert report.rejected == [(3, "the EUR rate for 2026-01-01 is already on line 2")]
+    assert FxRate.objects.get().rate == "1.1"
+
+
+def test_it_counts_a_reimported_rate_that_changed_nothing_as_unchanged() -> None:
+    text = RATES + "EUR,2026-01-01,1.1\nGBP,2026-01-01,1.27\n"
+    csv_import.import_rates(text)
+    report = csv_import.import_rates(text.replace("1.27", "1.28"))
+    assert report.summary() == "2 rows imported (0 new, 1 updated, 1 unchanged), 0 rejected"
+    assert FxRate.objects.get(currency="GBP").rate == "1.28"

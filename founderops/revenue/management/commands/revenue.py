@@ -65,10 +65,8 @@ class Command(BaseCommand):
             report = importer(text)
         except InvalidInput as error:
             raise CommandError(f"{path}: {error}") from None
-        for line, reason in report.rejected:
-            self.stdout.write(f"{path}:{line}: rejected: {reason}")
-        for line, note in report.notes:
-            self.stdout.write(f"{path}:{line}: {note}")
+        for line, message in report.messages():
+            self.stdout.write(f"{path}:{line}: {message}")
         self.stdout.write(report.summary())
         if report.rejected:
             # The good rows are kept; the exit status tells a script that some were not.
@@ -107,11 +105,19 @@ class Command(BaseCommand):
 
 def read_text(path: Path) -> str:
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        raw = path.read_bytes()
     except OSError as error:
         raise CommandError(f"{path}: {error.strerror}") from None
+    try:
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise CommandError(f"{path}: not UTF-8 text (byte {error.start})") from None
+        # utf-8-sig counts positions after a byte order mark; the file's own count includes it.
+        at = error.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+        line = raw[:at].count(b"\n") + 1
+        raise CommandError(
+            f"{path}: not UTF-8 text: byte 0x{raw[at]:02x} on line {line} "
+            f"(byte {at + 1} of the file); save the file as UTF-8"
+        ) from None
 
 
 def _past_day(raw: str) -> date:
