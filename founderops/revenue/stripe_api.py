@@ -7,6 +7,7 @@ the sealed copy `founderops stripe connect` stored; it is never logged, printed 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
@@ -42,6 +43,56 @@ LIST_NAMES = (
 
 class StripeNotConfigured(InvalidInput):
     """No API key for the mode asked for."""
+
+
+# What Stripe issues: a prefix naming the kind and mode, then letters and digits (sent in an
+# HTTP header, so nothing else fits). Underscores are let through, no other character.
+KEY_PREFIXES = ("rk_live_", "rk_test_", "sk_live_", "sk_test_")
+KEY_BODY = re.compile(r"[A-Za-z0-9_]+")
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
+SECRET_BODY = re.compile(r"[A-Za-z0-9+/=]+")
+# Real keys and secrets are far longer; a shorter one was cut when copied.
+MIN_BODY = 10
+
+
+def check_api_key(key: str) -> str:
+    """`key` when it is a Stripe secret or restricted key; the reason never shows the key."""
+    prefix = next((p for p in KEY_PREFIXES if key.startswith(p)), "")
+    if not prefix:
+        raise InvalidInput(
+            "not a Stripe API key: it starts with rk_live_ or rk_test_ (a restricted key), or "
+            "sk_live_ or sk_test_"
+        )
+    _check_body(key[len(prefix) :], prefix, KEY_BODY, "ASCII letters and digits", "API key")
+    return key
+
+
+def check_webhook_secret(secret: str) -> str:
+    """`secret` when it is a webhook endpoint's signing secret; the reason never shows it."""
+    if not secret.startswith(SECRET_PREFIX):
+        raise InvalidInput("not a Stripe webhook signing secret: it starts with whsec_")
+    _check_body(
+        secret[len(SECRET_PREFIX) :],
+        SECRET_PREFIX,
+        SECRET_BODY,
+        "ASCII letters, digits, +, / and =",
+        "webhook signing secret",
+    )
+    return secret
+
+
+def _check_body(body: str, prefix: str, allowed: re.Pattern[str], said: str, what: str) -> None:
+    if body and not allowed.fullmatch(body):
+        raise InvalidInput(
+            f"not a Stripe {what}: after {prefix} it holds a character other than {said} "
+            "(a space, a control character or a non-ASCII letter?)"
+        )
+    found = sum(char.isalnum() for char in body)
+    if found < MIN_BODY:
+        raise InvalidInput(
+            f"not a Stripe {what}: {prefix} is followed by {found} letters and digits, and a "
+            f"real one has at least {MIN_BODY}: copy it whole"
+        )
 
 
 class _SeamHTTPXClient(stripe.HTTPXClient):
@@ -181,11 +232,7 @@ def more(api: stripe.StripeClient) -> Callable[[str, str, str], list[dict[str, A
 
 def connect(key: str, actor: str) -> bool:
     """Store an API key (sealed) for its own mode; returns that mode (True: live)."""
-    key = key.strip()
-    if not key.startswith(("rk_live_", "rk_test_", "sk_live_", "sk_test_")):
-        raise InvalidInput(
-            "not a Stripe API key: it starts with rk_live_, rk_test_ (restricted) or sk_…"
-        )
+    key = check_api_key(key.strip())
     livemode = livemode_of(key)
     account, _ = StripeAccount.objects.get_or_create(livemode=livemode)
     account.api_key_sealed = secrets.seal(key)
@@ -201,9 +248,7 @@ def connect(key: str, actor: str) -> bool:
 
 
 def store_webhook_secret(secret: str, livemode: bool, actor: str) -> None:
-    secret = secret.strip()
-    if not secret.startswith("whsec_"):
-        raise InvalidInput("not a Stripe webhook signing secret: it starts with whsec_")
+    secret = check_webhook_secret(secret.strip())
     account, _ = StripeAccount.objects.get_or_create(livemode=livemode)
     account.webhook_secret_sealed = secrets.seal(secret)
     account.save(update_fields=["webhook_secret_sealed"])

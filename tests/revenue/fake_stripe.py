@@ -22,8 +22,8 @@ from founderops.core import http
 from tests.conftest import SHARED_DATA
 
 FIXTURES = SHARED_DATA / "revenue" / "stripe" / "fixtures3.json"
-SECRET = "whsec_test_secret"
-KEY = "rk_test_fake"
+SECRET = "whsec_TestSecret0123456789"
+KEY = "rk_test_FakeKey0123456789"
 NESTED_PAGE = 10
 Obj = dict[str, Any]
 

@@ -70,23 +70,23 @@ def test_it_takes_the_key_from_the_setting_for_its_mode(settings: Any) -> None:
 
 def test_it_uses_the_stored_key_when_the_setting_is_for_the_other_mode(settings: Any) -> None:
     settings.STRIPE_API_KEY = "rk_test_from_settings"
-    stripe_api.connect("rk_live_stored", actor="cli")
-    assert stripe_api.api_key(livemode=True) == "rk_live_stored"
+    stripe_api.connect("rk_live_Stored0123456789", actor="cli")
+    assert stripe_api.api_key(livemode=True) == "rk_live_Stored0123456789"
     assert stripe_api.configured_modes() == [True, False]
 
 
 def test_it_stores_the_key_sealed(settings: Any) -> None:
     settings.STRIPE_API_KEY = ""
-    stripe_api.connect("  rk_test_stored\n", actor="cli")
+    stripe_api.connect("  rk_test_Stored0123456789\n", actor="cli")
     sealed = StripeAccount.objects.get(livemode=False).api_key_sealed
-    assert "rk_test_stored" not in sealed
-    assert stripe_api.api_key(livemode=False) == "rk_test_stored"
+    assert "rk_test_Stored0123456789" not in sealed
+    assert stripe_api.api_key(livemode=False) == "rk_test_Stored0123456789"
 
 
 def test_it_never_audits_the_key(settings: Any) -> None:
-    stripe_api.connect("rk_live_very_secret", actor="cli")
+    stripe_api.connect("rk_live_VerySecret0123456789", actor="cli")
     event = AuditEvent.objects.get(action="revenue.stripe_key_stored")
-    assert "very_secret" not in f"{event.outcome} {event.details}"
+    assert "VerySecret" not in f"{event.outcome} {event.details}"
     assert event.outcome == "rk_live"
 
 
@@ -104,6 +104,50 @@ def test_it_refuses_to_store_something_that_is_not_a_key() -> None:
 def test_it_refuses_a_webhook_secret_that_is_not_one() -> None:
     with pytest.raises(InvalidInput, match="whsec_"):
         stripe_api.store_webhook_secret("rk_live_oops", livemode=True, actor="cli")
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("sk_live_", "sk_live_ is followed by 0 letters and digits"),
+        ("rk_test_abc", "rk_test_ is followed by 3 letters and digits"),
+        ("sk_live_" + "_" * 12, "sk_live_ is followed by 0 letters and digits"),
+        ("sk_live_abcdef ghijklmnop", "after sk_live_ it holds a character other than"),
+        ("sk_live_abcdefghij\x00klm", "after sk_live_ it holds a character other than"),
+        ("rk_live_abcdéfghijklmnop", "after rk_live_ it holds a character other than"),
+    ],
+    ids=["bare prefix", "too short", "underscores only", "a space", "a NUL", "non-ASCII"],
+)
+def test_it_refuses_a_key_stripe_never_issues_without_showing_it(key: str, reason: str) -> None:
+    with pytest.raises(InvalidInput, match=f"^not a Stripe API key: {reason}") as caught:
+        stripe_api.connect(key, actor="cli")
+    assert not key[8:] or key[8:] not in str(caught.value)
+    assert StripeAccount.objects.count() == 0
+
+
+def test_it_accepts_a_key_of_letters_and_digits_after_its_prefix() -> None:
+    assert stripe_api.check_api_key("sk_test_51Habc0DEF1ghi2JKL") == "sk_test_51Habc0DEF1ghi2JKL"
+
+
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [
+        ("whsec_", "whsec_ is followed by 0 letters and digits"),
+        ("whsec_abc", "whsec_ is followed by 3 letters and digits"),
+        ("whsec_abcdef ghijklmnop", "after whsec_ it holds a character other than"),
+        ("whsec_abcdef_ghijklmnop", "after whsec_ it holds a character other than"),
+    ],
+    ids=["bare prefix", "too short", "a space", "an underscore"],
+)
+def test_it_refuses_a_webhook_secret_stripe_never_issues(secret: str, reason: str) -> None:
+    with pytest.raises(InvalidInput, match=f"^not a Stripe webhook signing secret: {reason}"):
+        stripe_api.store_webhook_secret(secret, livemode=True, actor="cli")
+    assert StripeAccount.objects.count() == 0
+
+
+def test_it_accepts_a_webhook_secret_in_base64_or_hex() -> None:
+    for secret in ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+/0=", "whsec_" + "0f" * 32):
+        assert stripe_api.check_webhook_secret(secret) == secret
 
 
 def test_it_refuses_a_setting_that_is_not_a_stripe_key() -> None:

@@ -44,10 +44,10 @@ def run(*args: str, stdin: str = "") -> str:
 
 
 def test_it_stores_a_key_read_from_standard_input_without_printing_it() -> None:
-    output = run("connect", "--stdin", stdin="rk_test_from_stdin\n")
+    output = run("connect", "--stdin", stdin="rk_test_FromStdin0123456789\n")
     assert output.splitlines()[0] == "Stored the test-mode API key (encrypted)."
-    assert "rk_test_from_stdin" not in output
-    assert stripe_api.api_key(livemode=False) == "rk_test_from_stdin"
+    assert "rk_test_FromStdin0123456789" not in output
+    assert stripe_api.api_key(livemode=False) == "rk_test_FromStdin0123456789"
 
 
 def test_it_refuses_an_empty_key() -> None:
@@ -55,9 +55,21 @@ def test_it_refuses_an_empty_key() -> None:
         run("connect", "--stdin", stdin="\n")
 
 
+def test_it_refuses_a_key_with_a_space_without_printing_it() -> None:
+    with pytest.raises(CommandError, match=r"^not a Stripe API key: after sk_live_") as caught:
+        run("connect", "--stdin", stdin="sk_live_Abcdef ghijklmnop\n")
+    assert "Abcdef" not in str(caught.value)
+
+
+def test_it_refuses_a_bare_webhook_secret_prefix() -> None:
+    with pytest.raises(CommandError, match=r"^not a Stripe webhook signing secret: whsec_ is"):
+        run("webhook-secret", "--live", "--stdin", stdin="whsec_\n")
+
+
 def test_it_stores_a_webhook_secret_for_the_mode_asked() -> None:
-    run("webhook-secret", "--live", "--stdin", stdin="whsec_live\n")
-    assert webhooks.webhook_secrets() == [webhooks.Secret("whsec_live", livemode=True)]
+    secret = "whsec_LiveEndpoint0123456789"
+    run("webhook-secret", "--live", "--stdin", stdin=f"{secret}\n")
+    assert webhooks.webhook_secrets() == [webhooks.Secret(secret, livemode=True)]
 
 
 def test_it_backfills_from_the_command(fake: fs.FakeStripe) -> None:
@@ -121,7 +133,7 @@ def test_it_refuses_an_unknown_list_before_asking_for_a_key() -> None:
 
 def test_it_shows_where_each_modes_webhook_secret_comes_from(settings: Any) -> None:
     settings.STRIPE_WEBHOOK_SECRET = ["live:whsec_from_env"]
-    run("webhook-secret", "--test", "--stdin", stdin="whsec_stored\n")
+    run("webhook-secret", "--test", "--stdin", stdin="whsec_Stored0123456789\n")
     output = run("status")
     assert "  webhook secret: from FOUNDEROPS_STRIPE_WEBHOOK_SECRET" in output
     assert "  webhook secret: stored (encrypted)" in output

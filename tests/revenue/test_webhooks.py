@@ -559,10 +559,10 @@ def test_it_refuses_a_live_event_signed_with_the_test_secret(
     client: Client, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
     settings.STRIPE_WEBHOOK_SECRET = []
-    _secret_stored(False, "whsec_test_endpoint")
+    _secret_stored(False, "whsec_TestEndpoint0123456789")
     event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH, livemode=True)
     response = deliver(
-        client, django_capture_on_commit_callbacks, event, secret="whsec_test_endpoint"
+        client, django_capture_on_commit_callbacks, event, secret="whsec_TestEndpoint0123456789"
     )
     assert (response.status_code, response.json()["error"]) == (400, "wrong_mode")
     assert response.json()["detail"].startswith(
@@ -575,10 +575,10 @@ def test_it_refuses_a_test_event_signed_with_the_live_secret(
     client: Client, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
     settings.STRIPE_WEBHOOK_SECRET = []
-    _secret_stored(True, "whsec_live_endpoint")
+    _secret_stored(True, "whsec_LiveEndpoint0123456789")
     event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH, livemode=False)
     response = deliver(
-        client, django_capture_on_commit_callbacks, event, secret="whsec_live_endpoint"
+        client, django_capture_on_commit_callbacks, event, secret="whsec_LiveEndpoint0123456789"
     )
     assert (response.status_code, response.json()["error"]) == (400, "wrong_mode")
     assert "`founderops stripe webhook-secret --test`" in response.json()["detail"]
@@ -588,12 +588,12 @@ def test_it_accepts_each_mode_signed_with_its_own_stored_secret(
     client: Client, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
     settings.STRIPE_WEBHOOK_SECRET = []
-    _secret_stored(True, "whsec_live_endpoint")
-    _secret_stored(False, "whsec_test_endpoint")
+    _secret_stored(True, "whsec_LiveEndpoint0123456789")
+    _secret_stored(False, "whsec_TestEndpoint0123456789")
     live = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH, livemode=True)
     test = fs.event("evt_2", "invoice.paid", paid_invoice(), MARCH, livemode=False)
-    deliver(client, django_capture_on_commit_callbacks, live, secret="whsec_live_endpoint")
-    deliver(client, django_capture_on_commit_callbacks, test, secret="whsec_test_endpoint")
+    deliver(client, django_capture_on_commit_callbacks, live, secret="whsec_LiveEndpoint0123456789")
+    deliver(client, django_capture_on_commit_callbacks, test, secret="whsec_TestEndpoint0123456789")
     assert sorted(StripeEvent.objects.values_list("stripe_id", "livemode")) == [
         ("evt_1", True),
         ("evt_2", False),
@@ -614,7 +614,7 @@ def test_it_reads_the_mode_a_setting_secret_names(
     client: Client, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
     settings.STRIPE_LIVEMODE = True
-    settings.STRIPE_WEBHOOK_SECRET = ["whsec_live_endpoint", f"test:{fs.SECRET}"]
+    settings.STRIPE_WEBHOOK_SECRET = ["whsec_LiveEndpoint0123456789", f"test:{fs.SECRET}"]
     event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH, livemode=False)
     response = deliver(client, django_capture_on_commit_callbacks, event)
     assert response.status_code == 200
