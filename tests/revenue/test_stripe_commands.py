@@ -108,6 +108,17 @@ def test_it_lists_failed_events_with_their_error() -> None:
     assert "without an id" in output
 
 
+def test_it_says_when_there_are_no_events_yet() -> None:
+    assert run("events") == "No events yet.\n"
+
+
+def test_it_says_when_no_event_failed() -> None:
+    event = fs.event("evt_1", "customer.created", fs.customer("cus_ada"), NOW)
+    row, _ = webhooks.store_event(event, json.dumps(event), StripeEvent.Via.WEBHOOK, queue=False)
+    webhooks.process_event(row.pk)
+    assert run("events", "--failed") == "No failed events.\n"
+
+
 def test_it_retries_waiting_events_and_fails_when_one_fails_again() -> None:
     event = fs.event("evt_1", "invoice.paid", {"object": "invoice"}, NOW)
     webhooks.store_event(event, json.dumps(event), StripeEvent.Via.WEBHOOK, queue=False)

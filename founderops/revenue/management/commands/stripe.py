@@ -95,7 +95,10 @@ class Command(BaseCommand):
         rows = StripeEvent.objects.order_by("-created", "-id")
         if options["failed"]:
             rows = rows.filter(status=StripeEvent.Status.FAILED)
-        for event in rows[: options["limit"]]:
+        shown = rows[: options["limit"]]
+        if not shown:
+            self.stdout.write("No failed events." if options["failed"] else "No events yet.")
+        for event in shown:
             error = f"  {event.error}" if event.error else ""
             self.stdout.write(
                 f"{event.created:%Y-%m-%d %H:%M:%S} {event.stripe_id} {event.type} "
