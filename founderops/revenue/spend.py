@@ -3,7 +3,8 @@
 One row per month and channel ("ads", "sponsorships", or "all"); recording the same month and
 channel again replaces the figure, so a corrected spreadsheet can be entered twice. Amounts
 in another currency are converted at the rate in force on the month's first day; a month
-without such a rate is refused by name rather than counted as zero.
+without such a rate is recorded (the rate may come later) but never counted as zero: CAC and
+payback name the missing rate and cannot be computed until it is imported.
 """
 
 from __future__ import annotations
@@ -78,7 +79,11 @@ def record_spend(
     Money(amount, currency)  # raises on a malformed currency
     if not is_currency(currency):
         raise InvalidInput(f"currency {currency!r} is not an ISO 4217 currency code")
-    channel = channel.strip().lower() or "all"
+    channel = channel.strip().lower()
+    if not channel:
+        raise InvalidInput(
+            "channel is empty: name it (ads, sponsorships) or leave --channel out for all"
+        )
     if not _CHANNEL.match(channel):
         raise InvalidInput(
             f"channel must be a short name (letters, digits, - _ .), got {channel!r}"
@@ -119,15 +124,28 @@ def spend_by_month(through: date | None = None) -> list[tuple[date, int]]:
     return [(row.month, _in_reporting_currency(row)) for row in rows]
 
 
+def missing_rate(row: AcquisitionSpend) -> str:
+    """Why `row` cannot be converted to the reporting currency yet, or "" when it can."""
+    if row.currency == REPORTING_CURRENCY or _rate(row) is not None:
+        return ""
+    spent = f"{row.channel} spend" if row.channel != "all" else "spend (all channels)"
+    return (
+        f"no {row.currency}{REPORTING_CURRENCY} rate on or before {row.month} for the "
+        f"{row.month:%Y-%m} {spent}: CAC and payback cannot be computed until one is imported "
+        "(`founderops revenue import-rates FILE`, columns currency,day,rate)"
+    )
+
+
+def _rate(row: AcquisitionSpend) -> FxRate | None:
+    return FxRate.objects.filter(currency=row.currency, day__lte=row.month).order_by("-day").first()
+
+
 def _in_reporting_currency(row: AcquisitionSpend) -> int:
     if row.currency == REPORTING_CURRENCY:
         return row.amount
-    rate = FxRate.objects.filter(currency=row.currency, day__lte=row.month).order_by("-day").first()
+    rate = _rate(row)
     if rate is None:
-        raise InvalidInput(
-            f"no {row.currency}{REPORTING_CURRENCY} rate on or before {row.month} for the "
-            f"{row.channel} spend of {row.month:%Y-%m} (`founderops revenue import-rates`)"
-        )
+        raise InvalidInput(missing_rate(row))
     raw = rate.rate
     usd = Fraction(raw) if "/" in raw else Fraction(Decimal(raw))
     scale = Fraction(100, 10 ** exponent(row.currency))

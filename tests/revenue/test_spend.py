@@ -149,3 +149,55 @@ def test_it_refuses_a_comma_that_is_not_a_thousands_separator(text: str) -> None
 
 def test_it_reads_thousands_groups_without_decimals() -> None:
     assert spend.parse_amount("12,500", "USD") == 1_250_000
+
+
+def test_it_names_the_missing_rate_and_how_to_import_it() -> None:
+    spend.record_spend(MARCH, 100_000, "EUR", "ads", "cli")
+    with pytest.raises(InvalidInput) as caught:
+        spend.spend_by_month()
+    assert str(caught.value) == (
+        "no EURUSD rate on or before 2026-03-01 for the 2026-03 ads spend: CAC and payback "
+        "cannot be computed until one is imported "
+        "(`founderops revenue import-rates FILE`, columns currency,day,rate)"
+    )
+
+
+def test_it_records_a_spend_without_a_rate_and_warns_on_the_command_line() -> None:
+    out = io.StringIO()
+    call_command("revenue", "spend", "--currency", "KWD", "2026-03", "100", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "recorded 100.000 KWD of all spend for 2026-03",
+        "warning: no KWDUSD rate on or before 2026-03-01 for the 2026-03 spend (all channels): "
+        "CAC and payback cannot be computed until one is imported "
+        "(`founderops revenue import-rates FILE`, columns currency,day,rate)",
+    ]
+    assert AcquisitionSpend.objects.get().currency == "KWD"
+
+
+def test_it_does_not_warn_when_the_months_rate_is_known() -> None:
+    FxRate.objects.create(currency="KWD", day=date(2026, 2, 1), rate="3.25")
+    out = io.StringIO()
+    call_command("revenue", "spend", "--currency", "KWD", "2026-03", "100", stdout=out)
+    assert out.getvalue() == "recorded 100.000 KWD of all spend for 2026-03\n"
+
+
+@pytest.mark.parametrize("channel", ["", "   "])
+def test_it_refuses_an_empty_channel(channel: str) -> None:
+    spend.record_spend(MARCH, 1_000, "USD", "all", "cli")
+    with pytest.raises(InvalidInput, match=r"^channel is empty: name it"):
+        spend.record_spend(MARCH, 2_000, "USD", channel, "cli")
+    assert AcquisitionSpend.objects.get().amount == 1_000
+
+
+def test_it_refuses_an_empty_channel_on_the_command_line() -> None:
+    with pytest.raises(CommandError, match="leave --channel out for all"):
+        call_command("revenue", "spend", "2026-03", "1250", "--channel", " ")
+    assert not AcquisitionSpend.objects.exists()
+
+
+def test_it_says_when_no_spend_is_recorded_yet() -> None:
+    out = io.StringIO()
+    call_command("revenue", "spend", stdout=out)
+    assert out.getvalue() == (
+        "No acquisition spend recorded yet (`founderops revenue spend 2026-03 1250.00`).\n"
+    )

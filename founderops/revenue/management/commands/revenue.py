@@ -81,9 +81,7 @@ class Command(BaseCommand):
 
     def _spend(self, options: dict[str, Any]) -> None:
         if options["month"] is None:
-            for row in AcquisitionSpend.objects.all():
-                amount = Money(row.amount, row.currency)
-                self.stdout.write(f"{row.month:%Y-%m}  {row.channel:<16} {amount}  {row.note}")
+            self._list_spend()
             return
         if options["amount"] is None:
             raise CommandError("give the amount after the month: `revenue spend 2026-03 1250.00`")
@@ -101,6 +99,18 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         amount = Money(row.amount, row.currency)
         self.stdout.write(f"recorded {amount} of {row.channel} spend for {row.month:%Y-%m}")
+        if missing := spend.missing_rate(row):
+            self.stdout.write(f"warning: {missing}")
+
+    def _list_spend(self) -> None:
+        rows = list(AcquisitionSpend.objects.all())
+        if not rows:
+            self.stdout.write(
+                "No acquisition spend recorded yet (`founderops revenue spend 2026-03 1250.00`)."
+            )
+        for row in rows:
+            amount = Money(row.amount, row.currency)
+            self.stdout.write(f"{row.month:%Y-%m}  {row.channel:<16} {amount}  {row.note}")
 
 
 def read_text(path: Path) -> str:
