@@ -54,8 +54,11 @@ class Line:
     after: Fraction
     amount: Fraction
     invoices: tuple[InvoiceRef, ...]
-    # Whole cents as shown, the lines sharing the movement's shown total (`shown_lines`).
+    # Whole cents as shown, the lines sharing the movement's shown total (`shown_lines`),
+    # and MRR before and after as shown beside it (before + part = after where it can).
     shown: int | None = None
+    shown_before: int | None = None
+    shown_after: int | None = None
 
 
 # --- one month's movement, customer by customer ----------------------------------------------
@@ -80,11 +83,18 @@ def movement_lines(snap: Snapshot, month: int, kind: str) -> list[Line]:
     return sorted(lines, key=lambda line: (-abs(line.amount), line.who.name))
 
 
-def shown_lines(lines: list[Line], total: int) -> list[Line]:
-    """The lines with their shown cents: `total` (the movement as the table shows it) shared
-    by largest remainder, so the shown lines add up to it (`rounding.allocate`)."""
-    cents = rounding.allocate([line.amount for line in lines], total) if lines else []
-    return [replace(line, shown=shown) for line, shown in zip(lines, cents, strict=True)]
+def shown_lines(lines: list[Line], total: int, kind: str) -> list[Line]:
+    """The lines of movement `kind` with their shown cents: `total` (the movement as the table
+    shows it) shared so that the shown lines add up to it, and each line's before and after
+    shown so that before + part = after wherever the part is the customer's whole change in
+    the month (`rounding.movement_rows` says how)."""
+    sign = -1 if kind in rounding.LOSSES else 1
+    exact = [rounding.Exact(line.before, line.amount, line.after, sign) for line in lines]
+    rows = rounding.movement_rows(exact, total) if lines else []
+    return [
+        replace(line, shown=row.part, shown_before=row.before, shown_after=row.after)
+        for line, row in zip(lines, rows, strict=True)
+    ]
 
 
 def _days_of(calendar: Calendar, month: int) -> tuple[int, int]:

@@ -4,6 +4,10 @@ Like the monitors' latency chart: Python computes coordinates in a fixed viewBox
 writes `<polyline>`, `<polygon>` and `<rect>` elements, CSS colours them (light and dark), and
 every bar and point carries a `<title>` with its figure. Text stays in HTML around the chart,
 so it keeps a readable size when the SVG shrinks to a phone's width.
+
+The MRR chart's titles write each month's figures as the movement table shows them (rounded
+together by `rounding.month_bridge`, so a bar's title and its table cell never differ by a
+cent); the geometry uses the exact figures.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from fractions import Fraction
 
 from founderops.reports.revenue import MonthRow
 from founderops.reports.revenue_text import MINUS, dollars
+from founderops.revenue import rounding
 from founderops.revenue.forecast import Forecast
 
 WIDTH = 720
@@ -80,8 +85,10 @@ def mrr_chart(rows: Sequence[MonthRow], link: Callable[[date, str], str]) -> Mrr
         f"{centres[0]:.1f},{LINE_BOTTOM} {points} {centres[-1]:.1f},{LINE_BOTTOM}" if rows else ""
     )
     dots = [
-        Dot(x, y, f"{row.month:%b %Y}{' (to date)' if row.partial else ''}: MRR {dollars(row.end)}")
-        for x, y, row in zip(centres, heights, rows, strict=True)
+        Dot(x, y, f"{row.month:%b %Y}{' (to date)' if row.partial else ''}: MRR {dollars(end)}")
+        for x, y, row, end in zip(
+            centres, heights, rows, (_shown(row).end for row in rows), strict=True
+        )
     ]
     bars, zero = movement_bars(rows, slot, link)
     return MrrChart(
@@ -98,10 +105,20 @@ def mrr_chart(rows: Sequence[MonthRow], link: Callable[[date, str], str]) -> Mrr
     )
 
 
-def _stacks(row: MonthRow) -> tuple[list[tuple[str, Fraction]], list[tuple[str, Fraction]]]:
-    gains = [(kind, row.moves[kind]) for kind in UP]
-    losses = [(kind, row.moves[kind]) for kind in DOWN]
-    (gains if row.fx >= 0 else losses).append(("fx", abs(row.fx)))
+# (kind, exact amount for the geometry, whole cents as the movement table shows it)
+Part = tuple[str, Fraction, int]
+
+
+def _shown(row: MonthRow) -> rounding.Bridge:
+    """The month's figures in whole cents, as the movement table and drill-downs show them."""
+    return rounding.month_bridge(row.start, row.moves, row.fx)
+
+
+def _stacks(row: MonthRow) -> tuple[list[Part], list[Part]]:
+    shown = _shown(row)
+    gains = [(kind, row.moves[kind], shown.moves[kind]) for kind in UP]
+    losses = [(kind, row.moves[kind], shown.moves[kind]) for kind in DOWN]
+    (gains if row.fx >= 0 else losses).append(("fx", abs(row.fx), abs(shown.fx)))
     return gains, losses
 
 
@@ -109,8 +126,8 @@ def movement_bars(
     rows: Sequence[MonthRow], slot: float, link: Callable[[date, str], str]
 ) -> tuple[list[Bar], float]:
     stacks = [_stacks(row) for row in rows]
-    rise = max((sum(v for _, v in up) for up, _ in stacks), default=Fraction(0))
-    fall = max((sum(v for _, v in down) for _, down in stacks), default=Fraction(0))
+    rise = max((sum(v for _, v, _ in up) for up, _ in stacks), default=Fraction(0))
+    fall = max((sum(v for _, v, _ in down) for _, down in stacks), default=Fraction(0))
     span = float(rise + fall) or 1.0
     scale = (BARS_BOTTOM - BARS_TOP) / span
     zero = BARS_TOP + float(rise) * scale
@@ -124,7 +141,7 @@ def movement_bars(
 
 def _stack(
     row: MonthRow,
-    parts: list[tuple[str, Fraction]],
+    parts: list[Part],
     left: float,
     width: float,
     zero: float,
@@ -133,14 +150,14 @@ def _stack(
 ) -> list[Bar]:
     """Bars piled from the zero line, upwards (scale < 0) or downwards."""
     out, edge = [], zero
-    for kind, value in parts:
+    for kind, value, cents in parts:
         if value <= 0:
             continue
         height = float(value) * abs(scale)
         y = edge - height if scale < 0 else edge
         edge = y if scale < 0 else edge + height
         sign = "+" if scale < 0 else MINUS
-        title = f"{row.month:%b %Y} · {kind} {sign}{dollars(value)}"
+        title = f"{row.month:%b %Y} · {kind} {sign}{dollars(cents)}"
         out.append(
             Bar(left, y, width, max(height, 0.5), kind, title, link(row.month, kind), row.partial)
         )

@@ -7,8 +7,9 @@ forecast and the customers at risk. Read-only (GET); every figure comes from rep
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from fractions import Fraction
 from typing import Any
 from urllib.parse import urlencode
@@ -228,7 +229,9 @@ def table_rows(snap: Snapshot, choice: Choice) -> list[TableRow]:
 
 
 def comparison(snap: Snapshot) -> list[revenue.Difference]:
-    """The figures under this profile beside the other's."""
+    """The figures under this profile beside the other's; a month's movements rounded as each
+    profile's movement table rounds them (`rounding.month_bridge`), so this profile's column
+    shows the table's figures to the cent."""
     mine, theirs = snap.headline, snap.other.headline
     pairs = [
         ("MRR", usd(mine.mrr), usd(theirs.mrr)),
@@ -237,8 +240,9 @@ def comparison(snap: Snapshot) -> list[revenue.Difference]:
     ]
     if mine.month and theirs.month:
         a, b = snap.rows[snap.complete], snap.other.rows[snap.complete]
+        ours, other = (rounding.month_bridge(r.start, r.moves, r.fx) for r in (a, b))
         pairs += [
-            (f"{KIND_NAMES[k]} in {a.month:%B}", usd(a.moves[k]), usd(b.moves[k]))
+            (f"{KIND_NAMES[k]} in {a.month:%B}", usd(ours.moves[k]), usd(other.moves[k]))
             for k in MOVEMENTS
         ]
         pairs += [
@@ -251,11 +255,15 @@ def comparison(snap: Snapshot) -> list[revenue.Difference]:
 # --- /revenue/movements/<month>/<kind>/ -----------------------------------------------------------
 
 
+# Only the form the pages link to: strptime alone takes "2026-1" and non-ASCII digits.
+MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
+
+
 def _month(text: str) -> date:
-    try:
-        return datetime.strptime(text, "%Y-%m").date()
-    except ValueError:
-        raise Http404("a month is written YYYY-MM") from None
+    found = MONTH.fullmatch(text)
+    if found is None or found[1] == "0000":
+        raise Http404("a month is written YYYY-MM")
+    return date(int(found[1]), int(found[2]), 1)
 
 
 @staff_required
@@ -274,7 +282,9 @@ def movements(request: HttpRequest, month: str, kind: str) -> HttpResponse:
     row = snap.rows[index]
     shown = rounding.month_bridge(row.start, row.moves, row.fx)
     total = shown.fx if kind == "fx" else shown.moves[kind]
-    lines = revenue_detail.shown_lines(revenue_detail.movement_lines(snap, index, kind), total)
+    lines = revenue_detail.shown_lines(
+        revenue_detail.movement_lines(snap, index, kind), total, kind
+    )
     context |= {
         "snap": snap,
         "row": row,

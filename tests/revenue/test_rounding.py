@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from founderops.revenue.rounding import allocate, bridge, half_up, month_bridge
+from founderops.revenue.rounding import (
+    Exact,
+    Row,
+    allocate,
+    bridge,
+    half_up,
+    month_bridge,
+    movement_rows,
+)
 
 # Exact cents as the engine makes them: FX-converted, so any fraction of a cent.
 CENTS = st.fractions(min_value=Fraction(-(10**7)), max_value=Fraction(10**7), max_denominator=10**6)
@@ -122,3 +130,85 @@ def test_it_starts_each_month_where_the_last_ended(months: list[list[Fraction]])
         ends.append(shown.end)
         start += sum(moves, Fraction(0))
     assert starts[1:] == ends[:-1]
+
+
+def test_it_gives_the_left_over_cent_first_to_a_part_that_prefers_it() -> None:
+    # By remainder alone the cent would go to the first part (.6 beats .4).
+    assert allocate([Fraction(106, 10), Fraction(54, 10)], 16, [10, 6]) == [10, 6]
+
+
+def test_it_shows_a_new_customers_after_as_their_part_when_the_total_needs_the_cent() -> None:
+    # $0 to $29.154: alone that reads $29.15; the movement's shown total gives them $29.16.
+    [row] = movement_rows([Exact(Fraction(0), Fraction(2915_4, 10), Fraction(2915_4, 10))], 2916)
+    assert row == Row(0, 2916, 2916)
+
+
+def test_it_keeps_a_churned_customers_after_at_zero() -> None:
+    [row] = movement_rows(
+        [Exact(Fraction(2915_4, 10), Fraction(2915_4, 10), Fraction(0), -1)], 2916
+    )
+    assert row == Row(2916, 2916, 0)
+
+
+def test_it_shows_before_and_after_rounded_alone_when_the_cents_allow() -> None:
+    # One cent is left over: by remainder it would go to the second line (.6 beats .3),
+    # whose own before and after (11 and 15) differ by its part rounded down.
+    lines = [
+        Exact(Fraction(10_3, 10), Fraction(10_3, 10), Fraction(20_6, 10)),
+        Exact(Fraction(10_6, 10), Fraction(4_6, 10), Fraction(15_2, 10)),
+    ]
+    assert allocate([line.part for line in lines], 15) == [10, 5]
+    assert movement_rows(lines, 15) == [Row(10, 11, 21), Row(11, 4, 15)]
+
+
+def test_it_rounds_alone_the_before_and_after_of_a_customer_who_moved_twice() -> None:
+    # An expansion of $5.004 beside FX: $10.004 to $15.50 is more than the part.
+    [row] = movement_rows(
+        [Exact(Fraction(10_004, 1000), Fraction(5_004, 1000), Fraction(155, 10))], 5
+    )
+    assert row == Row(10, 5, 16)
+
+
+LINES = st.lists(st.tuples(CENTS.map(abs), CENTS, st.sampled_from([-1, 1])), min_size=1, max_size=8)
+
+
+def _exact(drawn: list[tuple[Fraction, Fraction, int]]) -> list[Exact]:
+    return [
+        Exact(before, abs(part), before + sign * abs(part), sign) for before, part, sign in drawn
+    ]
+
+
+def _total(lines: list[Exact]) -> int:
+    return half_up(sum((line.part for line in lines), Fraction(0)))
+
+
+@given(LINES)
+def test_it_adds_each_rows_before_and_part_up_to_its_after(
+    drawn: list[tuple[Fraction, Fraction, int]],
+) -> None:
+    lines = _exact(drawn)
+    rows = movement_rows(lines, _total(lines))
+    assert all(
+        r.before + line.sign * r.part == r.after for r, line in zip(rows, lines, strict=True)
+    )
+
+
+@given(LINES)
+def test_it_adds_the_rows_parts_up_to_the_shown_total(
+    drawn: list[tuple[Fraction, Fraction, int]],
+) -> None:
+    lines = _exact(drawn)
+    assert sum(r.part for r in movement_rows(lines, _total(lines))) == _total(lines)
+
+
+@given(LINES)
+def test_it_keeps_a_rows_before_and_after_within_a_cent_and_a_half(
+    drawn: list[tuple[Fraction, Fraction, int]],
+) -> None:
+    lines = _exact(drawn)
+    rows = movement_rows(lines, _total(lines))
+    assert all(
+        abs(r.before - line.before) <= Fraction(3, 2)
+        and abs(r.after - line.after) <= Fraction(3, 2)
+        for r, line in zip(rows, lines, strict=True)
+    )

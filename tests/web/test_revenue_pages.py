@@ -5,9 +5,11 @@ customers at risk, and the customer page's revenue card."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.test import Client
@@ -150,6 +152,31 @@ def test_it_answers_404_for_an_unknown_movement_or_month(founder_client: Client,
 
 def test_it_answers_404_for_a_malformed_month(founder_client: Client) -> None:
     assert founder_client.get("/revenue/movements/february/new/").status_code == 404
+
+
+def _fullwidth(text: str) -> str:
+    """Digits as FULLWIDTH DIGIT ZERO (U+FF10) to NINE."""
+    return "".join(chr(ord(c) - ord("0") + 0xFF10) if c.isdigit() else c for c in text)
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda month: f"{month.year}-{month.month}",  # 2026-1: no leading zero
+        lambda month: f"{month:%Y}-{month:%m}".replace("-", "-0", 1),  # 2026-011
+        lambda month: _fullwidth(f"{month:%Y}")[:1] + f"{month:%Y-%m}"[1:],
+        lambda month: _fullwidth(f"{month:%Y-%m}"),
+        lambda month: f"{month:%Y-%m} ",
+    ],
+    ids=["no-leading-zero", "three-digit-month", "one-fullwidth-digit", "fullwidth", "space"],
+)
+def test_it_answers_404_for_a_month_not_written_yyyy_mm(
+    founder_client: Client, write: Callable[[date], str]
+) -> None:
+    month = month_of(40)
+    assert drill(founder_client, month, "new")  # the canonical form answers
+    response = founder_client.get(f"/revenue/movements/{quote(write(month))}/new/")
+    assert response.status_code == 404
 
 
 def test_it_shows_where_the_stripe_like_profile_disagrees(founder_client: Client) -> None:

@@ -120,6 +120,34 @@ def test_it_adds_a_drill_downs_shown_lines_up_to_the_tables_figure(
     assert (line.group(1), total.group(1)) == ("$10.84", "$10.84")
 
 
+def test_it_titles_the_charts_bars_with_the_tables_figures(
+    euros: None, founder_client: Client
+) -> None:
+    html = founder_client.get("/revenue/").content.decode()
+    # New alone reads $10.83; the table (start $10.83, end $32.50) shows +$10.84.
+    assert "<title>Feb 2026 · new +$10.84</title>" in html
+    assert "<title>Feb 2026 · expansion +$10.83</title>" in html
+
+
+def test_it_compares_the_profiles_with_the_tables_figures(euros: None) -> None:
+    found = snap()
+    [shown] = [r for r in revenue_views.table_rows(found, _choice()) if r.month == FEBRUARY]
+    compared = {d.label: d.mine for d in revenue_views.comparison(found)}
+    new = shown.cells[MOVEMENTS.index("new")].value
+    assert (compared["New in February"], dollars(new)) == ("$10.84", "$10.84")
+
+
+def test_it_shows_a_drill_down_rows_before_and_part_adding_up_to_its_after(
+    euros: None, founder_client: Client
+) -> None:
+    html = founder_client.get("/revenue/movements/2026-02/new/").content.decode()
+    row = re.search(r"<tbody>(.*?)</tbody>", html, re.S)
+    assert row is not None
+    figures = re.findall(r'<td class="num[^"]*">(?:<span[^>]*>[a-z ]+</span>)?([^<]+)</td>', row[1])
+    # Bob, from $0 to $10.83333: his after reads $10.84 like his part (alone, $10.83).
+    assert figures == ["$0.00", "$10.84", "+$10.84"]
+
+
 def test_it_shares_every_movements_shown_total_among_its_lines(euros: None) -> None:
     found = snap()
     for index, row in enumerate(found.rows):
@@ -127,7 +155,7 @@ def test_it_shares_every_movements_shown_total_among_its_lines(euros: None) -> N
         for kind in (*MOVEMENTS, "fx"):
             total = bridge.fx if kind == "fx" else bridge.moves[kind]
             lines = revenue_detail.movement_lines(found, index, kind)
-            shown = revenue_detail.shown_lines(lines, total)
+            shown = revenue_detail.shown_lines(lines, total, kind)
             assert sum(line.shown or 0 for line in shown) == total, (row.month, kind)
 
 
