@@ -174,7 +174,8 @@ def verify(body: bytes, header: str, keys: list[Secret], now: datetime) -> set[b
     if not signers:
         raise BadSignature(
             "the Stripe-Signature header does not match the body signed with the endpoint's "
-            "secret (check FOUNDEROPS_STRIPE_WEBHOOK_SECRET)"
+            "secret (check the endpoint's signing secret: FOUNDEROPS_STRIPE_WEBHOOK_SECRET or "
+            "`founderops stripe webhook-secret`)"
         )
     tolerance = timedelta(seconds=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS)
     if signed_at < now - tolerance:
@@ -236,23 +237,19 @@ def parse(text: str) -> dict[str, Any]:
         raise Malformed("the body is not a Stripe event: JSON nested too deeply") from None
     except ValueError as error:  # e.g. an integer of more than 4300 digits
         raise Malformed(f"the body is not a Stripe event: {error}") from None
-    if not isinstance(event, dict) or event.get("object") != "event":
-        kind = event.get("object") if isinstance(event, dict) else type(event).__name__
-        raise Malformed(f"expected a Stripe event object, got {kind!r}")
-    data = event.get("data")
-    problems = [
-        name
-        for name, ok in (
-            ("id", isinstance(event.get("id"), str) and event["id"]),
-            ("type", isinstance(event.get("type"), str) and event["type"]),
-            ("created", epoch(event.get("created")) is not None),
-            ("livemode", isinstance(event.get("livemode"), bool)),
-            ("data.object", isinstance(data, dict) and isinstance(data.get("object"), dict)),
+    if not isinstance(event, dict):
+        raise Malformed(f"the body is not a Stripe event: JSON {_json_kind(event)}, not an object")
+    if event.get("object") != "event":
+        found = event.get("object")
+        raise Malformed(
+            'the body is not a Stripe event: "object": "event" is missing'
+            if found is None
+            else f'the body is not a Stripe event: its "object" is {stripe_store.shown(found)}, '
+            'not "event"'
         )
-        if not ok
-    ]
+    problems = _problems(event)
     if problems:
-        raise Malformed(f"the event lacks or has malformed: {', '.join(problems)}")
+        raise Malformed(f"the event is malformed: {'; '.join(problems)}")
     obj = event["data"]["object"]
     # Stored in their own columns, and PostgreSQL refuses a NUL character in text.
     columns = {
@@ -268,6 +265,54 @@ def parse(text: str) -> dict[str, Any]:
     return event
 
 
+# The columns an event's id and type are kept in (StripeEvent); a longer value is refused, never
+# cut: two ids cut to the same prefix would be one event.
+ID_LENGTH = StripeEvent._meta.get_field("stripe_id").max_length or 0
+TYPE_LENGTH = StripeEvent._meta.get_field("type").max_length or 0
+
+
+def _problems(event: dict[str, Any]) -> list[str]:
+    """What is wrong with the fields processing relies on, one reason each."""
+    created, livemode = event.get("created"), event.get("livemode")
+    found = [
+        _text_problem("id", event.get("id"), ID_LENGTH),
+        _text_problem("type", event.get("type"), TYPE_LENGTH),
+        None
+        if epoch(created) is not None
+        else _wrong("created", created, "a Unix time in seconds from 1970 to 9999"),
+        None if isinstance(livemode, bool) else _wrong("livemode", livemode, "true or false"),
+        _data_problem(event.get("data")),
+    ]
+    return [problem for problem in found if problem]
+
+
+def _data_problem(data: object) -> str | None:
+    if not isinstance(data, dict):
+        return _wrong("data", data, "an object")
+    if not isinstance(data.get("object"), dict):
+        return _wrong("data.object", data.get("object"), "a Stripe object")
+    return None
+
+
+def _text_problem(name: str, value: object, limit: int) -> str | None:
+    if not isinstance(value, str) or not value:
+        return _wrong(name, value, "a non-empty string")
+    if len(value) > limit:
+        return f"{name} is {len(value)} characters long, longer than the {limit} the database holds"
+    return None
+
+
+def _wrong(name: str, value: object, expected: str) -> str:
+    if value is None:
+        return f"{name} is missing"
+    return f"{name} must be {expected}, got {stripe_store.shown(value)}"
+
+
+def _json_kind(value: object) -> str:
+    names = {list: "array", str: "string", int: "number", float: "number", bool: "true/false"}
+    return names.get(type(value), "null")
+
+
 # Storing.
 
 
@@ -280,9 +325,9 @@ def store_event(
         return existing, False
     obj = event["data"]["object"]
     row = StripeEvent(
-        stripe_id=str(event["id"])[:255],
+        stripe_id=str(event["id"]),
         livemode=bool(event["livemode"]),
-        type=str(event["type"])[:100],
+        type=str(event["type"]),
         api_version=str(event.get("api_version") or "")[:60],
         created=datetime.fromtimestamp(int(event["created"]), tz=UTC),
         object_type=str(obj.get("object") or "")[:60],

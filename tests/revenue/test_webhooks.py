@@ -97,6 +97,17 @@ def test_it_refuses_a_bad_signature(
     assert StripeEvent.objects.count() == 0
 
 
+def test_it_names_both_places_a_signing_secret_comes_from(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH)
+    response = deliver(client, django_capture_on_commit_callbacks, event, secret="whsec_other")
+    assert response.json()["detail"].endswith(
+        "(check the endpoint's signing secret: FOUNDEROPS_STRIPE_WEBHOOK_SECRET or "
+        "`founderops stripe webhook-secret`)"
+    )
+
+
 def test_it_refuses_a_body_changed_after_signing(
     client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -179,7 +190,76 @@ def test_it_names_what_an_event_lacks(
     body = json.dumps({"object": "event", "id": "evt_1", "type": "invoice.paid"})
     response = post(client, django_capture_on_commit_callbacks, body, fs.signed(body, NOW))
     assert response.json()["detail"] == (
-        "the event lacks or has malformed: created, livemode, data.object"
+        "the event is malformed: created is missing; livemode is missing; data is missing"
+    )
+
+
+def test_it_says_an_event_id_must_be_a_string(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = {**fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH), "id": 1}
+    response = deliver(client, django_capture_on_commit_callbacks, event)
+    assert response.json()["detail"] == (
+        "the event is malformed: id must be a non-empty string, got 1"
+    )
+
+
+def test_it_says_a_body_without_object_event_is_not_an_event(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = '{"id":1}'
+    response = post(client, django_capture_on_commit_callbacks, body, fs.signed(body, NOW))
+    assert (response.status_code, response.json()["detail"]) == (
+        400,
+        'the body is not a Stripe event: "object": "event" is missing',
+    )
+
+
+def test_it_says_a_json_array_is_not_an_event(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = "[1]"
+    response = post(client, django_capture_on_commit_callbacks, body, fs.signed(body, NOW))
+    assert response.json()["detail"] == "the body is not a Stripe event: JSON array, not an object"
+
+
+def test_it_refuses_an_event_id_longer_than_its_column(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = fs.event("evt_" + "a" * 252, "invoice.paid", paid_invoice(), MARCH)
+    response = deliver(client, django_capture_on_commit_callbacks, event)
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "error": "malformed",
+            "detail": "the event is malformed: id is 256 characters long, longer than the 255 "
+            "the database holds",
+        },
+    )
+    assert StripeEvent.objects.count() == 0
+
+
+def test_it_keeps_two_long_event_ids_that_share_a_prefix_apart(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    prefix = "evt_" + "a" * 250
+    for last in ("x", "y"):
+        event = fs.event(prefix + last, "invoice.paid", paid_invoice(), MARCH)
+        assert deliver(client, django_capture_on_commit_callbacks, event).status_code == 200
+    assert sorted(StripeEvent.objects.values_list("stripe_id", flat=True)) == [
+        prefix + "x",
+        prefix + "y",
+    ]
+
+
+def test_it_refuses_an_event_type_longer_than_its_column(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = fs.event("evt_1", "invoice." + "x" * 100, paid_invoice(), MARCH)
+    response = deliver(client, django_capture_on_commit_callbacks, event)
+    assert response.json()["detail"] == (
+        "the event is malformed: type is 108 characters long, longer than the 100 the database "
+        "holds"
     )
 
 
@@ -188,7 +268,9 @@ def test_it_refuses_a_body_that_is_not_an_event(
 ) -> None:
     body = json.dumps(paid_invoice())
     response = post(client, django_capture_on_commit_callbacks, body, fs.signed(body, NOW))
-    assert response.json()["detail"] == "expected a Stripe event object, got 'invoice'"
+    assert response.json()["detail"] == (
+        'the body is not a Stripe event: its "object" is \'invoice\', not "event"'
+    )
 
 
 def test_it_refuses_a_body_too_large(
@@ -443,7 +525,8 @@ def test_it_refuses_a_signed_event_created_beyond_any_date(
     assert response.status_code == 400
     assert response.json() == {
         "error": "malformed",
-        "detail": "the event lacks or has malformed: created",
+        "detail": "the event is malformed: created must be a Unix time in seconds from 1970 "
+        "to 9999, got 1e20",
     }
     assert StripeEvent.objects.count() == 0
 
@@ -536,16 +619,24 @@ def test_it_accepts_a_charge_refunded_in_full(
 
 
 @pytest.mark.parametrize(
-    "data", [[1], "s", {"object": [1]}, {"object": "x"}], ids=["list", "text", "[..]", "x"]
+    ("data", "reason"),
+    [
+        ([1], "data must be an object, got [1]"),
+        ("s", "data must be an object, got 's'"),
+        ({"object": [1]}, "data.object must be a Stripe object, got [1]"),
+        ({"object": "x"}, "data.object must be a Stripe object, got 'x'"),
+        ({}, "data.object is missing"),
+    ],
+    ids=["list", "text", "[..]", "x", "none"],
 )
 def test_it_refuses_an_event_whose_data_is_not_an_object(
-    client: Client, django_capture_on_commit_callbacks: Any, data: object
+    client: Client, django_capture_on_commit_callbacks: Any, data: object, reason: str
 ) -> None:
     event = {**fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH), "data": data}
     response = deliver(client, django_capture_on_commit_callbacks, event)
     assert (response.status_code, response.json()) == (
         400,
-        {"error": "malformed", "detail": "the event lacks or has malformed: data.object"},
+        {"error": "malformed", "detail": f"the event is malformed: {reason}"},
     )
     assert StripeEvent.objects.count() == 0
 
