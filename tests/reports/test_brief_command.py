@@ -50,8 +50,8 @@ def test_it_refuses_a_malformed_date_on_the_command_line_without_a_traceback(
         Command().run_from_argv(["founderops", "brief", "morning", "--date", "someday"])
     assert (exit_.value.code, capsys.readouterr().err.splitlines()[-1]) == (
         2,
-        "founderops brief: error: argument --date: 'someday' is not a date like 2026-01-31,"
-        " today or yesterday",
+        "founderops brief: error: argument --date: 'someday' is not a date like 2026-01-31"
+        " or yesterday",
     )
 
 
@@ -65,14 +65,31 @@ def test_it_takes_yesterday_in_the_briefing_zone(paris: None) -> None:
 
 
 @time_machine.travel(PARIS_JUST_AFTER_MIDNIGHT, tick=False)
-def test_it_takes_today_in_the_briefing_zone(paris: None) -> None:
-    assert brief("--date", "today").startswith("# Morning briefing · Tuesday 10 March 2026\n")
+def test_it_refuses_today_in_the_briefing_zone_as_not_over(paris: None) -> None:
+    with pytest.raises(CommandError, match=r"2026-03-10 is not over yet \(today in Europe/Paris\)"):
+        brief("--date", "today")
+
+
+@time_machine.travel(PARIS_JUST_AFTER_MIDNIGHT, tick=False)
+def test_it_refuses_todays_date_written_out(paris: None) -> None:
+    with pytest.raises(CommandError, match="give yesterday or earlier"):
+        brief("--date", "2026-03-10")
 
 
 @time_machine.travel(BRIEFING_AT, tick=False)
 def test_it_refuses_a_day_that_has_not_begun(paris: None) -> None:
-    with pytest.raises(CommandError, match="--date 2030-01-01 is in the future"):
+    with pytest.raises(CommandError, match=r"2030-01-01 is not over yet \(in the future"):
         brief("--date", "2030-01-01")
+
+
+@time_machine.travel(BRIEFING_AT, tick=False)
+def test_it_refuses_today_on_the_command_line_without_a_traceback(
+    paris: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        Command().run_from_argv(["founderops", "brief", "morning", "--date", "today"])
+    assert exit_.value.code == 2
+    assert "argument --date: 2026-03-10 is not over yet" in capsys.readouterr().err
 
 
 @time_machine.travel(BRIEFING_AT, tick=False)

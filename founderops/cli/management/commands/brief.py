@@ -15,26 +15,24 @@ from founderops.reports import briefing
 
 class Command(BaseCommand):
     help = (
-        "Print the morning briefing as Markdown: the last 24 hours, or one whole day in "
-        "FOUNDEROPS_BRIEFING_TIME_ZONE with --date (YYYY-MM-DD, today or yesterday). "
+        "Print the morning briefing as Markdown: the last 24 hours, or one whole day already "
+        "over in FOUNDEROPS_BRIEFING_TIME_ZONE with --date (YYYY-MM-DD or yesterday). "
         "--send also delivers it to the notification routes that take the briefing and to "
         "FOUNDEROPS_NOTIFY_URLS."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("kind", choices=["morning"], help="which briefing")
-        parser.add_argument("--date", type=_day, help="a whole day: YYYY-MM-DD, today or yesterday")
+        parser.add_argument(
+            "--date", type=_day, help="a whole day already over: YYYY-MM-DD or yesterday"
+        )
         parser.add_argument("--send", action="store_true", help="deliver it as well")
 
     def handle(self, *args: Any, **options: Any) -> None:
         zone = briefing.configured_zone()
         day: date | None = options["date"]
-        today = clock.now().astimezone(zone).date()
-        if day is not None and day > today:
-            raise CommandError(
-                f"--date {day} is in the future (today is {today} in {zone.key}): "
-                "there is nothing to report yet"
-            )
+        if day is not None and (unfinished := _not_over(day)):
+            raise CommandError(f"--date {unfinished}")
         window = (
             briefing.Window.whole_day(day, zone)
             if day
@@ -65,18 +63,37 @@ DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 EARLIEST = date(2000, 1, 1)
 
 
+def _not_over(day: date) -> str:
+    """Why `day` cannot be briefed on ("" when it can): a whole day is reported once it is
+    over in the briefing's zone, as `revenue watch --day` judges closed days only; the day so
+    far is the default briefing's (the last 24 hours)."""
+    zone = briefing.configured_zone()
+    today = clock.now().astimezone(zone).date()
+    if day < today:
+        return ""
+    when = "today" if day == today else "in the future"
+    return (
+        f"{day} is not over yet ({when} in {zone.key}): give yesterday or earlier, "
+        "or leave --date out for the last 24 hours"
+    )
+
+
 def _day(raw: str) -> date:
     # An argparse type error: the command line shows usage and one line, no traceback.
     if raw.strip().lower() in RELATIVE_DAYS:
         today = clock.now().astimezone(briefing.configured_zone()).date()
-        return today - timedelta(days=RELATIVE_DAYS[raw.strip().lower()])
-    try:
-        # fromisoformat alone also takes 20261231 and week dates (2026-W49-1).
-        day = date.fromisoformat(raw) if DAY.fullmatch(raw) else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise ArgumentTypeError(f"{raw!r} is not a date like 2026-01-31, today or yesterday")
+        day = today - timedelta(days=RELATIVE_DAYS[raw.strip().lower()])
+    else:
+        try:
+            # fromisoformat alone also takes 20261231 and week dates (2026-W49-1).
+            found = date.fromisoformat(raw) if DAY.fullmatch(raw) else None
+        except ValueError:
+            found = None
+        if found is None:
+            raise ArgumentTypeError(f"{raw!r} is not a date like 2026-01-31 or yesterday")
+        day = found
     if day < EARLIEST:
         raise ArgumentTypeError(f"{raw!r} is before {EARLIEST}: nothing was recorded then")
+    if unfinished := _not_over(day):
+        raise ArgumentTypeError(unfinished)
     return day
