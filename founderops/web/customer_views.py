@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import forms
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Min, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from founderops.customers.models import Customer
 from founderops.customers.services import VISITOR_DOMAIN
-from founderops.support.models import Rating
+from founderops.support.models import Rating, Ticket
 from founderops.web.access import staff_required
 from founderops.web.forms import FilterForm, cleaned
 from founderops.web.revenue_views import customer_card
@@ -56,6 +58,16 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/customer_list.html", {"form": form, "page": page})
 
 
+def first_contact(customer: Customer) -> datetime:
+    """When they first got in touch: their first ticket or message, or the record's creation
+    when that is earlier (a record created after replaying or importing their history is
+    younger than their first ticket)."""
+    tickets = Ticket.objects.filter(customer=customer)
+    found = tickets.aggregate(ticket=Min("created_at"), message=Min("messages__created_at"))
+    seen: list[datetime] = [customer.created_at, found["ticket"], found["message"]]
+    return min(moment for moment in seen if moment is not None)
+
+
 @staff_required
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
@@ -66,6 +78,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "customer": customer,
         "identities": customer.identities.order_by("kind", "value"),
         "ticket_count": customer.tickets.count(),
+        "first_contact": first_contact(customer),
         "ratings": ratings,
         "timeline": timeline(customer),
         "revenue": customer_card(customer.pk),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -162,3 +162,39 @@ def test_it_lists_chat_visitors_when_asked(founder_client: Client) -> None:
     new_ticket("Hi", "Do you have a free plan?", email=visitor_email())
     html = founder_client.get(reverse("web:customers"), {"visitors": "on"}).content.decode()
     assert "widget.invalid" in html
+
+
+def first_contact(html: str) -> str:
+    return html.split('id="customer-first-contact">')[1].split("</dd>")[0]
+
+
+def test_it_shows_first_contact_as_the_first_ticket_when_the_record_is_younger(
+    founder_client: Client,
+) -> None:
+    # The demo creates its customer records after replaying their history.
+    with time_machine.travel("2026-12-02T12:00:00Z", tick=False):
+        ticket = new_ticket("Hello", "first words")
+    Customer.objects.filter(pk=ticket.customer_id).update(
+        created_at=datetime(2026, 12, 4, 12, tzinfo=UTC)
+    )
+    assert ">Dec 2, 2026</time>" in first_contact(page(founder_client, ticket.customer))
+
+
+def test_it_shows_first_contact_as_a_message_older_than_its_ticket(
+    founder_client: Client,
+) -> None:
+    with time_machine.travel("2026-12-03T12:00:00Z", tick=False):
+        ticket = new_ticket("Forwarded", "an e-mail from before")
+    Message.objects.filter(ticket=ticket).update(created_at=datetime(2026, 12, 1, 12, tzinfo=UTC))
+    assert ">Dec 1, 2026</time>" in first_contact(page(founder_client, ticket.customer))
+
+
+def test_it_shows_first_contact_as_the_records_creation_when_it_is_older(
+    founder_client: Client,
+) -> None:
+    with time_machine.travel("2026-12-03T12:00:00Z", tick=False):
+        ticket = new_ticket("Hello", "first words")
+    Customer.objects.filter(pk=ticket.customer_id).update(
+        created_at=datetime(2026, 11, 30, 12, tzinfo=UTC)
+    )
+    assert ">Nov 30, 2026</time>" in first_contact(page(founder_client, ticket.customer))
