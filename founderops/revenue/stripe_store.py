@@ -148,7 +148,26 @@ def _storable(obj: Obj) -> None:
 def _handle(kind: str, obj: Obj, ctx: Context) -> tuple[Any, bool]:
     """One object through its handler; a malformed field is named with the object it is in."""
     with within(f"{kind} {ref(obj) or '(no id)'}"):
+        _same_mode(obj, ctx)
         return HANDLERS[kind](obj, ctx)
+
+
+def _same_mode(obj: Obj, ctx: Context) -> None:
+    """An object's `livemode`, when it says one, is the mode it is stored in (its event's):
+    test and live data never mix."""
+    livemode = obj.get("livemode")
+    if livemode is None or livemode is ctx.livemode:
+        return
+    if not isinstance(livemode, bool):
+        raise MalformedObject(f"livemode {shown(livemode)} is not true or false")
+    raise MalformedObject(
+        f"a {_mode(livemode)}-mode object among {_mode(ctx.livemode)}-mode data: refused, so "
+        "that test and live data never mix"
+    )
+
+
+def _mode(livemode: bool) -> str:
+    return "live" if livemode else "test"
 
 
 @contextmanager
@@ -635,7 +654,7 @@ def _line(invoice: Invoice, line: Obj, ctx: Context) -> InvoiceLine:
     period = nested(line.get("period"), "period")
     return InvoiceLine(
         invoice=invoice,
-        stripe_id=text(line.get("id"), 255),
+        stripe_id=ident(line.get("id"), "id"),
         kind=_line_kind(line, parent),
         subscription_stripe_id=ident(
             line.get("subscription") or details.get("subscription"), "subscription"

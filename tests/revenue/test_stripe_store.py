@@ -219,6 +219,55 @@ def test_it_refuses_an_id_longer_than_its_column() -> None:
     assert BillingCustomer.objects.count() == 0
 
 
+def test_it_refuses_a_line_id_longer_than_its_column() -> None:
+    line = fs.line("il_" + "x" * 253, 2000, MARCH, APRIL, item="si_1")
+    with pytest.raises(
+        stripe_store.MalformedObject, match=r": id 'il_x+\.\.\. is longer than 255 characters$"
+    ):
+        store(fs.invoice("in_1", "cus_ada", [line], MARCH))
+    assert Invoice.objects.count() == 0
+
+
+def test_it_keeps_two_line_ids_of_the_longest_length_that_share_a_prefix_apart() -> None:
+    prefix = "il_" + "x" * 251
+    lines = [fs.line(prefix + last, 1000, MARCH, APRIL, item="si_1") for last in ("a", "b")]
+    store(fs.invoice("in_1", "cus_ada", lines, MARCH))
+    stored = Invoice.objects.get().lines.order_by("stripe_id")
+    assert list(stored.values_list("stripe_id", flat=True)) == [prefix + "a", prefix + "b"]
+
+
+def test_it_refuses_an_object_of_the_other_mode() -> None:
+    with pytest.raises(
+        stripe_store.MalformedObject,
+        match=r"^customer cus_1: a live-mode object among test-mode data: refused, so that test "
+        r"and live data never mix$",
+    ):
+        store(fs.customer("cus_1", livemode=True))
+    assert BillingCustomer.objects.count() == 0
+
+
+def test_it_refuses_an_expanded_object_of_the_other_mode() -> None:
+    expanded = fs.customer("cus_ada", livemode=True)
+    with pytest.raises(
+        stripe_store.MalformedObject,
+        match=r"^invoice in_1: customer cus_ada: a live-mode object among test-mode data",
+    ):
+        store(fs.invoice("in_1", "cus_ada", [], MARCH) | {"customer": expanded})
+    assert (Invoice.objects.count(), BillingCustomer.objects.count()) == (0, 0)
+
+
+def test_it_refuses_a_livemode_that_is_not_true_or_false() -> None:
+    with pytest.raises(
+        stripe_store.MalformedObject, match=r"^customer cus_1: livemode 'yes' is not true or false$"
+    ):
+        store(fs.customer("cus_1", livemode="yes"))
+
+
+def test_it_stores_an_object_that_does_not_say_its_mode() -> None:
+    store({k: v for k, v in fs.customer("cus_1").items() if k != "livemode"})
+    assert BillingCustomer.objects.get().livemode is False
+
+
 def test_it_refuses_two_lines_with_the_same_id() -> None:
     lines = [fs.line("il_1", 2000, MARCH, APRIL), fs.line("il_1", 500, MARCH, APRIL)]
     with pytest.raises(
