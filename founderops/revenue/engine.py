@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -33,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 
 from founderops.core.money import exponent
-from founderops.revenue.billing import Ledger, RevenueInputError
+from founderops.revenue.billing import FxRate, Ledger, RevenueInputError
 from founderops.revenue.book import (
     I64,
     PAID,
@@ -48,8 +49,10 @@ from founderops.revenue.book import (
 
 MOVEMENTS = ("new", "expansion", "reactivation", "contraction", "churn")
 NEW, EXPANSION, REACTIVATION, CONTRACTION, CHURN = range(len(MOVEMENTS))
-# Sums of |MRR| above this could overflow int64 on the way; refused instead (see _check_range).
-_LIMIT = 2**62
+# Twice the sum of |MRR| in reporting units must stay below this, or a sum on the way could
+# overflow int64; refused instead (see _check_range, and quarantine, which leaves out the
+# largest customers so that the rest fit).
+LIMIT = 2**62
 
 
 @dataclass(frozen=True)
@@ -92,15 +95,8 @@ class Rates:
         # units, so each rate is scaled to cents per minor unit: x 100 / 10^exponent (x 100
         # for JPY, x 1 for EUR). Exact: the common denominator takes in the scaled rates too
         # (for exponents 0 and 2 it is that of the rates, as before).
-        cents = {
-            (r.currency, r.day, r.usd): r.usd * Fraction(100, 10 ** exponent(r.currency))
-            for r in book.rates
-        }
-        denominator = math.lcm(
-            1,
-            *(rate.usd.denominator for rate in book.rates),
-            *(c.denominator for c in cents.values()),
-        )
+        cents = {(r.currency, r.day, r.usd): cents_per_minor_unit(r) for r in book.rates}
+        denominator = rate_denominator(book.rates)
         table = {}
         for index, currency in enumerate(book.currencies[1:], start=1):
             dated = sorted({(r.day, r.usd) for r in book.rates if r.currency == currency})
@@ -115,6 +111,37 @@ class Rates:
     def scale(self) -> int:
         """Reporting-currency units in one cent."""
         return 12 * self.denominator
+
+
+def cents_per_minor_unit(rate: FxRate) -> Fraction:
+    """`rate` (reporting units per major unit) as cents per minor unit."""
+    return rate.usd * Fraction(100, 10 ** exponent(rate.currency))
+
+
+def rate_denominator(rates: Iterable[FxRate]) -> int:
+    """The least common denominator of the rates and of their cents per minor unit."""
+    chosen = tuple(rates)
+    return math.lcm(
+        1,
+        *(rate.usd.denominator for rate in chosen),
+        *(cents_per_minor_unit(rate).denominator for rate in chosen),
+    )
+
+
+def mrr_bound(denominator: int) -> int:
+    """In whole US dollars, the most MRR all invoices together may add up to (each invoice's
+    MRR converted once) for the engine to count exactly in 64 bits: a fourth of int64's range,
+    so that every sum on the way fits, in units of 1/(12 x denominator) of a cent."""
+    return LIMIT // 2 // (12 * denominator * 100)
+
+
+def too_large(denominator: int) -> str:
+    return (
+        "MRR too large for exact 64-bit arithmetic: the MRR of all invoices together (each "
+        f"converted at its FX rate, then added up) passes {mrr_bound(denominator):,} US "
+        f"dollars, the most these rates allow (the engine counts in 1/(12 x {denominator:,}) "
+        "of a cent; rates with fewer decimals raise the bound)"
+    )
 
 
 def _check_rates(currency: str, dated: list[tuple[date, Fraction]]) -> None:
@@ -387,7 +414,7 @@ def _to_reporting(book: Book, settings: Settings, rates: Rates, rows: I64, nativ
         if len(missing):
             _no_rate(book, index, int(rows[missing[0]]), int(moment[missing[0]]))
         factor[mine] = values[found]
-    _check_range(native, factor)
+    _check_range(native, factor, rates.denominator)
     return native * factor
 
 
@@ -398,17 +425,18 @@ def _no_rate(book: Book, currency: int, row: int, day: int) -> None:
     )
 
 
-def _check_range(native: I64, factor: I64) -> None:
-    # Exactness needs every product and every sum of them to fit in 64 bits.
+def _check_range(native: I64, factor: I64, denominator: int) -> None:
+    # Exactness needs every product and every sum of them to fit in 64 bits: the sum of all
+    # |MRR| x rate stays below a fourth of the range (so each product does too). Counted in
+    # floats, and again exactly in Python integers when that lands near the bound.
     if not len(native):
         return
-    largest = int(np.abs(native).max()) * int(factor.max())
     total = float(np.abs(native).astype(np.float64) @ factor.astype(np.float64))
-    if largest >= _LIMIT or 2 * total >= _LIMIT:
-        raise RevenueInputError(
-            "amounts and FX rate precision too large for exact 64-bit arithmetic "
-            "(rates need at most 6 decimals, and an invoice under 10^7 units of its currency)"
-        )
+    if 2 * total < LIMIT * (1 - 1e-9):
+        return
+    exact = sum(abs(n) * f for n, f in zip(native.tolist(), factor.tolist(), strict=True))
+    if 2 * exact >= LIMIT:
+        raise RevenueInputError(too_large(denominator))
 
 
 def _foreign(book: Book) -> Bools:

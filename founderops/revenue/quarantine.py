@@ -2,10 +2,11 @@
 
 The engine refuses a book it cannot count exactly (a customer billed in two currencies, an
 invoice whose lines add up to a negative MRR, refunds above what an invoice charged, a foreign
-invoice with no FX rate on or before its date): right for a fixture or a scenario, where the
-error is the answer, but on the product's stored billing one bad record would blank every
-revenue view. Subscription analytics tools (ChartMogul, Baremetrics) keep computing and flag
-the record instead; so does this: `screen` runs the engine's own checks per customer before
+invoice with no FX rate on or before its date, more MRR in all than 64 bits count exactly
+with the book's FX rates): right for a fixture or a scenario, where the error is the answer,
+but on the product's stored billing one bad record would blank every revenue view.
+Subscription analytics tools (ChartMogul, Baremetrics) keep computing and flag the record
+instead; so does this: `screen` runs the engine's own checks per customer before
 the engine, and a customer who fails one is taken out whole (all their subscriptions,
 invoices, refunds and failed payments) and listed in `Ledger.excluded` with the record and
 the reason. Everyone else's figures are exact. Whoever shows figures shows the list too.
@@ -31,7 +32,14 @@ from founderops.revenue.billing import (
     cycle,
 )
 from founderops.revenue.book import REPORTING_CURRENCY
-from founderops.revenue.engine import PROFILES, Settings
+from founderops.revenue.engine import (
+    LIMIT,
+    PROFILES,
+    Settings,
+    cents_per_minor_unit,
+    mrr_bound,
+    rate_denominator,
+)
 
 SECOND_CURRENCY = "billed in {known} and {other}; one currency per customer"
 
@@ -48,6 +56,8 @@ def screen(ledger: Ledger, profiles: Iterable[Settings] = PROFILES.values()) -> 
         *_excess_refunds(ledger),
         *_missing_rates(ledger, chosen),
     ]
+    # The bound is on the book as a whole: checked on what the other checks leave.
+    found += _too_large(without(ledger, found), chosen)
     return without(ledger, found)
 
 
@@ -190,6 +200,39 @@ def _missing_rates(ledger: Ledger, profiles: tuple[Settings, ...]) -> Iterator[E
         day = missing(invoice)
         reason = f"no {invoice.currency}{REPORTING_CURRENCY} rate on or before {day:%Y-%m-%d}"
         yield Exclusion(invoice.customer, f"invoice {invoice.id}", reason)
+
+
+def _too_large(ledger: Ledger, profiles: tuple[Settings, ...]) -> list[Exclusion]:
+    """engine._check_range, by customer: when all MRR together, in the engine's unit, is more
+    than 64 bits count exactly, the customers with the most are left out until the rest fit.
+    Counted at each currency's highest rate and each invoice's highest MRR under `profiles`,
+    so that what is left always fits."""
+    denominator = rate_denominator(ledger.rates)
+    factor = {REPORTING_CURRENCY: denominator}
+    for rate in ledger.rates:
+        if rate.currency != REPORTING_CURRENCY:
+            scaled = int(cents_per_minor_unit(rate) * denominator)
+            factor[rate.currency] = max(factor.get(rate.currency, 0), scaled)
+    units: dict[str, int] = defaultdict(int)
+    largest: dict[str, Invoice] = {}
+    for invoice in ledger.invoices:
+        mrr = max(abs(invoice_twelfths(invoice, settings)) for settings in profiles)
+        units[invoice.customer] += mrr * factor.get(invoice.currency, 0)
+        if invoice.customer not in largest or invoice.net > largest[invoice.customer].net:
+            largest[invoice.customer] = invoice
+    total, out = sum(units.values()), []
+    for customer in sorted(units, key=lambda name: (-units[name], name)):
+        if 2 * total < LIMIT:
+            break
+        total -= units[customer]
+        invoice = largest[customer]
+        reason = (
+            f"its MRR (the largest invoice {Money(invoice.net, invoice.currency)} a period) "
+            f"takes the MRR of all invoices together past {mrr_bound(denominator):,} US "
+            "dollars, the most counted exactly in 64 bits with these FX rates"
+        )
+        out.append(Exclusion(customer, f"invoice {invoice.id}", reason))
+    return out
 
 
 def _rate_days(ledger: Ledger, invoice: Invoice, profiles: tuple[Settings, ...]) -> list[date]:

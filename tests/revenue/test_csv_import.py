@@ -658,3 +658,26 @@ def test_it_counts_a_reimported_rate_that_changed_nothing_as_unchanged() -> None
     report = csv_import.import_rates(text.replace("1.27", "1.28"))
     assert report.summary() == "2 rows imported (0 new, 1 updated, 1 unchanged), 0 rejected"
     assert FxRate.objects.get(currency="GBP").rate == "1.28"
+
+
+def test_it_imports_more_mrr_than_64_bits_count_and_leaves_out_only_that_customer() -> None:
+    csv_import.import_rates(RATES + "EUR,2025-12-01,1.082959\n")
+    daily = [
+        _every(
+            row(
+                f"big_{day}",
+                "big",
+                "9999999.99",
+                "0",
+                f"2026-01-0{day}",
+                f"2026-01-0{day + 1}",
+                currency="EUR",
+            ),
+            "day",
+        )
+        for day in range(1, 7)
+    ]
+    assert csv_import.import_invoices(rows(row(), *daily)).rejected == []
+    ledger = ledger_from_db(True, through=date(2026, 1, 31))
+    assert [(e.customer, e.record) for e in ledger.excluded] == [("csv:big", "invoice csv:big_1")]
+    assert engine.compute(ledger).customers == ["csv:c1"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from founderops.revenue import engine, quarantine
-from founderops.revenue.billing import Exclusion, Ledger
+from founderops.revenue.billing import Exclusion, Ledger, RevenueInputError
 from founderops.revenue.engine import PROFILES, Settings
 from tests.revenue.ledgers import Books, dollars
 
@@ -130,3 +132,62 @@ def test_it_lets_the_engine_compute_what_it_would_have_refused() -> None:
     ledger = quarantine.screen(books.ledger)
     for profile in PROFILES.values():
         assert engine.compute(ledger, profile).customers == ["good"]
+
+
+def _huge(books: Books, customer: str, days: int) -> None:
+    """`days` daily invoices of 9,999,999.99 EUR: each about 3.95 x 10^17 engine units."""
+    books.bill(customer, "2025-01-01", 999_999_999, count=days, interval="day", currency="EUR")
+
+
+def _with_six_decimal_rate() -> Books:
+    books = _with_good_customer()
+    books.rate("EUR", "2024-01-01", "1.082959")  # the engine's unit: 1/(12 x 10^6) of a cent
+    return books
+
+
+def test_it_names_the_real_bound_when_the_engine_cannot_count_a_book_exactly() -> None:
+    books = _with_six_decimal_rate()
+    _huge(books, "huge", 6)
+    with pytest.raises(RevenueInputError) as caught:
+        engine.compute(books.ledger)
+    assert str(caught.value) == (
+        "MRR too large for exact 64-bit arithmetic: the MRR of all invoices together (each "
+        "converted at its FX rate, then added up) passes 1,921,535,841 US dollars, the most "
+        "these rates allow (the engine counts in 1/(12 x 1,000,000) of a cent; rates with "
+        "fewer decimals raise the bound)"
+    )
+
+
+def test_it_leaves_out_a_customer_whose_mrr_takes_the_book_past_exact_arithmetic() -> None:
+    books = _with_six_decimal_rate()
+    _huge(books, "huge", 6)
+    ledger, good = _screened(books)
+    assert [(e.customer, e.record, e.reason) for e in ledger.excluded] == [
+        (
+            "huge",
+            "invoice in_2",
+            "its MRR (the largest invoice 9,999,999.99 EUR a period) takes the MRR of all "
+            "invoices together past 1,921,535,841 US dollars, the most counted exactly in 64 "
+            "bits with these FX rates",
+        )
+    ]
+    assert good == ["20.00"]
+
+
+def test_it_leaves_out_the_largest_customers_only_until_the_rest_fit() -> None:
+    books = _with_six_decimal_rate()
+    _huge(books, "larger", 4)
+    _huge(books, "smaller", 3)
+    ledger = quarantine.screen(books.ledger)
+    assert ([e.customer for e in ledger.excluded], ledger.customers) == (
+        ["larger"],
+        ["good", "smaller"],
+    )
+    engine.compute(ledger)
+
+
+def test_it_keeps_a_book_just_inside_exact_arithmetic() -> None:
+    books = _with_six_decimal_rate()
+    _huge(books, "huge", 5)
+    assert quarantine.screen(books.ledger).excluded == []
+    engine.compute(books.ledger)
