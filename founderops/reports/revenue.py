@@ -232,7 +232,15 @@ class Snapshot:
 
     @property
     def forecast(self) -> forecast.Forecast | None:
-        return self._kept("forecast", lambda: mrr_forecast(self))
+        """The forecast, kept while the churn already scheduled (read per request from the
+        subscriptions, as `leaving` is) stays the same."""
+        scheduled = scheduled_churn(self)
+        kept = self.shared.get("forecast")
+        if kept is None or kept[0] != scheduled:
+            kept = (scheduled, mrr_forecast(self, scheduled))
+            self.shared["forecast"] = kept
+        found: forecast.Forecast | None = kept[1]
+        return found
 
     @cached_property
     def at_risk(self) -> list[AtRisk]:
@@ -408,9 +416,9 @@ def left_out_text(items: list[LeftOut]) -> str:
 # --- forecast, risk -----------------------------------------------------------------------------
 
 
-def mrr_forecast(snap: Snapshot) -> forecast.Forecast | None:
+def mrr_forecast(snap: Snapshot, scheduled: tuple[Fraction, ...] = ()) -> forecast.Forecast | None:
     """Six months ahead from the complete months (a month to date would read as a dip), by the
-    bridge of their movements."""
+    bridge of their movements, with at least the churn `scheduled` for each month."""
     months = snap.result.months[: snap.complete + 1]
     if not months or max(m.end for m in months) <= 0:
         return None
@@ -419,7 +427,28 @@ def mrr_forecast(snap: Snapshot) -> forecast.Forecast | None:
         [m.end for m in months],
         FORECAST_MONTHS,
         [m.moves for m in months],
+        scheduled,
     )
+
+
+def scheduled_churn(snap: Snapshot) -> tuple[Fraction, ...]:
+    """MRR of the customers leaving at their period's end (`leaving`), by the forecast month
+    their subscription ends in (UTC); () when none ends within the forecast. A customer without
+    a known end is left out: the month it will count in is not known."""
+    after = snap.result.months[snap.complete].month if snap.complete >= 0 else None
+    if after is None:
+        return ()
+    index = after.year * 12 + after.month - 1
+    amounts = [Fraction(0)] * FORECAST_MONTHS
+    for item in snap.leaving:
+        if item.ends is None:
+            continue
+        ahead = item.ends.astimezone(UTC).year * 12 + item.ends.astimezone(UTC).month - 1 - index
+        if 1 <= ahead <= FORECAST_MONTHS:
+            amounts[ahead - 1] += item.mrr
+    while amounts and not amounts[-1]:
+        amounts.pop()
+    return tuple(amounts)
 
 
 def at_risk(snap: Snapshot) -> list[AtRisk]:

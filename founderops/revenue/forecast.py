@@ -19,6 +19,13 @@ since a business twice the size has about 1/sqrt(2) of the relative noise (custo
 and leave one by one); sigma sqrt(h) at h months, Student-t quantiles with one degree of
 freedom fewer than errors.
 
+Churn already scheduled (`scheduled`: MRR of subscriptions canceled to end at their period's end,
+by the forecast month they end in) is known, not expected: the bridge's loss in a month is the
+larger of the expected loss (rate x MRR) and that month's scheduled churn, a floor rather than
+an addition since the historical rate already includes cancellations of this kind. The
+interval keeps its width. The damped trend and the flat forecast take no movements and ignore
+it.
+
 Without movements (a bare MRR series): additive damped-trend exponential smoothing,
 ETS(A,Ad,N) (Gardner & McKenzie; Hyndman et al. 2008, "Forecasting with Exponential
 Smoothing"), fitted on log MRR so that growth compounds, the forecast never goes below zero
@@ -99,6 +106,12 @@ class Forecast:
     method: Literal["bridge", "damped_trend", "flat"]
     note: str = ""
     params: dict[str, float] = field(default_factory=dict)
+    # Cents of MRR already scheduled to leave that the forecast counts, per forecast month.
+    scheduled: tuple[float, ...] = ()
+
+    @property
+    def scheduled_total(self) -> float:
+        return sum(self.scheduled)
 
 
 @dataclass(frozen=True)
@@ -117,22 +130,31 @@ def forecast_mrr(
     mrr: Sequence[Fraction | float],
     horizon: int = 6,
     moves: Sequence[Mapping[str, Fraction | float]] | None = None,
+    scheduled: Sequence[Fraction | float] = (),
 ) -> Forecast:
     """Forecast `horizon` months after the last of `months` (consecutive month starts), from
     month-end MRR in cents and, when given, each month's movements in cents (`MOVES`):
     `[m.month for m in result.months], [m.end for m in result.months], 6,
     [m.moves for m in result.months]` of the engine's result. With movements the forecast is
-    the bridge; without, damped-trend smoothing of the MRR series."""
+    the bridge; without, damped-trend smoothing of the MRR series. `scheduled[h - 1]`: cents
+    of MRR already scheduled to churn in forecast month h, a floor on the bridge's loss."""
     _check(months, mrr, horizon)
     if moves is not None:
         _check_moves(months, moves)
+    if len(scheduled) > horizon or any(
+        not (value >= 0 and math.isfinite(value)) for value in scheduled
+    ):
+        raise ForecastInputError(
+            "scheduled churn must be finite, not negative and within the horizon"
+        )
     first = _first_revenue(mrr)
     values = [max(float(value), 1.0) for value in mrr[first:]]
     future = [_add_months(months[-1], h) for h in range(1, horizon + 1)]
     if len(values) < MIN_MONTHS:
         return _flat(values, future)
     if moves is not None:
-        return _bridge(values, [_amounts(month) for month in moves[first:]], future)
+        known = [float(value) for value in scheduled]
+        return _bridge(values, [_amounts(month) for month in moves[first:]], future, known)
     fit = _fit(np.log(np.asarray(values, dtype=np.float64)))
     return Forecast(
         _points(fit, future),
@@ -300,12 +322,16 @@ class _Bridge:
             r * start + (1 - r) * self.start,
         )
 
-    def ahead(self, last: float, horizon: int) -> list[float]:
-        growth = 1 - self.loss / self.start + self.expansion / self.start
+    def ahead(self, last: float, horizon: int, known: Sequence[float] = ()) -> list[float]:
+        """The median path; a month's loss is at least its `known` (scheduled) churn."""
         path, mrr = [], last
-        for _ in range(horizon):
+        for h in range(horizon):
+            loss = mrr * self.loss / self.start
+            if h < len(known):
+                # What is scheduled to leave leaves, from what is still there.
+                loss = max(loss, min(known[h], mrr))
             # Never below a cent: the log scale of the intervals needs a positive median.
-            mrr = max(mrr * growth + self.new, 1.0)
+            mrr = max(mrr * (1 + self.expansion / self.start) - loss + self.new, 1.0)
             path.append(mrr)
         return path
 
@@ -319,7 +345,12 @@ def _bridge_amounts(start: float, month: dict[str, float]) -> tuple[float, float
     )
 
 
-def _bridge(values: list[float], moves: list[dict[str, float]], future: list[date]) -> Forecast:
+def _bridge(
+    values: list[float],
+    moves: list[dict[str, float]],
+    future: list[date],
+    known: Sequence[float] = (),
+) -> Forecast:
     """`values[0]`'s movements are its whole MRR arriving: the bridge reads months 1 on, each
     with the month before as its start; it forecasts month i (from BRIDGE_WARMUP on) before it
     reads it, for the interval."""
@@ -332,7 +363,7 @@ def _bridge(values: list[float], moves: list[dict[str, float]], future: list[dat
         state = state.observe(values[index - 1], moves[index])
     sigma, dof = _bridge_sigma(errors[-SIGMA_WINDOW:], values[-1])
     z = (float(student_t.ppf(0.90, dof)), float(student_t.ppf(0.975, dof)))
-    path = state.ahead(values[-1], len(future))
+    path = state.ahead(values[-1], len(future), known)
     points = tuple(
         _point(month, math.log(mrr), sigma * math.sqrt(h), z)
         for h, (month, mrr) in enumerate(zip(future, path, strict=True), start=1)
@@ -343,7 +374,7 @@ def _bridge(values: list[float], moves: list[dict[str, float]], future: list[dat
         "expansion_rate": state.expansion / state.start,
         "sigma": sigma,
     }
-    return Forecast(points, "bridge", params=params)
+    return Forecast(points, "bridge", params=params, scheduled=tuple(known))
 
 
 def _bridge_sigma(errors: list[tuple[float, float]], last: float) -> tuple[float, int]:

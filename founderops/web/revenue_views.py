@@ -382,6 +382,14 @@ def forecast_page(request: HttpRequest) -> HttpResponse:
         "forecast": ahead,
         "problem": problem,
         "chart": revenue_charts.forecast_chart(history, ahead) if ahead else None,
+        # Churn already scheduled that the forecast counts, month by month.
+        "scheduled": [
+            (point.month, amount)
+            for point, amount in zip(ahead.points, ahead.scheduled, strict=False)
+            if amount
+        ]
+        if ahead
+        else [],
         "history": history[-6:],
         "history_months": sum(1 for row in history if row.end > 0),
     }

@@ -291,3 +291,28 @@ def test_it_backtests_the_bridge_beside_the_damped_trend() -> None:
         {"h1": pytest.approx(0, abs=0.01)},
         True,
     )
+
+
+def test_it_takes_at_least_the_churn_already_scheduled_for_a_month() -> None:
+    # $1,000 of MRR losing 5 % ($50) and winning $50 a month; $80 is scheduled to leave.
+    ends, moves = _bridged([5000] * 11, 0.05)
+    points = forecast_mrr(_months(12), ends, 2, moves, scheduled=[8000]).points
+    assert [p.mrr for p in points] == pytest.approx([97_000, 97_000 * 0.95 + 5000])
+
+
+def test_it_keeps_the_expected_churn_when_less_is_scheduled() -> None:
+    ends, moves = _bridged([5000] * 11, 0.05)
+    (point,) = forecast_mrr(_months(12), ends, 1, moves, scheduled=[3000]).points
+    assert point.mrr == pytest.approx(100_000)
+
+
+def test_it_says_how_much_scheduled_churn_it_counted() -> None:
+    ends, moves = _bridged([5000] * 11, 0.05)
+    result = forecast_mrr(_months(12), ends, 3, moves, scheduled=[8000, 0, 2000])
+    assert result.scheduled_total == 10_000
+
+
+def test_it_refuses_scheduled_churn_beyond_the_horizon() -> None:
+    ends, moves = _bridged([5000] * 11, 0.05)
+    with pytest.raises(ForecastInputError, match="within the horizon"):
+        forecast_mrr(_months(12), ends, 1, moves, scheduled=[1, 2])

@@ -244,3 +244,33 @@ def test_it_lets_a_viewer_look(client: Client) -> None:
     vera = accounts.add_member("vera", "vera@example.com", Role.VIEWER, "test", "pw-vera-123456")
     client.force_login(vera)
     assert client.get("/revenue/").status_code == 200
+
+
+def test_it_schedules_the_churn_of_those_leaving_in_the_month_they_end(
+    snap: revenue.Snapshot,
+) -> None:
+    [isabel] = [item for item in snap.leaving if item.who.name == "Isabel Romero"]
+    assert isabel.ends is not None
+    last = snap.rows[snap.complete].month
+    ahead = (isabel.ends.year - last.year) * 12 + isabel.ends.month - last.month
+    assert revenue.scheduled_churn(snap)[ahead - 1] >= isabel.mrr > 0
+
+
+def test_it_forecasts_no_more_than_without_the_churn_already_scheduled(
+    snap: revenue.Snapshot,
+) -> None:
+    unaware = revenue.mrr_forecast(snap)
+    assert unaware is not None
+    assert snap.forecast is not None
+    assert snap.forecast.scheduled_total > 0
+    pairs = zip(snap.forecast.points, unaware.points, strict=True)
+    assert all(aware.mrr <= blind.mrr for aware, blind in pairs)
+
+
+def test_it_says_how_much_scheduled_churn_the_forecast_includes(
+    founder_client: Client, snap: revenue.Snapshot
+) -> None:
+    html = page(founder_client, "/revenue/forecast/")
+    assert snap.forecast is not None
+    total = whole_dollars(Fraction(snap.forecast.scheduled_total))
+    assert f"Includes {total} of cancellations already scheduled" in html
