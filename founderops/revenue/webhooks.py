@@ -33,7 +33,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from founderops.core import audit, clock, jobs, secrets
-from founderops.core.errors import FounderOpsError
+from founderops.core.errors import FounderOpsError, InvalidInput
 from founderops.revenue import dunning, stripe_api, stripe_store
 from founderops.revenue.models import StripeAccount, StripeEvent
 
@@ -57,9 +57,34 @@ DELETING = frozenset(
         "invoice.deleted",
     }
 )
+# The object an event carries, named by its type without the last part (`invoice.paid` ->
+# `invoice`, `charge.refund.updated` -> `charge.refund`), for every kind FounderOps stores. An
+# event of any other type (payment_intent.*, customer.source.*, ...) carries none of these.
+EVENT_OBJECTS = {
+    "customer": "customer",
+    "customer.discount": "discount",
+    "customer.subscription": "subscription",
+    "product": "product",
+    "price": "price",
+    "plan": "plan",
+    "coupon": "coupon",
+    "subscription_schedule": "subscription_schedule",
+    "invoice": "invoice",
+    "invoice_payment": "invoice_payment",
+    "charge": "charge",
+    "charge.refund": "refund",
+    "refund": "refund",
+    "charge.dispute": "dispute",
+    "credit_note": "credit_note",
+}
 # What processing expects to run into: an object refused with the reason (stripe_store checks
 # shapes and ranges), or a failing API call. Anything else is logged with its traceback.
 PROCESSING_ERRORS = (FounderOpsError, stripe.StripeError)
+
+
+class WrongObject(InvalidInput):
+    """An event whose object is not of the kind its type names (an invoice.paid event carrying
+    a customer): nothing is stored, the event is marked failed with the reason."""
 
 
 class WebhookError(Exception):
@@ -401,6 +426,7 @@ def _process(pk: int, api: stripe.StripeClient | None) -> str:
 def _apply(event: StripeEvent, api: stripe.StripeClient | None) -> str:
     payload = json.loads(event.body)
     obj = payload["data"]["object"]
+    check_object(event.type, obj.get("object"))
     if not stripe_store.stores(str(obj.get("object", ""))):
         return str(StripeEvent.Status.IGNORED)
     context = stripe_store.Context(
@@ -412,6 +438,19 @@ def _apply(event: StripeEvent, api: stripe.StripeClient | None) -> str:
     stripe_store.store(obj, context)
     dunning.on_event(event.type, event.livemode, obj, event.created)
     return str(StripeEvent.Status.PROCESSED)
+
+
+def check_object(event_type: str, kind: object) -> None:
+    """Refuse an object of another kind than the event's type names, so that an event never
+    stores what it does not announce."""
+    expected = EVENT_OBJECTS.get(event_type.rpartition(".")[0])
+    if kind == expected or (expected is None and not stripe_store.stores(str(kind))):
+        return
+    found = f"a Stripe {kind}" if isinstance(kind, str) and kind else "an object of no kind"
+    named = f"a Stripe {expected}" if expected else "none of the objects FounderOps stores"
+    raise WrongObject(
+        f"the event's type {event_type} names {named}, but it carries {found}: refused"
+    )
 
 
 def _failed(pk: int, error: Exception) -> None:

@@ -157,7 +157,8 @@ MALFORMED: list[tuple[str, Callable[[], Obj], str]] = [
 def test_it_marks_an_event_with_a_malformed_object_failed_with_the_reason(
     client: Client, django_capture_on_commit_callbacks: Any, obj: Callable[[], Obj], reason: str
 ) -> None:
-    event = fs.event("evt_1", "object.updated", obj(), NOW)
+    carried = obj()
+    event = fs.event("evt_1", f"{carried['object']}.updated", carried, NOW)
     response = deliver(client, django_capture_on_commit_callbacks, event)
     assert response.status_code == 200
     stored = StripeEvent.objects.get()

@@ -205,6 +205,17 @@ def test_it_fills_stubs_when_reconciling(fake: fs.FakeStripe) -> None:
     assert (customer.needs_fetch, customer.email) == (False, "ada@example.com")
 
 
+def test_it_leaves_a_stub_unfilled_when_stripe_answers_an_object_of_the_other_mode(
+    fake: fs.FakeStripe, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.add("events", fs.event("evt_1", "invoice.paid", an_invoice(), NOW))
+    fake.add("customers", fs.customer("cus_ada", livemode=True))
+    sync.reconcile(api(), livemode=False)
+    customer = BillingCustomer.objects.get()
+    assert (customer.needs_fetch, customer.email) == (True, "")
+    assert "customer cus_ada: a live-mode object among test-mode data" in caplog.text
+
+
 def test_it_marks_a_stub_stripe_does_not_have_as_deleted(fake: fs.FakeStripe) -> None:
     fake.add("events", fs.event("evt_1", "invoice.paid", an_invoice(), NOW))
     sync.reconcile(api(), livemode=False)

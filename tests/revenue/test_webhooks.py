@@ -12,7 +12,7 @@ import time_machine
 from django.test import Client
 
 from founderops.core.models import AuditEvent
-from founderops.revenue import stripe_api, webhooks
+from founderops.revenue import stripe_api, stripe_store, webhooks
 from founderops.revenue.models import (
     BillingCustomer,
     Charge,
@@ -412,6 +412,78 @@ def test_it_ignores_events_for_objects_it_does_not_store(
     assert StripeEvent.objects.get().status == "ignored"
 
 
+def test_it_marks_an_event_carrying_another_kind_of_object_failed(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = fs.event("evt_1", "invoice.paid", fs.customer("cus_ada"), MARCH)
+    response = deliver(client, django_capture_on_commit_callbacks, event)
+    assert response.status_code == 200
+    stored = StripeEvent.objects.get()
+    assert (stored.status, stored.error) == (
+        "failed",
+        "the event's type invoice.paid names a Stripe invoice, but it carries a Stripe customer: "
+        "refused",
+    )
+    assert BillingCustomer.objects.count() == 0
+
+
+def test_it_marks_an_event_of_a_type_it_does_not_store_carrying_a_stored_kind_failed(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = fs.event("evt_1", "payment_intent.succeeded", fs.customer("cus_ada"), MARCH)
+    deliver(client, django_capture_on_commit_callbacks, event)
+    assert StripeEvent.objects.get().error == (
+        "the event's type payment_intent.succeeded names none of the objects FounderOps stores, "
+        "but it carries a Stripe customer: refused"
+    )
+    assert BillingCustomer.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "carried"),
+    [
+        ("charge.refund.updated", "refund"),
+        ("charge.refunded", "charge"),
+        ("charge.dispute.closed", "dispute"),
+        ("customer.subscription.updated", "subscription"),
+        ("customer.discount.deleted", "discount"),
+        ("customer.updated", "customer"),
+        ("invoice_payment.paid", "invoice_payment"),
+        ("plan.created", "plan"),
+        ("customer.source.created", "card"),
+    ],
+)
+def test_it_reads_the_kind_of_object_an_event_type_names(kind: str, carried: str) -> None:
+    webhooks.check_object(kind, carried)
+
+
+def test_it_knows_an_event_type_for_every_kind_it_stores() -> None:
+    assert sorted(set(webhooks.EVENT_OBJECTS.values())) == sorted(stripe_store.HANDLERS)
+
+
+def test_it_marks_an_event_carrying_an_object_of_no_kind_failed() -> None:
+    with pytest.raises(webhooks.WrongObject, match="but it carries an object of no kind"):
+        webhooks.check_object("invoice.paid", None)
+
+
+def test_it_marks_a_test_event_carrying_a_live_object_failed(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    invoice = {**paid_invoice(), "livemode": True}
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        fs.event("evt_1", "invoice.paid", invoice, MARCH, livemode=False),
+    )
+    stored = StripeEvent.objects.get()
+    assert (stored.status, stored.error) == (
+        "failed",
+        "invoice in_1: a live-mode object among test-mode data: refused, so that test and live "
+        "data never mix",
+    )
+    assert Invoice.objects.count() == 0
+
+
 def test_it_keeps_a_failed_event_with_its_error_for_a_retry(
     client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -681,7 +753,8 @@ def test_it_accepts_each_mode_signed_with_its_own_stored_secret(
     settings.STRIPE_WEBHOOK_SECRET = []
     _secret_stored(True, "whsec_LiveEndpoint0123456789")
     _secret_stored(False, "whsec_TestEndpoint0123456789")
-    live = fs.event("evt_1", "invoice.paid", paid_invoice(), MARCH, livemode=True)
+    live_invoice = {**paid_invoice(), "livemode": True}
+    live = fs.event("evt_1", "invoice.paid", live_invoice, MARCH, livemode=True)
     test = fs.event("evt_2", "invoice.paid", paid_invoice(), MARCH, livemode=False)
     deliver(client, django_capture_on_commit_callbacks, live, secret="whsec_LiveEndpoint0123456789")
     deliver(client, django_capture_on_commit_callbacks, test, secret="whsec_TestEndpoint0123456789")
