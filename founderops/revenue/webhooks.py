@@ -15,6 +15,8 @@ their mode; FOUNDEROPS_STRIPE_WEBHOOK_SECRET entries may say theirs (`live:whsec
 Processing (`process_event`, a job queued after the commit, or reconciliation) claims the row,
 stores the object the event carries through `stripe_store` (older snapshots never overwrite
 newer ones) and marks it processed, all in one transaction: a crash rolls back to "received".
+An object of another kind than the event's type names (EVENT_OBJECTS), or of the other mode
+than the event's, is refused: the event is marked failed and nothing of it is stored.
 Any error rolls that transaction back and marks the event failed with the reason, and the
 events behind it are processed all the same; reconciliation tries it again, up to MAX_ATTEMPTS.
 """
