@@ -182,9 +182,14 @@ def reconcile(api: stripe.StripeClient, livemode: bool) -> ReconcileReport:
     for status in webhooks.process_pending(livemode, api).values():
         report.processed += status == StripeEvent.Status.PROCESSED
         report.failed += status == StripeEvent.Status.FAILED
+    # A stub that cannot be stored records its error on the row as it goes: keep it (after
+    # the gap, if any) instead of overwriting it, so `stripe status` shows it.
+    StripeAccount.objects.filter(pk=row.pk).update(last_error="")
     report.fetched = fetch_stubs(api, livemode)
+    stub_error = StripeAccount.objects.filter(pk=row.pk).values_list("last_error", flat=True)[0]
     row.events_cursor = max(row.events_cursor, newest)
-    row.reconciled_at, row.last_error = clock.now(), report.gap
+    row.reconciled_at = clock.now()
+    row.last_error = "; ".join(error for error in (report.gap, stub_error) if error)[:2000]
     row.save(update_fields=["events_cursor", "reconciled_at", "last_error"])
     return report
 

@@ -216,6 +216,22 @@ def test_it_leaves_a_stub_unfilled_when_stripe_answers_an_object_of_the_other_mo
     assert "customer cus_ada: a live-mode object among test-mode data" in caplog.text
 
 
+def test_it_keeps_a_stubs_error_for_stripe_status(fake: fs.FakeStripe) -> None:
+    fake.add("events", fs.event("evt_1", "invoice.paid", an_invoice(), NOW))
+    fake.add("customers", fs.customer("cus_ada", livemode=True))
+    sync.reconcile(api(), livemode=False)
+    assert "customer cus_ada: a live-mode object" in StripeAccount.objects.get().last_error
+
+
+def test_it_clears_the_last_error_when_a_reconciliation_goes_well(fake: fs.FakeStripe) -> None:
+    fake.add("events", fs.event("evt_1", "invoice.paid", an_invoice(), NOW))
+    fake.add("customers", fs.customer("cus_ada", livemode=True))
+    sync.reconcile(api(), livemode=False)
+    fake.objects["customers"] = [fs.customer("cus_ada")]
+    sync.reconcile(api(), livemode=False)
+    assert StripeAccount.objects.get().last_error == ""
+
+
 def test_it_marks_a_stub_stripe_does_not_have_as_deleted(fake: fs.FakeStripe) -> None:
     fake.add("events", fs.event("evt_1", "invoice.paid", an_invoice(), NOW))
     sync.reconcile(api(), livemode=False)
