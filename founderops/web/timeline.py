@@ -18,6 +18,7 @@ from django.db.models import CharField, Q
 from django.db.models.functions import Cast
 from django.urls import reverse
 
+from founderops.core import audit_words
 from founderops.core.models import AuditEvent
 from founderops.customers.models import Customer
 from founderops.reports import revenue_detail
@@ -127,19 +128,22 @@ def audit_entries(customer: Customer, limit: int) -> list[Entry]:
         AuditEvent.objects.filter(about)
         .exclude(action__in=RESTATED)
         .order_by("-id")
-        .values("created_at", "actor", "action", "outcome", "subject_type", "subject_id")[:limit]
+        .only("created_at", "actor", "action", "outcome", "subject_type", "subject_id")[:limit]
     )
-    return [
-        Entry(
-            r["created_at"],
-            "action",
-            r["action"],
-            url=ticket_url(int(r["subject_id"])) if r["subject_type"] == "ticket" else "",
-            actor=r["actor"],
-            badge=r["outcome"],
-        )
-        for r in rows
-    ]
+    return [action_entry(row) for row in rows]
+
+
+def action_entry(row: AuditEvent) -> Entry:
+    """An audit event in words: "Escalated to you on ticket #12", not `support.escalate`."""
+    said = audit_words.describe(row)
+    return Entry(
+        row.created_at,
+        "action",
+        str(said),
+        url=ticket_url(int(row.subject_id)) if row.subject_type == "ticket" else "",
+        actor=audit_words.actor(row.actor),
+        badge=said.note,
+    )
 
 
 PAYMENT_TITLES = {"paid": "Paid", "failed": "Payment failed:", "refund": "Refunded"}

@@ -68,15 +68,28 @@ def test_it_shows_tickets_messages_ratings_and_actions_on_one_page(founder_clien
     assert f"Wrote on #{ticket.pk}" in html
     assert "Here is how: Invoice copy" in html
     assert f"Rated the reply on #{ticket.pk} good" in html
-    assert "support.ticket_labelled" in html
+    assert f"Intent confirmed on ticket #{ticket.pk}" in html
+
+
+def test_it_says_what_agents_did_in_words_not_action_ids(founder_client: Client) -> None:
+    ticket = new_ticket("Refund please", "I want my money back", "ada@example.com")
+    audit.record("agent:support", "support.escalate", ("ticket", ticket.pk), "escalated")
+    audit.record("agent:support", "support.approval_requested", ("ticket", ticket.pk), "pending")
+    html = entries(page(founder_client, ticket.customer))
+    assert f"Escalated to you on ticket #{ticket.pk}" in html
+    assert f"Approval requested on ticket #{ticket.pk}" in html
+    assert "Support Agent" in html
+    assert "support.escalate" not in html
+    assert "support.approval_requested" not in html
+    assert "agent:support" not in html
 
 
 def test_it_leaves_out_audit_lines_that_repeat_an_entry(founder_client: Client) -> None:
     ticket = answered("Invoice copy", email="ada@example.com")
     rate(ticket, "bad")
     html = entries(page(founder_client, ticket.customer))
-    assert "support.ticket_received" not in html
-    assert "support.reply_rated" not in html
+    assert "Ticket received" not in html
+    assert "Reply rated" not in html
 
 
 def test_it_shows_nothing_about_other_customers(founder_client: Client) -> None:
