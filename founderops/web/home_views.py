@@ -19,7 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from founderops.ai.models import Approval
-from founderops.core import clock
+from founderops.core import audit_words, clock
+from founderops.core.audit_words import Described, describe
 from founderops.core.models import AuditEvent
 from founderops.incidents import slo, statuspage
 from founderops.incidents.models import Incident
@@ -42,10 +43,19 @@ class NeedsYou:
 
 
 @dataclass(frozen=True)
+class AgentEvent:
+    """An agent's audit event and the words the founder reads for it."""
+
+    event: AuditEvent
+    words: Described
+    actor: str
+
+
+@dataclass(frozen=True)
 class AgentsToday:
     answered: int
     escalated: int
-    events: list[AuditEvent]
+    events: list[AgentEvent]
 
 
 @dataclass(frozen=True)
@@ -116,7 +126,8 @@ def agents_today(midnight: datetime) -> AgentsToday:
         .only("created_at", "actor", "action", "subject_type", "subject_id", "outcome")
         .order_by("-id")[:AGENT_EVENTS_SHOWN]
     )
-    return AgentsToday(counts["answered"], counts["escalated"], list(events))
+    described = [AgentEvent(e, describe(e), audit_words.actor(e.actor)) for e in events]
+    return AgentsToday(counts["answered"], counts["escalated"], described)
 
 
 def cards(now: datetime) -> list[Card]:

@@ -121,10 +121,20 @@ def test_it_counts_what_the_agents_did_today(founder_client: Client) -> None:
 
 def test_it_lists_the_latest_agent_actions_and_not_the_founders(founder_client: Client) -> None:
     audit.record("agent:support", "support.auto_reply", ("ticket", 7), outcome="answered")
-    audit.record("user:fiona", "support.ticket_labelled", ("ticket", 7))
+    audit.record("user:fiona", "support.ticket_labelled", ("ticket", 7), outcome="corrected")
     events = home(founder_client).split('id="agent-events"')[1].split("</ul>")[0]
-    assert "<code>support.auto_reply</code>" in events
-    assert "support.ticket_labelled" not in events
+    assert "Answered automatically on <a" in events
+    assert "Intent corrected" not in events
+
+
+def test_it_describes_agent_actions_in_words_not_action_ids(founder_client: Client) -> None:
+    audit.record("agent:monitoring", "incidents.reminded", ("incident", 4))
+    events = home(founder_client).split('id="agent-events"')[1].split("</ul>")[0]
+    text = " ".join(re.sub(r"<[^>]+>", "", events).split())
+    assert "> Reminder sent for incident #4 Monitoring Agent ·" in text
+    assert "incidents.reminded" not in events
+    assert "incident:4" not in events
+    assert "Monitoring Agent" in events
 
 
 @time_machine.travel(NOON, tick=False)
