@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import forms
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Max, Min, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from founderops.customers.models import Customer
+from founderops.customers.models import Customer, Identity
 from founderops.customers.services import VISITOR_DOMAIN
+from founderops.revenue.models import BillingCustomer
 from founderops.support.models import Rating, Ticket
 from founderops.web.access import staff_required
 from founderops.web.forms import FilterForm, cleaned
@@ -59,12 +61,23 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 
 def first_contact(customer: Customer) -> datetime:
-    """When they first got in touch: their first ticket or message, or the record's creation
-    when that is earlier (a record created after replaying or importing their history is
-    younger than their first ticket)."""
+    """When they first got in touch: their first ticket or message, when they became a billing
+    customer (the Stripe customer's creation or their first invoice, in the mode the revenue
+    numbers use), or the record's creation when that is earlier (a record created after
+    replaying or importing their history is younger than all of these)."""
     tickets = Ticket.objects.filter(customer=customer)
     found = tickets.aggregate(ticket=Min("created_at"), message=Min("messages__created_at"))
-    seen: list[datetime] = [customer.created_at, found["ticket"], found["message"]]
+    stripe_ids = customer.identities.filter(kind=Identity.Kind.STRIPE).values("value")
+    billing = BillingCustomer.objects.filter(
+        Q(customer=customer) | Q(stripe_id__in=stripe_ids), livemode=settings.STRIPE_LIVEMODE
+    ).aggregate(account=Min("created"), invoice=Min("invoices__created"))
+    seen: list[datetime | None] = [
+        customer.created_at,
+        found["ticket"],
+        found["message"],
+        billing["account"],
+        billing["invoice"],
+    ]
     return min(moment for moment in seen if moment is not None)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -10,8 +11,9 @@ from django.test import Client
 from django.urls import reverse
 
 from founderops.core import audit, clock
-from founderops.customers.models import Customer
+from founderops.customers.models import Customer, Identity
 from founderops.customers.services import visitor_email
+from founderops.revenue.models import BillingCustomer, Invoice
 from founderops.support.models import Message, Ticket
 from founderops.web import timeline
 from tests.cockpit.conftest import answered, rate
@@ -211,3 +213,61 @@ def test_it_shows_first_contact_as_the_records_creation_when_it_is_older(
         created_at=datetime(2026, 11, 30, 12, tzinfo=UTC)
     )
     assert ">Nov 30, 2026</time>" in first_contact(page(founder_client, ticket.customer))
+
+
+def billing_account(
+    customer: Customer | None, created: datetime | None, stripe_id: str = "cus_ada"
+) -> BillingCustomer:
+    return BillingCustomer.objects.create(
+        livemode=True, stripe_id=stripe_id, customer=customer, created=created, synced_at=NOW
+    )
+
+
+NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
+
+
+def test_it_shows_first_contact_as_when_they_became_a_billing_customer(
+    founder_client: Client, settings: Any
+) -> None:
+    # The demo loads its paying customers today; Stripe has them since last year.
+    settings.STRIPE_LIVEMODE = True
+    ticket = new_ticket("Hello", "first words")
+    billing_account(ticket.customer, datetime(2025, 6, 26, 9, tzinfo=UTC))
+    assert ">Jun 26, 2025</time>" in first_contact(page(founder_client, ticket.customer))
+
+
+def test_it_shows_first_contact_as_their_first_invoice_when_older_than_the_account(
+    founder_client: Client, settings: Any
+) -> None:
+    settings.STRIPE_LIVEMODE = True
+    ticket = new_ticket("Hello", "first words")
+    # Known only by reference: no creation time of its own.
+    account = billing_account(ticket.customer, None)
+    Invoice.objects.create(
+        livemode=True,
+        stripe_id="in_first",
+        customer=account,
+        created=datetime(2025, 3, 1, 9, tzinfo=UTC),
+        synced_at=NOW,
+    )
+    assert ">Mar 1, 2025</time>" in first_contact(page(founder_client, ticket.customer))
+
+
+def test_it_finds_the_billing_customer_through_a_stripe_identity(
+    founder_client: Client, settings: Any
+) -> None:
+    settings.STRIPE_LIVEMODE = True
+    ticket = new_ticket("Hello", "first words")
+    Identity.objects.create(customer=ticket.customer, kind=Identity.Kind.STRIPE, value="cus_ada")
+    billing_account(None, datetime(2025, 9, 2, 9, tzinfo=UTC))
+    assert ">Sep 2, 2025</time>" in first_contact(page(founder_client, ticket.customer))
+
+
+def test_it_leaves_the_other_modes_billing_customer_out_of_first_contact(
+    founder_client: Client, settings: Any
+) -> None:
+    settings.STRIPE_LIVEMODE = False
+    with time_machine.travel("2026-12-03T12:00:00Z", tick=False):
+        ticket = new_ticket("Hello", "first words")
+    billing_account(ticket.customer, datetime(2025, 6, 26, 9, tzinfo=UTC))
+    assert ">Dec 3, 2026</time>" in first_contact(page(founder_client, ticket.customer))
