@@ -21,12 +21,16 @@ from django.db import transaction
 from founderops.ai.models import AgentPolicy, AgentSwitch
 from founderops.core import audit, clock, jobs
 from founderops.core.errors import InvalidInput, NotFound
-from founderops.core.money import Money
+from founderops.core.money import Money, exponent, is_currency
 
 Mode = AgentPolicy.Mode
 OFF = "off"
 LIMIT_NAMES = ("max_amount", "max_age_days")
 PRECISION_RANGE = (0.5, 0.999)
+# The bounds of a limit: amounts below 10^7 whole units of their currency (the CSV import's
+# bound), ages from a day to a year. A typo ("1e20", "99999999999") must not mean "anything".
+MAX_AMOUNT = 10**7
+AGE_RANGE = (1, 365)
 
 
 @dataclass(frozen=True)
@@ -68,10 +72,7 @@ class Limits:
         for name, value in (("max_amount", amount), ("max_age_days", age)):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
                 raise InvalidInput(f"{name} must be a whole number, got {value!r}")
-        limits = cls(amount, str(data.get("currency") or ""), age)
-        if amount is not None:
-            Money(amount, limits.currency)  # raises on a malformed currency
-        return limits
+        return check(cls(amount, str(data.get("currency") or ""), age))
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -86,14 +87,45 @@ class Limits:
         if self.max_amount is not None:
             parts.append(f"up to {Money(self.max_amount, self.currency)}")
         if self.max_age_days is not None:
-            parts.append(f"within {self.max_age_days} days")
+            parts.append(f"within {days(self.max_age_days)}")
         return ", ".join(parts)
+
+
+def days(count: int) -> str:
+    """ "1 day", "14 days"."""
+    return f"{count} day{'' if count == 1 else 's'}"
+
+
+def check(limits: Limits) -> Limits:
+    """The limits, if each is inside its bounds; InvalidInput says which is not. Stored rows
+    are read through this too, so a policy with a bad currency or a huge cap cannot bind."""
+    if limits.max_amount is not None:
+        currency = limits.currency
+        if not currency:
+            raise InvalidInput("say which currency the maximum amount is in, e.g. USD")
+        if not is_currency(currency) or currency != currency.upper():
+            raise InvalidInput(
+                f"{currency!r} is not an ISO-4217 currency; use a code such as USD or EUR"
+            )
+        if limits.max_amount < 0:
+            raise InvalidInput("the maximum amount cannot be negative")
+        if limits.max_amount >= MAX_AMOUNT * 10 ** exponent(currency):
+            raise InvalidInput(f"the maximum amount must be below {MAX_AMOUNT:,} {currency}")
+    if limits.max_age_days is not None:
+        low, high = AGE_RANGE
+        if limits.max_age_days < 0:
+            raise InvalidInput("the maximum age cannot be negative")
+        if not low <= limits.max_age_days <= high:
+            raise InvalidInput(f"the maximum age must be between {low} and {high} days")
+    return limits
 
 
 @dataclass(frozen=True)
 class Verdict:
     mode: str
     reason: str
+    # The limits *auto* was judged against (none for the other modes); not part of equality.
+    limits: Limits = field(default=Limits(), compare=False)
 
     @property
     def acts_alone(self) -> bool:
@@ -224,8 +256,10 @@ def verdict(
     amount_minor: int | None = None,
     age_days: int | None = None,
     currency: str | None = None,
+    age_of: str = "it",
 ) -> Verdict:
-    """May the agent do this alone? *auto* only inside every limit the policy sets."""
+    """May the agent do this alone? *auto* only inside every limit the policy sets.
+    `age_of` names what `age_days` is the age of, for the reason ("the charge")."""
     if not is_enabled(agent):
         label = _registry.agents[agent].label if agent in _registry.agents else agent
         return Verdict(OFF, f"the {label} is switched off")
@@ -240,10 +274,10 @@ def verdict(
     if unbounded(policy.action, policy.limits):
         # A row stored before the rule (or edited by hand): no cap means the founder decides.
         return Verdict(Mode.APPROVAL, f"the policy for {policy.action.noun} sets no maximum amount")
-    breach = limit_breach(policy.limits, amount_minor, currency, age_days)
+    breach = limit_breach(policy.limits, amount_minor, currency, age_days, age_of)
     if breach:
-        return Verdict(Mode.APPROVAL, breach)
-    return Verdict(Mode.AUTO, "inside the policy")
+        return Verdict(Mode.APPROVAL, breach, policy.limits)
+    return Verdict(Mode.AUTO, "inside the policy", policy.limits)
 
 
 def unbounded(action: Action, limits: Limits) -> bool:
@@ -253,7 +287,11 @@ def unbounded(action: Action, limits: Limits) -> bool:
 
 
 def limit_breach(
-    limits: Limits, amount_minor: int | None, currency: str | None, age_days: int | None
+    limits: Limits,
+    amount_minor: int | None,
+    currency: str | None,
+    age_days: int | None,
+    age_of: str = "it",
 ) -> str:
     """Why the request falls outside the limits, or "" when it is inside all of them."""
     if limits.max_amount is not None:
@@ -266,9 +304,9 @@ def limit_breach(
             return f"{Money(amount_minor, limits.currency)} is over the {cap} limit"
     if limits.max_age_days is not None:
         if age_days is None:
-            return f"the age is unknown and the policy allows {limits.max_age_days} days"
+            return f"the age is unknown and the policy allows {days(limits.max_age_days)}"
         if age_days > limits.max_age_days:
-            return f"{age_days} days old, over the {limits.max_age_days}-day limit"
+            return f"{age_of} is {days(age_days)} old, over the {limits.max_age_days}-day limit"
     return ""
 
 
@@ -279,13 +317,14 @@ def validate_limits(action: Action, limits: Limits) -> Limits:
     for name in LIMIT_NAMES:
         if getattr(limits, name) is not None and name not in action.limits:
             raise InvalidInput(f"{action.agent}/{action.name} takes no {name} limit")
-    if limits.max_amount is not None:
-        if limits.max_amount < 0:
-            raise InvalidInput("the maximum amount cannot be negative")
-        Money(limits.max_amount, limits.currency)  # raises on a malformed currency
-    if limits.max_age_days is not None and limits.max_age_days < 0:
-        raise InvalidInput("the maximum age cannot be negative")
-    return limits
+    return check(limits)
+
+
+def zero_cap(noun: str, currency: str) -> str:
+    return (
+        f"a maximum of 0 {currency} lets no {noun} through automatically: "
+        "to have each one asked, choose approval instead"
+    )
 
 
 def set_policy(agent: str, action: str, mode: str, limits: Limits, actor: str) -> Policy:
@@ -298,6 +337,8 @@ def set_policy(agent: str, action: str, mode: str, limits: Limits, actor: str) -
         raise InvalidInput(
             f"automatic {registered.noun} need a maximum amount: set one, or choose approval"
         )
+    if mode == Mode.AUTO and limits.max_amount == 0:
+        raise InvalidInput(zero_cap(registered.noun, limits.currency))
     with transaction.atomic():
         before = policy_for(registered)
         if before.customised and (before.mode, before.limits) == (mode, limits):

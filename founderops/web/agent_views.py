@@ -22,9 +22,10 @@ from django.views.decorators.http import require_POST
 from founderops.accounts.roles import Role
 from founderops.ai import policy
 from founderops.ai.models import AgentSwitch
+from founderops.core import audit_words
 from founderops.core.errors import InvalidInput, NotFound
 from founderops.core.models import AuditEvent
-from founderops.core.money import exponent, to_major, to_minor
+from founderops.core.money import exponent, is_currency, to_major, to_minor
 from founderops.web import access
 from founderops.web.access import owner_required, staff_required
 
@@ -67,8 +68,9 @@ class PolicyForm(forms.Form):
                 ),
             )
         if "max_age_days" in action.limits:
+            low, high = policy.AGE_RANGE
             self.fields["max_age_days"] = forms.IntegerField(
-                label="Within (days)", required=False, min_value=0
+                label="Within (days)", required=False, min_value=low, max_value=high
             )
 
     @classmethod
@@ -86,12 +88,26 @@ class PolicyForm(forms.Form):
         data["currency"] = currency
         if data.get("max_amount") is not None and not currency:
             self.add_error("currency", "Say which currency the amount is in, e.g. USD.")
-        elif currency and (len(currency) != 3 or not currency.isalpha()):
-            self.add_error("currency", "Use a three-letter ISO code such as USD or EUR.")
+        elif currency and not is_currency(currency):
+            self.add_error(
+                "currency",
+                f"{currency} is not an ISO 4217 currency: use a code such as USD or EUR.",
+            )
         amount = data.get("max_amount")
         places = exponent(currency) if currency else 2
-        if amount is not None and amount != amount.quantize(Decimal(1).scaleb(-places)):
+        if amount is None:
+            return data
+        if amount >= policy.MAX_AMOUNT:
+            unit = f" {currency}" if currency else ""
+            self.add_error("max_amount", f"The maximum must be below {policy.MAX_AMOUNT:,}{unit}.")
+        elif amount != amount.quantize(Decimal(1).scaleb(-places)):
             self.add_error("max_amount", _too_precise(currency, places))
+        elif amount == 0 and data.get("mode") == policy.Mode.AUTO:
+            self.add_error(
+                "max_amount",
+                f"A maximum of 0 lets no {self.action.noun} through automatically: "
+                "to be asked each time, choose approval instead.",
+            )
         return data
 
     def limits(self) -> policy.Limits:
@@ -110,6 +126,15 @@ def _too_precise(currency: str, places: int) -> str:
     return f"{currency} amounts have at most {places} decimals."
 
 
+@dataclass(frozen=True)
+class Change:
+    """A change to an agent's settings, in words ("Refund policy changed to auto (…)")."""
+
+    event: AuditEvent
+    what: str
+    actor: str
+
+
 @dataclass
 class AgentSettings:
     agent: policy.Agent
@@ -117,7 +142,7 @@ class AgentSettings:
     precision: float | None
     precision_form: PrecisionForm | None
     policies: list[tuple[policy.Policy, PolicyForm]] = field(default_factory=list)
-    changes: list[AuditEvent] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
 
 
 Bound = dict[str, forms.Form]
@@ -147,7 +172,11 @@ def settings_for(agent: policy.Agent, switch: AgentSwitch | None, bound: Bound) 
         subject_type="agent", subject_id=agent.name, action__in=CHANGE_ACTIONS
     ).order_by("-id")[:CHANGES_SHOWN]
     enabled = switch is None or switch.enabled
-    return AgentSettings(agent, enabled, precision, precision_form, rows, list(changes))
+    described = [
+        Change(e, audit_words.what(e.action, e.outcome, e.details), audit_words.actor(e.actor))
+        for e in changes
+    ]
+    return AgentSettings(agent, enabled, precision, precision_form, rows, described)
 
 
 def _page(request: HttpRequest, bound: Bound | None = None, status: int = 200) -> HttpResponse:

@@ -220,10 +220,83 @@ def test_it_answers_404_for_an_unknown_agent(founder_client: Client) -> None:
     assert founder_client.post(url, {"enabled": "off"}).status_code == 404
 
 
-def test_it_shows_the_recent_changes(founder_client: Client) -> None:
+def test_it_shows_the_recent_changes_in_words(founder_client: Client) -> None:
     founder_client.post(policy_url(), {"support-reply-mode": "notify"})
     html = founder_client.get(reverse("web:agents")).content.decode()
-    assert "<code>policy.changed</code> notify" in html
+    changes = html.split('id="agent-support-changes"')[1].split("</ul>")[0]
+    assert "<li>Reply policy changed to notify <span" in changes
+    assert "policy.changed" not in html
+
+
+def test_it_shows_the_limits_a_change_set(founder_client: Client, billing: policy.Action) -> None:
+    policy.set_policy("billing", "refund", "auto", policy.Limits(5000, "USD", 14), "user:fiona")
+    html = founder_client.get(reverse("web:agents")).content.decode()
+    changes = html.split('id="agent-billing-changes"')[1].split("</ul>")[0]
+    assert "Refund policy changed to auto (up to 50.00 USD, within 14 days)" in changes
+
+
+def refund_form(**fields: str) -> dict[str, str]:
+    data = {"mode": "auto", "max_amount": "50", "currency": "USD", "max_age_days": "14"}
+    data.update(fields)
+    return {f"billing-refund-{name}": value for name, value in data.items()}
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"max_amount": "1e20"}, "The maximum must be below 10,000,000 USD."),
+        ({"max_amount": "10000000"}, "The maximum must be below 10,000,000 USD."),
+        ({"max_amount": "NaN"}, "Enter a number."),
+        ({"max_amount": "-1"}, "greater than or equal to 0"),
+        ({"max_age_days": "99999999999"}, "less than or equal to 365"),
+        ({"max_age_days": "0"}, "greater than or equal to 1"),
+        ({"currency": "XYZ"}, "XYZ is not an ISO 4217 currency: use a code such as USD or EUR."),
+        (
+            {"max_amount": "0"},
+            "A maximum of 0 lets no refunds through automatically: "
+            "to be asked each time, choose approval instead.",
+        ),
+    ],
+)
+def test_it_refuses_a_refund_limit_out_of_bounds(
+    founder_client: Client, billing: policy.Action, fields: dict[str, str], message: str
+) -> None:
+    response = founder_client.post(policy_url("billing", "refund"), refund_form(**fields))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not AgentPolicy.objects.filter(agent="billing", action="refund").exists()
+
+
+def test_it_takes_a_maximum_just_below_ten_million_and_a_year(
+    founder_client: Client, billing: policy.Action
+) -> None:
+    data = refund_form(max_amount="9999999.99", max_age_days="365")
+    assert founder_client.post(policy_url("billing", "refund"), data).status_code == 302
+    row = AgentPolicy.objects.get(agent="billing", action="refund")
+    assert row.limits == {"max_amount": 999999999, "currency": "USD", "max_age_days": 365}
+
+
+def test_it_takes_a_maximum_of_zero_under_approval(
+    founder_client: Client, billing: policy.Action
+) -> None:
+    data = refund_form(mode="approval", max_amount="0")
+    assert founder_client.post(policy_url("billing", "refund"), data).status_code == 302
+
+
+def test_it_says_a_stored_policy_out_of_bounds_cannot_be_used(
+    founder_client: Client, billing: policy.Action
+) -> None:
+    AgentPolicy.objects.create(
+        agent="billing",
+        action="refund",
+        mode="auto",
+        limits={"max_amount": 5000, "currency": "XYZ", "max_age_days": 14},
+    )
+    html = founder_client.get(reverse("web:agents")).content.decode()
+    assert 'id="policy-billing-refund-problem"' in html
+    assert "XYZ" not in html.split('id="policy-billing-refund-problem"')[0]
+    assert "50.00 XYZ" not in html
+    assert 'id="policy-billing-refund-mode">approval</span>' in html
 
 
 def test_it_lets_an_agent_look_but_not_change(agent_client: Client) -> None:

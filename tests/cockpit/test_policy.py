@@ -65,8 +65,26 @@ def test_it_asks_when_the_amount_is_over_the_limit() -> None:
 
 def test_it_asks_when_the_payment_is_too_old() -> None:
     set_refunds("auto")
-    decided = policy.verdict("billing", "refund", amount_minor=100, age_days=15, currency="USD")
-    assert decided == policy.Verdict("approval", "15 days old, over the 14-day limit")
+    decided = policy.verdict(
+        "billing", "refund", amount_minor=100, age_days=15, currency="USD", age_of="the charge"
+    )
+    assert decided == policy.Verdict("approval", "the charge is 15 days old, over the 14-day limit")
+
+
+def test_it_says_what_is_too_old_even_when_the_caller_does_not() -> None:
+    set_refunds("auto", policy.Limits(5000, "USD", 1))
+    decided = policy.verdict("billing", "refund", amount_minor=100, age_days=2, currency="USD")
+    assert decided.reason == "it is 2 days old, over the 1-day limit"
+
+
+def test_it_gives_the_limits_it_judged_against_with_the_verdict() -> None:
+    set_refunds("auto")
+    decided = policy.verdict("billing", "refund", amount_minor=100, age_days=1, currency="USD")
+    assert decided.limits == REFUND_LIMITS
+
+
+def test_it_describes_a_one_day_limit_in_the_singular() -> None:
+    assert policy.Limits(5000, "USD", 1).describe() == "up to 50.00 USD, within 1 day"
 
 
 def test_it_asks_when_the_amount_is_unknown() -> None:
@@ -146,13 +164,51 @@ def test_it_refuses_a_limit_the_action_does_not_take() -> None:
     [
         (policy.Limits(max_amount=-1, currency="USD"), "cannot be negative"),
         (policy.Limits(max_amount=100, currency="dollars"), "ISO-4217"),
-        (policy.Limits(max_age_days=-3), "cannot be negative"),
+        (policy.Limits(max_amount=5000, currency="XYZ"), "'XYZ' is not an ISO-4217 currency"),
+        (policy.Limits(max_amount=5000, currency="usd"), "not an ISO-4217 currency"),
+        (policy.Limits(max_amount=5000), "say which currency"),
+        (policy.Limits(10**9, "USD"), "must be below 10,000,000 USD"),
+        (policy.Limits(10**7, "JPY"), "must be below 10,000,000 JPY"),
+        (policy.Limits(10**20, "USD"), "must be below 10,000,000 USD"),
+        (policy.Limits(5000, "USD", max_age_days=-3), "cannot be negative"),
+        (policy.Limits(5000, "USD", max_age_days=0), "between 1 and 365 days"),
+        (policy.Limits(5000, "USD", max_age_days=99999999999), "between 1 and 365 days"),
     ],
 )
 def test_it_refuses_malformed_limits(limits: policy.Limits, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         set_refunds("auto", limits)
     assert not AgentPolicy.objects.exists()
+
+
+def test_it_takes_a_cap_just_below_ten_million_units_and_a_year() -> None:
+    limits = policy.Limits(10**9 - 1, "USD", 365)
+    assert set_refunds("auto", limits).limits == limits
+
+
+def test_it_refuses_an_automatic_maximum_of_zero_and_suggests_approval() -> None:
+    with pytest.raises(InvalidInput, match=r"lets no refunds through.*choose approval instead"):
+        set_refunds("auto", policy.Limits(0, "USD", 14))
+    assert not AgentPolicy.objects.exists()
+
+
+def test_it_keeps_a_maximum_of_zero_under_approval() -> None:
+    assert set_refunds("approval", policy.Limits(0, "USD", 14)).mode == "approval"
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"max_amount": 5000, "currency": "XYZ", "max_age_days": 14},
+        {"max_amount": 10**20, "currency": "USD"},
+        {"max_amount": 5000, "currency": "USD", "max_age_days": 99999999999},
+    ],
+)
+def test_it_asks_when_a_stored_policy_is_out_of_bounds(limits: dict[str, Any]) -> None:
+    AgentPolicy.objects.create(agent="billing", action="refund", mode="auto", limits=limits)
+    decided = policy.verdict("billing", "refund", amount_minor=100, age_days=1, currency="USD")
+    assert decided.mode == "approval"
+    assert "the policy for refunds has unreadable limits" in decided.reason
 
 
 def test_it_refuses_an_unknown_mode() -> None:
