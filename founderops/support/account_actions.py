@@ -18,7 +18,7 @@ Stripe key the agent answers such tickets from the knowledge base as before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -130,6 +130,9 @@ class Outcome:
     # Runs when the founder approves; None: nothing to run.
     proposal: Proposal | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # Why the agent acted alone, for an answered ticket ("refund inside the policy (auto, up
+    # to 50.00 USD, within 14 days of the charge), asked for explicitly"); "" otherwise.
+    why: str = ""
 
     def payload(self) -> dict[str, Any]:
         return {PAYLOAD_KEY: self.proposal.to_json()} if self.proposal else {}
@@ -158,7 +161,11 @@ def settle(ticket: Ticket, intent: str, text: str, signature: str) -> Outcome | 
     earlier = revenue.existing(source_of(ticket), asks[0].kind)
     if earlier is not None:
         # This ticket's job ran before and died after asking Stripe: finish that action.
-        return finish(ticket, earlier, ACTOR, signature)
+        outcome = finish(ticket, earlier, ACTOR, signature)
+        if outcome.reason:
+            return outcome
+        noun = NOUNS[earlier.kind]
+        return replace(outcome, why=f"the {noun} started earlier for this ticket was finished")
     return decide(ticket, asks[0], signature)
 
 
@@ -170,18 +177,38 @@ def decide(ticket: Ticket, ask: Ask, signature: str) -> Outcome:
         proposal = plan(ticket.customer, ask)
     except Unplannable as why:
         return Outcome(f"{NOUNS[ask.kind]} asked, but {why}", details={"asked": ask.kind})
-    verdict = policy.verdict(AGENT, ask.kind, proposal.amount, proposal.age_days, proposal.currency)
+    verdict = policy.verdict(
+        AGENT, ask.kind, proposal.amount, proposal.age_days, proposal.currency, AGE_OF[ask.kind]
+    )
     _audit_considered(ticket, proposal, verdict)
     if verdict.mode == policy.Mode.AUTO:
-        return perform(ticket, proposal, ACTOR, signature)
+        outcome = perform(ticket, proposal, ACTOR, signature)
+        return outcome if outcome.reason else replace(outcome, why=why_alone(ask, verdict))
     if verdict.mode == policy.Mode.APPROVAL:
         draft = reply_text(proposal, {}, ticket.customer.name, signature)
-        reason = f"{verdict.reason}: approve to {summary(proposal)}"
+        # The summary without the age: a breach of the age limit already gives it.
+        reason = f"{verdict.reason}: approve to {summary(proposal, age=False)}"
         return Outcome(reason, draft, f"Approve: {summary(proposal)}", proposal)
     if verdict.mode == policy.Mode.NOTIFY:
         reason = f"{verdict.reason}; nothing was done. Asked: {summary(proposal)}"
         return Outcome(reason, details={"suggested": proposal.to_json()})
     return Outcome(verdict.reason)
+
+
+# What the policy's age limit is the age of, per action ("the charge is 15 days old").
+AGE_OF = {REFUND: "the charge", CREDIT: "it", INVOICE_COPY: "it", CANCEL: "it"}
+
+
+def why_alone(ask: Ask, verdict: policy.Verdict) -> str:
+    """Why the agent acted without the founder: inside which policy, asked how."""
+    limits = verdict.limits
+    terms = [verdict.mode]
+    if limits.max_amount is not None:
+        terms.append(f"up to {Money(limits.max_amount, limits.currency)}")
+    if limits.max_age_days is not None:
+        of = " of the charge" if ask.kind == REFUND else ""
+        terms.append(f"within {policy.days(limits.max_age_days)}{of}")
+    return f"{NOUNS[ask.kind]} inside the policy ({', '.join(terms)}), {ask.how}"
 
 
 def _audit_considered(ticket: Ticket, proposal: Proposal, verdict: policy.Verdict) -> None:
@@ -355,16 +382,16 @@ def escalate_failure(ticket: Ticket, approval: Approval, reason: str) -> None:
 # What the customer reads.
 
 
-def summary(proposal: Proposal) -> str:
-    """The action in a line, for the founder."""
+def summary(proposal: Proposal, age: bool = True) -> str:
+    """The action in a line, for the founder (with the charge's age unless `age` is False)."""
     money = (
         str(Money(proposal.amount, proposal.currency))
         if proposal.amount is not None and proposal.currency
         else ""
     )
-    age = f", {proposal.age_days} days old" if proposal.age_days is not None else ""
+    old = f", {policy.days(proposal.age_days)} old" if age and proposal.age_days is not None else ""
     return {
-        REFUND: f"refund {money} of charge {proposal.target}{age}",
+        REFUND: f"refund {money} of charge {proposal.target}{old}",
         CREDIT: f"credit {money} to the customer's balance",
         INVOICE_COPY: f"send invoice {proposal.target}",
         CANCEL: f"cancel subscription {proposal.target} at the end of its period",

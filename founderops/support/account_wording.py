@@ -129,6 +129,15 @@ class Ask:
     currency: str = ""
     # Why the request cannot be acted on as read ("the amount is unclear…"); "" when it can.
     unclear: str = ""
+    # The intent the request was read from when the words do not ask outright; "" when they do.
+    via_intent: str = ""
+
+    @property
+    def how(self) -> str:
+        """How the customer asked, for the founder: "asked for explicitly"."""
+        if self.via_intent:
+            return f"read from the ticket's intent ({self.via_intent})"
+        return "asked for explicitly"
 
 
 def asked(intent: str, text: str) -> list[Ask]:
@@ -140,18 +149,21 @@ def asked(intent: str, text: str) -> list[Ask]:
     if topic and topic not in kinds:
         kinds.append(topic)
     kinds = [kind for kind in kinds if not _NEGATED[kind].search(text)]
-    return [_ask(kind, text) for kind in kinds]
+    worded = {kind for kind in KINDS if _WORDING[kind].search(text)}
+    return [_ask(kind, text, "" if kind in worded else intent) for kind in kinds]
 
 
-def _ask(kind: str, text: str) -> Ask:
+def _ask(kind: str, text: str, via_intent: str = "") -> Ask:
     if kind not in (REFUND, CREDIT):
-        return Ask(kind)
+        return Ask(kind, via_intent=via_intent)
     money = read_amount(text)
     if isinstance(money, Unclear):
-        return Ask(kind, unclear=str(money))
+        return Ask(kind, unclear=str(money), via_intent=via_intent)
     if money is None and kind == REFUND and _PARTIAL.search(text):
-        return Ask(kind, unclear="the customer asks for part of a charge without an exact amount")
-    return Ask(kind, *money) if money else Ask(kind)
+        why = "the customer asks for part of a charge without an exact amount"
+        return Ask(kind, unclear=why, via_intent=via_intent)
+    amount, currency = money if money else (None, "")
+    return Ask(kind, amount, currency, via_intent=via_intent)
 
 
 def amount_in(text: str) -> tuple[int, str] | None:

@@ -249,7 +249,7 @@ def _store(
         similarity=prediction.similarity if prediction else 0.0,
         threshold=threshold,
         article=article,
-        reason=reason or (prediction.reason if prediction else ""),
+        reason=reason or _why_answered(prediction, account),
         draft=draft,
         model_version=version,
         details={
@@ -261,6 +261,14 @@ def _store(
             **({"account_action": account.details} if account else {}),
         },
     )
+
+
+def _why_answered(prediction: Prediction | None, account: account_actions.Outcome | None) -> str:
+    """Why the agent answered alone: the account action it took (explicit wording acts even
+    when the classifier is unsure), else the classifier's reason."""
+    if account is not None and account.why:
+        return account.why
+    return prediction.reason if prediction else ""
 
 
 def _act(

@@ -117,6 +117,35 @@ def test_it_audits_what_it_considered_and_did(
     assert replied.inputs["account_action"]["done"] == "refund 40.00 USD of charge ch_1"
 
 
+def test_it_says_why_it_refunded_alone_when_asked_explicitly(
+    refunding: ms.MoneyStripe,
+    refund_policy: None,
+    deps: SupportDeps,
+    classifier: FakeClassifier,
+) -> None:
+    # The classifier is unsure, but the customer asks in so many words: the refund goes ahead,
+    # and the stored reason says so rather than the classifier's doubt.
+    classifier.answerable = False
+    ms.charge(refunding, "ch_1", 4000, PAID)
+    decision = agents.handle_ticket(new_ticket(), deps)
+    assert decision.action == Decision.Action.AUTO_REPLY
+    assert decision.reason == (
+        "refund inside the policy (auto, up to 50.00 USD, within 14 days of the charge), "
+        "asked for explicitly"
+    )
+
+
+def test_it_says_when_it_refunded_alone_on_the_tickets_intent(
+    refunding: ms.MoneyStripe, refund_policy: None, deps: SupportDeps
+) -> None:
+    ms.charge(refunding, "ch_1", 4000, PAID)
+    decision = agents.handle_ticket(new_ticket("refund plz, wrong plan"), deps)
+    assert decision.reason == (
+        "refund inside the policy (auto, up to 50.00 USD, within 14 days of the charge), "
+        "read from the ticket's intent (refund_request)"
+    )
+
+
 # Outside policy: the founder decides.
 
 
@@ -128,8 +157,7 @@ def test_it_asks_approval_above_the_amount_limit(
     approval = Approval.objects.get()
     assert decision.action == Decision.Action.ESCALATE
     assert decision.reason == (
-        "80.00 USD is over the 50.00 USD limit: approve to refund 80.00 USD of charge ch_1, "
-        "3 days old"
+        "80.00 USD is over the 50.00 USD limit: approve to refund 80.00 USD of charge ch_1"
     )
     assert approval.payload["account_action"]["amount"] == 8000
     assert approval.payload["draft"].startswith("Hi Ada,\n\nI've refunded 80.00 USD")
@@ -141,8 +169,30 @@ def test_it_asks_approval_for_a_charge_older_than_the_age_limit(
 ) -> None:
     ms.charge(refunding, "ch_1", 2000, NOW - timedelta(days=20))
     decision = agents.handle_ticket(new_ticket(), deps)
-    assert decision.reason.startswith("20 days old, over the 14-day limit: approve to refund")
+    assert decision.reason == (
+        "the charge is 20 days old, over the 14-day limit: approve to refund 20.00 USD of "
+        "charge ch_1"
+    )
     assert refunding.requests == []
+
+
+def test_it_keeps_the_charges_age_in_the_approvals_summary(
+    refunding: ms.MoneyStripe, refund_policy: None, deps: SupportDeps
+) -> None:
+    ms.charge(refunding, "ch_1", 2000, NOW - timedelta(days=20))
+    agents.handle_ticket(new_ticket(), deps)
+    assert Approval.objects.get().summary.startswith(
+        "Approve: refund 20.00 USD of charge ch_1, 20 days old"
+    )
+
+
+def test_it_says_one_day_old_in_the_singular(
+    refunding: ms.MoneyStripe, refund_policy: None, deps: SupportDeps
+) -> None:
+    ms.charge(refunding, "ch_1", 4000, NOW - timedelta(days=1))
+    agents.handle_ticket(new_ticket(), deps)
+    considered = AuditEvent.objects.get(action="support.account_action_considered")
+    assert considered.details["proposal"]["summary"] == "refund 40.00 USD of charge ch_1, 1 day old"
 
 
 def test_it_asks_approval_by_default(refunding: ms.MoneyStripe, deps: SupportDeps) -> None:

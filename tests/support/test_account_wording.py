@@ -30,7 +30,19 @@ def test_it_ignores_numbers_without_a_currency() -> None:
 
 
 def test_it_takes_the_request_from_the_intent() -> None:
-    assert asked("refund_request", "refund plz") == [Ask("refund")]
+    assert asked("refund_request", "refund plz") == [Ask("refund", via_intent="refund_request")]
+
+
+def test_it_says_a_request_in_so_many_words_was_asked_for_explicitly() -> None:
+    assert [a.how for a in asked("refund_request", "Please refund the last charge.")] == [
+        "asked for explicitly"
+    ]
+
+
+def test_it_says_a_request_taken_from_the_intent_was_read_from_it() -> None:
+    assert [a.how for a in asked("refund_request", "refund plz")] == [
+        "read from the ticket's intent (refund_request)"
+    ]
 
 
 def test_it_leaves_a_how_to_question_to_the_article() -> None:
