@@ -44,7 +44,8 @@ class Row:
 
     @property
     def sla(self) -> str:
-        """ "acknowledge within 12 min", "overdue by 3 min", or "" once acknowledged."""
+        """ "acknowledge within 12 min", "acknowledgement overdue by 3 min", or "" once
+        acknowledged: the deadline (respond_by) is the priority's time to acknowledge."""
         incident = self.incident
         if (
             incident.state == Incident.State.RESOLVED
@@ -54,12 +55,12 @@ class Row:
             return ""
         left = incident.respond_by - self.now
         if left <= timedelta(0):
-            return f"overdue by {_span(-left)}"
+            return f"acknowledgement overdue by {_span(-left)}"
         return f"acknowledge within {_span(left)}"
 
     @property
     def overdue(self) -> bool:
-        return self.sla.startswith("overdue")
+        return "overdue" in self.sla
 
 
 def _span(delta: timedelta) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -35,6 +36,16 @@ def test_it_lists_open_incidents_first_with_the_sla(
     page = founder_client.get(reverse("web:incidents")).content.decode()
     assert page.index("api-health does not answer") < page.index("checkout does not answer")
     assert "acknowledge within 1 h 00 min" in page
+
+
+def test_it_says_it_is_the_acknowledgement_that_is_overdue(
+    founder_client: Client, incident: Incident, clock: time_machine.Traveller
+) -> None:
+    assert incident.respond_by is not None
+    clock.move_to(incident.respond_by + timedelta(minutes=4))
+    page = founder_client.get(reverse("web:incidents")).content.decode()
+    row = page.split(f'id="incident-{incident.pk}"')[1].split("</tr>")[0]
+    assert '<span class="badge priority-1">acknowledgement overdue by 4 min</span>' in row
 
 
 def test_it_acknowledges_from_the_incident_page(founder_client: Client, incident: Incident) -> None:
