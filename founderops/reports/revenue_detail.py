@@ -10,11 +10,10 @@ ends), and its lines add up to the table's cell exactly, by construction, not by
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 import numpy as np
-from django.utils import timezone
 
 from founderops.reports.revenue import Snapshot, Who, who
 from founderops.revenue import known, rounding
@@ -246,10 +245,13 @@ class Payment:
 
 
 def payments(customer_id: int, livemode: bool, limit: int) -> list[Payment]:
-    """A customer's charges (paid or failed) and refunds, newest first, at most `limit`."""
+    """A customer's charges (paid or failed) and refunds, newest first, at most `limit`.
+    The charge a dunning retry made is left out: the retry's moment shows it (`dunning`)."""
+    retried = [c.charge for c in retry_charges(customer_id, livemode).values()]
     charges = (
         Charge.objects.filter(livemode=livemode, customer__customer_id=customer_id)
         .exclude(status="pending")
+        .exclude(pk__in=retried)
         .order_by("-created", "-id")
         .values_list(
             "created", "status", "amount", "currency", "invoice__number", "failure_message"
@@ -286,17 +288,43 @@ STEP_STATES: dict[str, str] = {
     DunningStep.State.FAILED: "failed",
     DunningStep.State.SKIPPED: "skipped",
 }
+DECLINED = "declined: "
+# Stripe dates the charge a retry made when it tried: seconds from the step in production. The
+# window also takes a charge stored from a replayed history whose attempts Stripe dated apart
+# from the step (the demo's, an hour later): one attempt to collect, shown once.
+RETRY_CHARGE_WINDOW = timedelta(hours=2)
 
 
 @dataclass(frozen=True)
 class DunningMoment:
-    """A moment of a customer's dunning: its start (saying what comes next), a step done,
-    failed or skipped (with what came of it), its end."""
+    """A moment of a customer's dunning: its start (saying what was planned), a step done,
+    failed or skipped (with what came of it, and for a retry the amount of its charge), its
+    end."""
 
     at: datetime
     title: str
     detail: str
     invoice: str
+    amount: int | None = None
+    currency: str = ""
+
+
+@dataclass(frozen=True)
+class RetryCharge:
+    charge: int
+    amount: int
+    currency: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Running:
+    """A dunning still running, and its next step."""
+
+    invoice: str
+    started_at: datetime
+    step: str
+    due_at: datetime
 
 
 def dunning(customer_id: int, livemode: bool, limit: int) -> list[DunningMoment]:
@@ -309,23 +337,98 @@ def dunning(customer_id: int, livemode: bool, limit: int) -> list[DunningMoment]
         .prefetch_related("steps")
         .order_by("-started_at", "-id")[:limit]
     )
+    charged = retry_charges(customer_id, livemode)
     # Reversed first: a start and its day-0 step share a moment, and so do an end and the
     # steps it skipped; newest first, what happened later goes above (the sort is stable).
-    found = [moment for run in runs for moment in reversed(_moments(run))]
+    found = [moment for run in runs for moment in reversed(_moments(run, charged))]
     return sorted(found, key=lambda m: m.at, reverse=True)[:limit]
 
 
-def _moments(run: Dunning) -> list[DunningMoment]:
+def running(customer_id: int, livemode: bool) -> list[Running]:
+    """The customer's dunning sequences still running, each with its next step: what is
+    planned now, which the timeline's past moments do not say."""
+    runs = (
+        Dunning.objects.filter(
+            invoice__livemode=livemode,
+            invoice__customer__customer_id=customer_id,
+            state=Dunning.State.ACTIVE,
+        )
+        .select_related("invoice")
+        .prefetch_related("steps")
+        .order_by("-started_at", "-id")
+    )
+    found = []
+    for run in runs:
+        waiting = [s for s in _in_order(run) if s.state == DunningStep.State.PENDING]
+        if waiting:
+            invoice = run.invoice.number or run.invoice.stripe_id
+            step = STEP_NAMES[waiting[0].kind].lower()
+            found.append(Running(invoice, run.started_at, step, waiting[0].due_at))
+    return found
+
+
+def retry_charges(customer_id: int, livemode: bool) -> dict[int, RetryCharge]:
+    """The charge each payment retry made, by the step's id: on the retry's invoice, the
+    failed charge nearest a declined retry (the paid one nearest a retry that paid) within
+    RETRY_CHARGE_WINDOW. A charge is one retry's at most."""
+    retries = list(
+        DunningStep.objects.filter(
+            dunning__invoice__livemode=livemode,
+            dunning__invoice__customer__customer_id=customer_id,
+            kind=DunningStep.Kind.RETRY,
+            state=DunningStep.State.DONE,
+            done_at__isnull=False,
+        )
+        .order_by("done_at", "id")
+        .values_list("pk", "done_at", "outcome", "dunning__invoice_id")
+    )
+    if not retries:
+        return {}
+    charges = list(
+        Charge.objects.filter(
+            livemode=livemode,
+            invoice_id__in={invoice for *_, invoice in retries},
+            status__in=("failed", "succeeded"),
+            created__isnull=False,
+        ).values_list("pk", "created", "status", "amount", "currency", "failure_message", "invoice")
+    )
+    taken: set[int] = set()
+    found = {}
+    for step, at, outcome, invoice in retries:
+        status = _charge_status(outcome)
+        near = [
+            (abs(created - at), pk, amount, currency, message)
+            for pk, created, state, amount, currency, message, on in charges
+            if (on, state) == (invoice, status)
+            and pk not in taken
+            and created is not None
+            and at is not None
+            and abs(created - at) <= RETRY_CHARGE_WINDOW
+        ]
+        if near:
+            _, pk, amount, currency, message = min(near)
+            taken.add(pk)
+            found[step] = RetryCharge(pk, amount, currency, message or "")
+    return found
+
+
+def _charge_status(outcome: str) -> str:
+    """The status of the charge a retry with this outcome made ("" when none is known)."""
+    if outcome.startswith(DECLINED):
+        return "failed"
+    return "succeeded" if outcome == "paid" else ""
+
+
+def _in_order(run: Dunning) -> list[DunningStep]:
+    return sorted(run.steps.all(), key=lambda s: (s.due_at, s.kind != DunningStep.Kind.RETRY))
+
+
+def _moments(run: Dunning, charged: dict[int, RetryCharge]) -> list[DunningMoment]:
     invoice = run.invoice.number or run.invoice.stripe_id
-    steps = sorted(run.steps.all(), key=lambda s: (s.due_at, s.kind != DunningStep.Kind.RETRY))
-    waiting = [s for s in steps if s.state == DunningStep.State.PENDING]
-    following = ""
-    if waiting and run.state == Dunning.State.ACTIVE:
-        due = timezone.localtime(waiting[0].due_at)
-        following = f"next: {STEP_NAMES[waiting[0].kind].lower()} on {due.day} {due:%b %Y}"
-    out = [DunningMoment(run.started_at, "Dunning started", following, invoice)]
+    steps = _in_order(run)
+    out = [DunningMoment(run.started_at, "Dunning started", _plan(steps), invoice)]
     out += [
-        DunningMoment(s.done_at, f"{STEP_NAMES[s.kind]} {STEP_STATES[s.state]}", s.outcome, invoice)
+        _step_moment(s, invoice, charged.get(s.pk))
         for s in steps
         if s.done_at is not None and s.state in STEP_STATES
     ]
@@ -333,6 +436,44 @@ def _moments(run: Dunning) -> list[DunningMoment]:
         title = f"Dunning ended: {run.get_state_display().lower()}"
         out.append(DunningMoment(run.ended_at, title, run.end_reason, invoice))
     return out
+
+
+def _step_moment(step: DunningStep, invoice: str, charge: RetryCharge | None) -> DunningMoment:
+    assert step.done_at is not None
+    title, detail = f"{STEP_NAMES[step.kind]} {STEP_STATES[step.state]}", step.outcome
+    if step.kind == DunningStep.Kind.RETRY and step.state == DunningStep.State.DONE:
+        if step.outcome.startswith(DECLINED):
+            title, detail = "Payment retry declined", step.outcome.removeprefix(DECLINED)
+        elif step.outcome == "paid":
+            title, detail = "Payment retry paid", ""
+    if charge is None:
+        return DunningMoment(step.done_at, title, detail, invoice)
+    return DunningMoment(
+        step.done_at, title, detail or charge.message, invoice, charge.amount, charge.currency
+    )
+
+
+PLANNED = (
+    (DunningStep.Kind.EMAIL, "reminder", "reminders"),
+    (DunningStep.Kind.RETRY, "payment retry", "payment retries"),
+)
+
+
+def _plan(steps: list[DunningStep]) -> str:
+    """What the sequence planned when it started: "planned: 4 reminders (days 0, 3, 7 and
+    14) and 3 payment retries (days 3, 7 and 14)", days counted from the failure."""
+    parts = []
+    for kind, one, many in PLANNED:
+        days = sorted(s.day for s in steps if s.kind == kind)
+        if days:
+            parts.append(f"{len(days)} {one if len(days) == 1 else many} ({_days(days)})")
+    return "planned: " + " and ".join(parts) if parts else ""
+
+
+def _days(days: list[int]) -> str:
+    if len(days) == 1:
+        return f"day {days[0]}"
+    return f"days {', '.join(str(d) for d in days[:-1])} and {days[-1]}"
 
 
 def failed_between(livemode: bool, start: datetime, end: datetime) -> list[Payment]:

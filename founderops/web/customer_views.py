@@ -18,7 +18,7 @@ from founderops.support.models import Rating, Ticket
 from founderops.web.access import staff_required
 from founderops.web.forms import FilterForm, cleaned
 from founderops.web.revenue_views import customer_card
-from founderops.web.timeline import timeline
+from founderops.web.timeline import running_dunning, timeline
 
 PAGE_SIZE = 50
 
@@ -94,6 +94,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "first_contact": first_contact(customer),
         "ratings": ratings,
         "timeline": timeline(customer),
+        "dunning": running_dunning(customer),
         "revenue": customer_card(customer.pk),
     }
     return render(request, "web/customer_detail.html", context)

@@ -166,19 +166,27 @@ def payment_entries(customer: Customer, limit: int) -> list[Entry]:
 
 
 def dunning_entries(customer: Customer, limit: int) -> list[Entry]:
-    """Dunning after a failed payment: its start and next step, each step's outcome, its end."""
+    """Dunning after a failed payment: its start and what it planned, each step's outcome (a
+    retry with the amount of the charge it made, which `payment_entries` then leaves out),
+    its end. What comes next is the page's summary (`running_dunning`), not a past entry's."""
     found = revenue_detail.dunning(customer.pk, settings.STRIPE_LIVEMODE, limit)
     return [
         Entry(
             m.at,
             "dunning",
-            m.title,
+            m.title if m.amount is None else f"{m.title}: {native(m.amount, m.currency)}",
             body=m.detail,
             actor="FounderOps",
             badge=f"invoice {m.invoice}",
         )
         for m in found
     ]
+
+
+def running_dunning(customer: Customer) -> list[revenue_detail.Running]:
+    """Their dunning still running, each with its next step: the current state, above the
+    timeline."""
+    return revenue_detail.running(customer.pk, settings.STRIPE_LIVEMODE)
 
 
 SOURCES: list[Source] = [
