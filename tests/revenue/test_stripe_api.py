@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -102,8 +103,50 @@ def test_it_refuses_to_store_something_that_is_not_a_key() -> None:
 
 
 def test_it_refuses_a_webhook_secret_that_is_not_one() -> None:
-    with pytest.raises(InvalidInput, match="whsec_"):
-        stripe_api.store_webhook_secret("rk_live_oops", livemode=True, actor="cli")
+    with pytest.raises(InvalidInput, match="it starts with whsec_"):
+        stripe_api.store_webhook_secret("evt_oops0123456789", livemode=True, actor="cli")
+
+
+def test_it_says_an_api_key_given_as_a_webhook_secret_goes_to_connect() -> None:
+    with pytest.raises(InvalidInput, match="that is an API key: use `founderops stripe connect`"):
+        stripe_api.store_webhook_secret("rk_live_oops0123456789", livemode=True, actor="cli")
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [
+        ("whsec_Signing0123456789", "that is a webhook signing secret: use `founderops stripe "),
+        ("pk_live_Publishable0123456789", "that is a publishable key; give a restricted key"),
+        ("pk_test_Publishable0123456789", "that is a publishable key; give a restricted key"),
+    ],
+    ids=["webhook secret", "live publishable", "test publishable"],
+)
+def test_it_says_what_a_stripe_value_that_is_not_an_api_key_is(key: str, hint: str) -> None:
+    with pytest.raises(InvalidInput, match=f"^not a Stripe API key: {re.escape(hint)}") as caught:
+        stripe_api.connect(key, actor="cli")
+    assert "0123456789" not in str(caught.value)
+    assert StripeAccount.objects.count() == 0
+
+
+def test_it_refuses_a_key_longer_than_any_stripe_issues_without_showing_it() -> None:
+    key = "sk_live_" + "a" * 5000
+    with pytest.raises(InvalidInput, match=r"^not a Stripe API key: it is 5,008 characters") as e:
+        stripe_api.connect(key, actor="cli")
+    assert "aaaaaaaaaa" not in str(e.value)
+    assert "at most 255" in str(e.value)
+    assert StripeAccount.objects.count() == 0
+
+
+def test_it_accepts_a_key_of_the_longest_length() -> None:
+    key = "rk_live_" + "A1" * 123 + "b"
+    assert len(key) == stripe_api.MAX_LENGTH
+    assert stripe_api.check_api_key(key) == key
+
+
+def test_it_refuses_a_webhook_secret_longer_than_any_stripe_issues() -> None:
+    with pytest.raises(InvalidInput, match="webhook signing secret: it is 256 characters long"):
+        stripe_api.store_webhook_secret("whsec_" + "a" * 250, livemode=True, actor="cli")
+    assert StripeAccount.objects.count() == 0
 
 
 @pytest.mark.parametrize(

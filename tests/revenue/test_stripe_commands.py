@@ -61,6 +61,35 @@ def test_it_refuses_a_key_with_a_space_without_printing_it() -> None:
     assert "Abcdef" not in str(caught.value)
 
 
+def test_it_refuses_a_key_of_thousands_of_characters_without_storing_it() -> None:
+    with pytest.raises(CommandError, match=r"^not a Stripe API key: it is 5,008 characters"):
+        run("connect", "--stdin", stdin="sk_live_" + "a" * 5000 + "\n")
+    assert stripe_api.configured_modes() == []
+
+
+def test_it_refuses_standard_input_of_two_lines_without_showing_them() -> None:
+    two = "rk_test_First0123456789\nrk_test_Second0123456789\n"
+    with pytest.raises(CommandError, match="standard input holds 2 non-empty lines") as caught:
+        run("connect", "--stdin", stdin=two)
+    assert "0123456789" not in str(caught.value)
+    assert stripe_api.configured_modes() == []
+
+
+def test_it_takes_the_one_line_among_blank_ones() -> None:
+    run("connect", "--stdin", stdin="\n  rk_test_FromStdin0123456789  \r\n\n")
+    assert stripe_api.api_key(livemode=False) == "rk_test_FromStdin0123456789"
+
+
+def test_it_refuses_a_webhook_secret_of_two_lines() -> None:
+    with pytest.raises(CommandError, match="standard input holds 2 non-empty lines"):
+        run("webhook-secret", "--live", "--stdin", stdin="whsec_A0123456789\nwhsec_B0123456789")
+
+
+def test_it_points_a_webhook_secret_given_to_connect_to_webhook_secret() -> None:
+    with pytest.raises(CommandError, match="use `founderops stripe webhook-secret`"):
+        run("connect", "--stdin", stdin="whsec_Signing0123456789\n")
+
+
 def test_it_refuses_a_bare_webhook_secret_prefix() -> None:
     with pytest.raises(CommandError, match=r"^not a Stripe webhook signing secret: whsec_ is"):
         run("webhook-secret", "--live", "--stdin", stdin="whsec_\n")

@@ -1,7 +1,8 @@
 """`founderops stripe connect|webhook-secret|sync|reconcile|status|events|retry`.
 
-Keys and secrets are read from a prompt that does not echo, or with `--stdin` from the first
-line of standard input; they are stored encrypted and never printed, logged or audited.
+Keys and secrets are read from a prompt that does not echo, or with `--stdin` from standard
+input, which holds it alone on one line; they are stored encrypted and never printed, logged
+or audited.
 """
 
 from __future__ import annotations
@@ -143,9 +144,13 @@ def _mode_name(livemode: bool) -> str:
     return "live" if livemode else "test"
 
 
+# More than any key or secret with its line ends: what is left unread cannot be one.
+STDIN_LIMIT = 64 * 1024
+
+
 def read_secret(from_stdin: bool, prompt: str) -> str:
     if from_stdin:
-        value = sys.stdin.readline().strip()
+        value = from_lines(sys.stdin.read(STDIN_LIMIT))
     elif sys.stdin.isatty():
         value = getpass.getpass(prompt).strip()
     else:
@@ -153,6 +158,17 @@ def read_secret(from_stdin: bool, prompt: str) -> str:
     if not value:
         raise CommandError("nothing was entered")
     return value
+
+
+def from_lines(text: str) -> str:
+    """The one non-empty line of `text`; never shown in the refusal, as it may be a key."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > 1:
+        raise CommandError(
+            f"standard input holds {len(lines)} non-empty lines, and a key or secret is one: "
+            "give it alone"
+        )
+    return lines[0] if lines else ""
 
 
 def describe(livemode: bool) -> str:
