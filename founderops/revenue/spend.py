@@ -10,6 +10,7 @@ payback name the missing rate and cannot be computed until it is imported.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -26,6 +27,8 @@ from founderops.revenue.models import AcquisitionSpend, FxRate
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _CHANNEL = re.compile(r"^[a-z0-9][a-z0-9 _.-]{0,59}$")
 FIRST_MONTH = date(2000, 1, 1)
+# The channel of spend not split by channel.
+ALL = "all"
 # Larger is surely a typo (and would not fit the database's 64-bit integers); as for CSV rows.
 MAX_AMOUNT = csv_import.MAX_AMOUNT
 
@@ -71,9 +74,32 @@ def parse_amount(text: str, currency: str) -> int:
     return int(minor)
 
 
+@dataclass(frozen=True)
+class Recorded:
+    row: AcquisitionSpend
+    # What the month and channel held before, when it held something.
+    replaced: Money | None = None
+
+    def __str__(self) -> str:
+        """ "recorded 5 JPY of spend (all channels) for 2026-03, replacing 1,250.00 USD"."""
+        row = self.row
+        said = f"recorded {Money(row.amount, row.currency)} of {spent_on(row.channel)}"
+        said += f" for {row.month:%Y-%m}"
+        if self.replaced is None:
+            return said
+        if self.replaced == Money(row.amount, row.currency):
+            return f"{said}, as before"
+        return f"{said}, replacing {self.replaced}"
+
+
+def spent_on(channel: str) -> str:
+    """ "ads spend", or "spend (all channels)" for the channel called all."""
+    return "spend (all channels)" if channel == ALL else f"{channel} spend"
+
+
 def record_spend(
     month: date, amount: int, currency: str, channel: str, actor: str, note: str = ""
-) -> AcquisitionSpend:
+) -> Recorded:
     """Store (or replace) one month's spend on one channel; audited with what it replaced."""
     currency = currency.upper()
     Money(amount, currency)  # raises on a malformed currency
@@ -90,10 +116,12 @@ def record_spend(
         )
     if amount < 0:
         raise InvalidInput("spend cannot be negative")
+    month = month.replace(day=1)
     with transaction.atomic():
         before = AcquisitionSpend.objects.filter(month=month, channel=channel).first()
+        replaced = Money(before.amount, before.currency) if before else None
         row, _ = AcquisitionSpend.objects.update_or_create(
-            month=month.replace(day=1),
+            month=month,
             channel=channel,
             defaults={
                 "amount": amount,
@@ -110,10 +138,10 @@ def record_spend(
             details={
                 "month": f"{row.month:%Y-%m}",
                 "channel": channel,
-                "before": str(Money(before.amount, before.currency)) if before else None,
+                "before": str(replaced) if replaced else None,
             },
         )
-    return row
+    return Recorded(row, replaced)
 
 
 def spend_by_month(through: date | None = None) -> list[tuple[date, int]]:
@@ -128,11 +156,10 @@ def missing_rate(row: AcquisitionSpend) -> str:
     """Why `row` cannot be converted to the reporting currency yet, or "" when it can."""
     if row.currency == REPORTING_CURRENCY or _rate(row) is not None:
         return ""
-    spent = f"{row.channel} spend" if row.channel != "all" else "spend (all channels)"
     return (
         f"no {row.currency}{REPORTING_CURRENCY} rate on or before {row.month} for the "
-        f"{row.month:%Y-%m} {spent}: CAC and payback cannot be computed until one is imported "
-        "(`founderops revenue import-rates FILE`, columns currency,day,rate)"
+        f"{row.month:%Y-%m} {spent_on(row.channel)}: CAC and payback cannot be computed until "
+        "one is imported (`founderops revenue import-rates FILE`, columns currency,day,rate)"
     )
 
 

@@ -105,6 +105,31 @@ def test_it_records_from_the_command_line() -> None:
     assert AcquisitionSpend.objects.get().amount == 125_000
 
 
+def test_it_says_what_a_recording_replaced_on_the_command_line() -> None:
+    FxRate.objects.create(currency="JPY", day=date(2026, 2, 1), rate="0.0067")
+    call_command("revenue", "spend", "2026-03", "1250.00", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("revenue", "spend", "2026-03", "5", "--currency", "JPY", stdout=out)
+    assert out.getvalue() == (
+        "recorded 5 JPY of spend (all channels) for 2026-03, replacing 1,250.00 USD\n"
+    )
+    assert AcquisitionSpend.objects.get().currency == "JPY"
+
+
+def test_it_says_when_a_recording_is_the_same_as_before() -> None:
+    spend.record_spend(MARCH, 125_000, "USD", "ads", "cli")
+    out = io.StringIO()
+    call_command("revenue", "spend", "2026-03", "1,250", "--channel", "ads", stdout=out)
+    assert out.getvalue() == "recorded 1,250.00 USD of ads spend for 2026-03, as before\n"
+
+
+def test_it_replaces_only_the_same_channels_figure() -> None:
+    spend.record_spend(MARCH, 125_000, "USD", "ads", "cli")
+    recorded = spend.record_spend(MARCH, 9_000, "USD", "all", "cli")
+    assert recorded.replaced is None
+    assert str(recorded) == "recorded 90.00 USD of spend (all channels) for 2026-03"
+
+
 def test_it_lists_what_is_recorded() -> None:
     spend.record_spend(MARCH, 125_000, "USD", "ads", "cli", note="launch")
     out = io.StringIO()
@@ -166,7 +191,7 @@ def test_it_records_a_spend_without_a_rate_and_warns_on_the_command_line() -> No
     out = io.StringIO()
     call_command("revenue", "spend", "--currency", "KWD", "2026-03", "100", stdout=out)
     assert out.getvalue().splitlines() == [
-        "recorded 100.000 KWD of all spend for 2026-03",
+        "recorded 100.000 KWD of spend (all channels) for 2026-03",
         "warning: no KWDUSD rate on or before 2026-03-01 for the 2026-03 spend (all channels): "
         "CAC and payback cannot be computed until one is imported "
         "(`founderops revenue import-rates FILE`, columns currency,day,rate)",
@@ -178,7 +203,7 @@ def test_it_does_not_warn_when_the_months_rate_is_known() -> None:
     FxRate.objects.create(currency="KWD", day=date(2026, 2, 1), rate="3.25")
     out = io.StringIO()
     call_command("revenue", "spend", "--currency", "KWD", "2026-03", "100", stdout=out)
-    assert out.getvalue() == "recorded 100.000 KWD of all spend for 2026-03\n"
+    assert out.getvalue() == "recorded 100.000 KWD of spend (all channels) for 2026-03\n"
 
 
 @pytest.mark.parametrize("channel", ["", "   "])

@@ -46,7 +46,7 @@ class Command(BaseCommand):
         spent.add_argument("month", nargs="?", help="YYYY-MM; without it, list what is recorded")
         spent.add_argument("amount", nargs="?", help="in the currency's major unit, e.g. 1250.00")
         spent.add_argument("--currency", default="USD")
-        spent.add_argument("--channel", default="all", help="e.g. ads, sponsorships (all)")
+        spent.add_argument("--channel", default=spend.ALL, help="e.g. ads, sponsorships (all)")
         spent.add_argument("--note", default="")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -87,7 +87,7 @@ class Command(BaseCommand):
             raise CommandError("give the amount after the month: `revenue spend 2026-03 1250.00`")
         currency = str(options["currency"]).upper()
         try:
-            row = spend.record_spend(
+            recorded = spend.record_spend(
                 spend.parse_month(options["month"]),
                 spend.parse_amount(options["amount"], currency),
                 currency,
@@ -97,9 +97,8 @@ class Command(BaseCommand):
             )
         except InvalidInput as error:
             raise CommandError(str(error)) from None
-        amount = Money(row.amount, row.currency)
-        self.stdout.write(f"recorded {amount} of {row.channel} spend for {row.month:%Y-%m}")
-        if missing := spend.missing_rate(row):
+        self.stdout.write(str(recorded))
+        if missing := spend.missing_rate(recorded.row):
             self.stdout.write(f"warning: {missing}")
 
     def _list_spend(self) -> None:
