@@ -685,6 +685,8 @@ def check_rate(raw: str) -> str:
     millionths (a spreadsheet's 1.08295862032705 differs from 1.082959 by under 10^-6)."""
     if len(raw) > RATE_CHARS:
         raise BadRow(f"rate {raw[:20]!r}… is longer than {RATE_CHARS} characters")
+    if raw.startswith("-") and _RATE.match(raw[1:]):
+        raise BadRow(f"rate {raw!r} must be above zero")
     if not _RATE.match(raw):
         # Exponents are refused before any arithmetic: 1e99999999 would be a huge integer.
         raise BadRow(f"rate {raw!r} is not a decimal such as 1.0843")

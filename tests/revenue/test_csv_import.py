@@ -362,6 +362,18 @@ def test_it_refuses_a_rate_written_otherwise_than_as_a_decimal(rate: str) -> Non
     assert report.rejected == [(2, f"rate {rate!r} is not a decimal such as 1.0843")]
 
 
+@pytest.mark.parametrize("rate", ["-1", "-1.0843", "-100/91", "-0"])
+def test_it_says_a_negative_rate_must_be_above_zero(rate: str) -> None:
+    report = csv_import.import_rates(f"currency,day,rate\nEUR,2026-01-01,{rate}\n")
+    assert report.rejected == [(2, f"rate {rate!r} must be above zero")]
+
+
+@pytest.mark.parametrize("rate", ["--1", "-x", "-1e3"])
+def test_it_still_says_a_dash_before_something_else_is_not_a_decimal(rate: str) -> None:
+    report = csv_import.import_rates(f"currency,day,rate\nEUR,2026-01-01,{rate}\n")
+    assert report.rejected == [(2, f"rate {rate!r} is not a decimal such as 1.0843")]
+
+
 def test_it_refuses_a_rate_too_small_to_count() -> None:
     report = csv_import.import_rates("currency,day,rate\nEUR,2026-01-01,0.0000004\n")
     assert report.rejected == [(2, "rate '0.0000004' is below 0.000001, the smallest rate counted")]
