@@ -136,13 +136,15 @@ def audit_entries(customer: Customer, limit: int) -> list[Entry]:
 def action_entry(row: AuditEvent) -> Entry:
     """An audit event in words: "Escalated to you on ticket #12", not `support.escalate`."""
     said = audit_words.describe(row)
+    title = str(said)
     return Entry(
         row.created_at,
         "action",
-        str(said),
+        title,
         url=ticket_url(int(row.subject_id)) if row.subject_type == "ticket" else "",
         actor=audit_words.actor(row.actor),
-        badge=said.note,
+        # "Escalated to you" needs no "escalated" beside it.
+        badge="" if said.note.lower() in title.lower() else said.note,
     )
 
 

@@ -80,7 +80,8 @@ def test_it_says_what_agents_did_in_words_not_action_ids(founder_client: Client)
     html = entries(page(founder_client, ticket.customer))
     assert f"Escalated to you on ticket #{ticket.pk}" in html
     assert f"Approval requested on ticket #{ticket.pk}" in html
-    assert "Support Agent" in html
+    assert "Support Agent · pending" in html
+    assert "Support Agent · escalated" not in html
     assert "support.escalate" not in html
     assert "support.approval_requested" not in html
     assert "agent:support" not in html
