@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -60,9 +60,10 @@ class TicketRow:
     positive one is its place in the live stream that arrives after the demo starts.
 
     `stripe`: replayed with the demo's Stripe connected (`demo_billing.connected`), so the
-    Support Agent can act on the customer's billing as the founder's policy allows (Sam's
-    refund). Only for actions the policy lets the agent do alone: the running demo has no
-    Stripe, so an approval left waiting could not be carried out."""
+    Support Agent can act on the customer's billing as the founder's policy allows: Sam's
+    refund, inside the policy, is done; Olu's, over it, waits in the inbox for the founder's
+    approval. The running demo has no Stripe: approving a money action there ends on the
+    product's "no Stripe API key" path (back to the inbox, the customer told nothing)."""
 
     external_id: str
     email: str
@@ -95,8 +96,42 @@ class Summary:
 
 
 def read_articles(folder: Path = DATA_DIR / "kb") -> list[ArticleFile]:
-    """The help centre, read by the same parser as `founderops kb import`."""
-    return [read_article(path) for path in article_files(folder)]
+    """The help centre, read by the same parser as `founderops kb import`, with what the
+    product's settings decide filled in (`dunning_words`)."""
+    return [filled(read_article(path)) for path in article_files(folder)]
+
+
+def filled(article: ArticleFile) -> ArticleFile:
+    """The article with each {{placeholder}} of `dunning_words` replaced."""
+    body, answer = article.body, article.answer
+    for placeholder, words in dunning_words().items():
+        body, answer = body.replace(placeholder, words), answer.replace(placeholder, words)
+    return replace(article, body=body, answer=answer)
+
+
+def dunning_words() -> dict[str, str]:
+    """What the failed-payment article promises, from the dunning the product runs
+    (FOUNDEROPS_DUNNING_SCHEDULE_DAYS and FOUNDEROPS_DUNNING_RETRY_DAYS)."""
+    reminders: list[int] = settings.DUNNING_SCHEDULE_DAYS
+    retries: list[int] = settings.DUNNING_RETRY_DAYS
+    return {
+        "{{dunning_reminders}}": f"email the account owner {on_days(reminders)}"
+        if reminders
+        else "show it on the billing page",
+        "{{dunning_retries}}": f"retry the payment automatically {on_days(retries)}"
+        if retries
+        else "do not retry the payment on our own",
+    }
+
+
+def on_days(days: list[int]) -> str:
+    """[0, 3, 7, 14]: "right away and again after 3, 7 and 14 days"."""
+    later = [str(day) for day in days if day]
+    if not later:
+        return "right away"
+    listed = f"{', '.join(later[:-1])} and {later[-1]}" if len(later) > 1 else later[0]
+    after = f"after {listed} {'day' if later == ['1'] else 'days'}"
+    return f"right away and again {after}" if 0 in days else after
 
 
 def read_customers(path: Path = DATA_DIR / "customers.json") -> list[CustomerRow]:
@@ -148,7 +183,7 @@ def load(now: datetime | None = None, web_port: int = 8000, sim_port: int = 0) -
     set_refund_policy()
     people = [(r.name, r.email) for r in read_customers()]
     stripe = demo_billing.Account(now, people)
-    # Billing first: the replayed tickets ask about it (and Sam's is refunded).
+    # Billing first: the replayed tickets ask about it (Sam's is refunded, Olu's proposed).
     summary.revenue = demo_billing.load(now, people, stripe)
     rows = read_tickets()
     # The history's jobs (triage, reply delivery, mail processing) run as it is replayed, at

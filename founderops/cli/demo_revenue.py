@@ -2,10 +2,11 @@
 
 Two parts. `plan_history` decides who subscribed to what and when: Inkwell's own demo customers
 follow written stories that match their support tickets (Ana's card fails and is recovered,
-Sam asks for a renewal he meant to stop back, Aisha's payment failed yesterday, Isabel
-cancels at the period's end, Emma comes back, Marcus upgrades to Team...), and about 170 more
-customers come from a seeded random process (trials, monthly and annual plans, coupons, up- and
-downgrades, failed payments recovered or lost, churn, comebacks, some in euros). Then
+Sam cancels and asks for the renewal he meant to stop back, Olu asks for part of his annual
+payment back, Aisha's payment failed yesterday, Isabel cancels at the period's end, Emma comes
+back, Marcus upgrades to Team...), and about 170 more customers come from a seeded random
+process (trials, monthly and annual plans, coupons, up- and downgrades, failed payments
+recovered or lost, churn, comebacks, some in euros). Then
 `stripe_objects` writes those lives as Stripe's own JSON (the API's older, still served shape:
 `invoice.subscription`, `line.price`, `charge.invoice`), which `demo_stripe` serves to the real
 backfill. Everything is relative to the demo's `now` and the same for the same seed and day.
@@ -26,6 +27,8 @@ TRIAL_DAYS = 14
 # Stripe's default Smart Retries spacing is close to this: the first retry a few days later.
 RETRY_DAYS = (3, 7, 14)
 WRITE_OFF_DAYS = 21
+# Stripe charges a renewal's invoice about an hour after it is made.
+CHARGE_DELAY = timedelta(hours=1)
 VAT = 20  # % on euro invoices (exclusive)
 ID = "ink"  # every generated id carries it: cus_ink…, in_ink…; reset finds them by it
 
@@ -88,8 +91,10 @@ class Period:
     upgrade: tuple[datetime, str] | None = None
     # Part of the charge given back: (when, cents).
     refund: tuple[datetime, int] | None = None
-    # Canceled at this moment with a credit for the unused time.
+    # Canceled at this moment: with `credit_unused`, the unused time is credited to the
+    # customer's balance (a prorated cancel); without, nothing is (Stripe's default).
     ends_early: datetime | None = None
+    credit_unused: bool = True
 
 
 @dataclass
@@ -209,6 +214,8 @@ def inkwell_lives(now: datetime, people: dict[str, Person]) -> list[Life]:
         life("hannah", 61.7, "creator", trial=True),
         life("kenji", 531, "pro", "year"),
         life("lena", 229.6, "creator"),
+        # "Make-good for our sponsor": asks for $100 of his annual payment of five weeks ago
+        # back, over the demo's refund policy: the Support Agent proposes it for approval.
         life("olu", 401, "team", "year"),
         # "Yearly payment": renews next month.
         life("chloe", _renewed(now, -29.3, 12), "pro", "year"),
@@ -223,7 +230,7 @@ def inkwell_lives(now: datetime, people: dict[str, Person]) -> list[Life]:
         # "Going paid - prices?": trying Pro.
         life("sofia", 3.6, "pro", trial=True),
     ]
-    lives += _trouble(now, life)
+    lives += _trouble(now, life, people["sam"])
     return lives
 
 
@@ -232,17 +239,11 @@ def _renewed(now: datetime, days_ago: float, months: int) -> float:
     return (now - add_months(_ago(now, days_ago), -months)).total_seconds() / 86400
 
 
-def _trouble(now: datetime, life: Any) -> list[Life]:
+def _trouble(now: datetime, life: Any, sam: Person) -> list[Life]:
     """The stories the founder hears about this week, each renewal placed on its day."""
     # "Payment didn't go through": the renewal failed; the retry after the reminder worked.
     ana = life("ana", _renewed(now, 3.4, 10), "pro")
     ana.periods[-1].failures = 1
-    # "Charged after I meant to cancel": the Support Agent refunds the renewal from his ticket
-    # (demo.py replays it with the demo's Stripe connected); he cancels the next day.
-    sam = life("sam", _renewed(now, 4.0, 11), "creator")
-    moment = _ago(now, 1.3)
-    sam.periods[-1].ends_early = moment
-    sam.canceled_at = moment
     # "Ending my subscription": cancels at the end of the period.
     isabel = life("isabel", 211.5, "creator")
     cancel_at_end(isabel, _ago(now, 1.98))
@@ -250,7 +251,32 @@ def _trouble(now: datetime, life: Any) -> list[Life]:
     # dunning is on it; within the last 24 hours, so the morning briefing names it.
     aisha = life("aisha", _renewed(now, 0.95, 9), "creator", coupon="LAUNCH50")
     aisha.periods[-1].failures = 1
-    return [ana, sam, isabel, aisha]
+    return [ana, sams_life(now, sam), isabel, aisha]
+
+
+# Sam's ticket (demo-017 in demo_data/tickets.jsonl) arrives this long before the demo's now:
+# "I got renewed yesterday" is true to the day whatever the time, as the renewal's charge is
+# exactly a day before it.
+SAMS_TICKET = timedelta(minutes=3100)
+SAMS_CANCEL = timedelta(minutes=15)  # before his ticket: "I've just cancelled"
+
+
+def sams_life(now: datetime, person: Person) -> Life:
+    """ "Charged after I meant to cancel": monthly Creator, his latest renewal charged a day
+    before his ticket; he cancels at once, just before he writes, with no credit for the
+    unused time (Stripe's default), and asks for the renewal back: the Support Agent refunds
+    it from his ticket (demo.py replays it with the demo's Stripe connected)."""
+    ticket = now - SAMS_TICKET
+    renewal = ticket - timedelta(days=1) - CHARGE_DELAY
+    # Eleven months back, or a little more: a renewal on the 31st counts from an anchor on
+    # a 31st (as Stripe counts), and April has none.
+    months = next(m for m in range(11, 15) if add_months(add_months(renewal, -m), m) == renewal)
+    start = add_months(renewal, -months)
+    life = Life(person.key, person.currency, periods(start, "creator", "month", now))
+    life.periods[-1].ends_early = ticket - SAMS_CANCEL
+    life.periods[-1].credit_unused = False
+    life.canceled_at = ticket - SAMS_CANCEL
+    return life
 
 
 # Customers of the demo (demo_data/customers.json) and the currency Stripe bills them in.

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from founderops.cli.demo_revenue import (
+    CHARGE_DELAY,
     COUPONS,
     ID,
     PLANS,
@@ -281,7 +282,7 @@ class Subscriber:
             self.paid_periods += 1
         if period.upgrade:
             self._proration(period, *period.upgrade, percent)
-        if period.ends_early:
+        if period.ends_early and period.credit_unused:
             self._final_credit(period, period.ends_early)
 
     def _line(
@@ -371,7 +372,7 @@ class Subscriber:
     @staticmethod
     def _attempts(at: datetime) -> list[datetime]:
         """When Stripe tries to collect: an hour after the invoice, then on each retry day."""
-        return [at + HOUR] + [at + timedelta(days=day, hours=2) for day in RETRY_DAYS]
+        return [at + CHARGE_DELAY] + [at + timedelta(days=day, hours=2) for day in RETRY_DAYS]
 
     def _paid_at(self, period: Period) -> datetime:
         return self._attempts(period.start)[period.failures]

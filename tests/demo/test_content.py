@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from founderops.cli import demo
@@ -60,3 +62,35 @@ def test_it_spreads_the_history_over_three_days_and_keeps_some_for_the_live_stre
 def test_it_phrases_tickets_unlike_the_article_examples() -> None:
     examples = {e.lower().strip(" ?!.") for a in ARTICLES for e in a.examples}
     assert not [t.external_id for t in TICKETS if t.body.lower().strip(" ?!.") in examples]
+
+
+def failed_payment() -> ArticleFile:
+    return next(a for a in demo.read_articles() if a.intent == "failed_payment")
+
+
+def test_it_leaves_no_placeholder_unfilled_in_the_articles() -> None:
+    assert not [a.slug for a in ARTICLES if "{{" in a.body + a.answer]
+
+
+def test_it_promises_the_retries_and_reminders_dunning_runs_by_default() -> None:
+    article = failed_payment()
+    retries = "retry the payment automatically after 3, 7 and 14 days"
+    assert retries in article.body
+    assert retries in article.answer
+    assert "email the account owner right away and again after 3, 7 and 14 days" in article.body
+
+
+def test_it_follows_the_founders_own_dunning_days(settings: Any) -> None:
+    settings.DUNNING_RETRY_DAYS = [1]
+    settings.DUNNING_SCHEDULE_DAYS = [2, 5]
+    article = failed_payment()
+    assert "retry the payment automatically after 1 day" in article.answer
+    assert "email the account owner after 2 and 5 days" in article.body
+
+
+def test_it_says_so_when_the_founder_turns_the_retries_and_reminders_off(settings: Any) -> None:
+    settings.DUNNING_RETRY_DAYS = []
+    settings.DUNNING_SCHEDULE_DAYS = [0]
+    article = failed_payment()
+    assert "do not retry the payment on our own" in article.body
+    assert "email the account owner right away," in article.body
