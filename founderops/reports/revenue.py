@@ -537,7 +537,8 @@ def leaving_subscriptions(
         now = Subscription.objects.filter(
             livemode=livemode, cancel_at_period_end=True, ended_at__isnull=True
         ).exclude(status__in=("canceled", "incomplete_expired"))
-        return list(now.values_list("customer__stripe_id", "current_period_end"))
+        flagged = list(now.values_list("customer__stripe_id", "current_period_end"))
+        return flagged + ended_in_paid_time(livemode, clock.now())
     candidates = Subscription.objects.filter(
         Q(ended_at__isnull=True) | Q(ended_at__gte=known_at),
         livemode=livemode,
@@ -557,7 +558,23 @@ def leaving_subscriptions(
         (key, cancel_at or ended_at or period_end)
         for key, cancel_at, period_end, ended_at, canceled_at, flagged in rows
         if known.subscription_state(ended_at, canceled_at, flagged, known_at).leaving
-    ]
+    ] + ended_in_paid_time(livemode, known_at)
+
+
+def ended_in_paid_time(livemode: bool, at: datetime) -> list[tuple[str | None, datetime | None]]:
+    """(customer key, period end) of each subscription canceled at once, before `at`, whose
+    last paid period still runs then, for a customer with no other subscription running: churn
+    is recognised at that period's end (ChartMogul's rule, both profiles), so their MRR still
+    counts until then and they are on their way out, like a cancellation at period end."""
+    running = (
+        Subscription.objects.filter(livemode=livemode, created__lte=at, customer__isnull=False)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=at))
+        .values("customer_id")  # never NULL: NOT IN a list holding NULL keeps nothing
+    )
+    ended = Subscription.objects.filter(
+        livemode=livemode, ended_at__lte=at, current_period_end__gt=at, needs_fetch=False
+    ).exclude(customer_id__in=running)
+    return list(ended.values_list("customer__stripe_id", "current_period_end"))
 
 
 def gross_margin() -> Fraction:

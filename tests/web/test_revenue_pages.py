@@ -133,9 +133,14 @@ def test_it_names_emma_in_the_reactivation_of_her_comeback(founder_client: Clien
     assert "Emma Clarke" in drill(founder_client, month_of(190.3), "reactivation")
 
 
-def test_it_names_sam_in_the_churn_of_his_refunded_month(founder_client: Client) -> None:
-    html = drill(founder_client, month_of(1.3), "churn")
-    assert "Sam Whitfield" in html
+def test_it_lists_sam_as_leaving_at_the_end_of_his_paid_period(founder_client: Client) -> None:
+    assert "Sam Whitfield" in page(founder_client, "/revenue/risk/")
+
+
+def test_it_keeps_sam_until_his_paid_period_ends(founder_client: Client) -> None:
+    # He cancels at once, just before his ticket, with no credit: churn is recognised at the
+    # end of the period he paid for (then refunded), as ChartMogul does, not in this month.
+    assert "Sam Whitfield" not in drill(founder_client, month_of(2.2), "churn")
 
 
 def test_it_lists_a_lines_invoices(founder_client: Client, snap: revenue.Snapshot) -> None:
