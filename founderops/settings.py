@@ -22,6 +22,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from founderops.core import clock
+from founderops.core.errors import InvalidInput
+from founderops.revenue import keys as stripe_keys
 
 BASE_DIR = Path(__file__).resolve().parent
 _PREFIX = "FOUNDEROPS_"
@@ -236,16 +238,14 @@ def check_address(raw: str, setting: str) -> None:
         )
 
 
-STRIPE_KEY_PREFIXES = ("rk_live_", "rk_test_", "sk_live_", "sk_test_")
-
-
 def check_stripe_key(raw: str, setting: str) -> None:
-    """Empty, or a Stripe secret or restricted key; the value itself is never echoed."""
-    if raw and not raw.startswith(STRIPE_KEY_PREFIXES):
-        raise ImproperlyConfigured(
-            f"FOUNDEROPS_{setting} is not a Stripe API key: it must start with rk_live_ or "
-            "rk_test_ (a restricted key) or sk_live_ / sk_test_"
-        )
+    """Empty, or a Stripe secret or restricted key (`revenue.keys`); the value is never echoed."""
+    if not raw:
+        return
+    try:
+        stripe_keys.check_api_key(raw)
+    except InvalidInput as error:
+        raise ImproperlyConfigured(f"FOUNDEROPS_{setting} is {error}") from None
 
 
 def check_webhook_secrets(values: list[str]) -> list[str]:
@@ -259,12 +259,13 @@ def check_webhook_secrets(values: list[str]) -> list[str]:
                 "test:; give each endpoint's secret as whsec_… (of FOUNDEROPS_STRIPE_LIVEMODE's "
                 "mode), live:whsec_… or test:whsec_…"
             )
-        if not (key if separator else value).startswith("whsec_"):
+        try:
+            stripe_keys.check_webhook_secret(key if separator else value)
+        except InvalidInput as error:
             raise ImproperlyConfigured(
-                "FOUNDEROPS_STRIPE_WEBHOOK_SECRET has an entry that is not a Stripe webhook "
-                "signing secret: each starts with whsec_ (after live: or test:), as shown on "
-                "the endpoint's page in Stripe's dashboard"
-            )
+                f"FOUNDEROPS_STRIPE_WEBHOOK_SECRET has an entry that is {error} (each entry is "
+                "whsec_…, after live: or test:, as the endpoint's page in Stripe shows it)"
+            ) from None
     return values
 
 

@@ -207,16 +207,20 @@ def test_it_accepts_a_trusted_proxy_address_or_any(
 def test_it_refuses_a_webhook_secret_with_a_mode_it_does_not_know_without_echoing_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    secrets = "whsec_a1b2c3d4e5f6,staging:whsec_b1b2c3d4e5f6"
     with pytest.raises(ImproperlyConfigured, match="a prefix other than live: or test:") as refused:
-        load_settings(monkeypatch, tmp_path, STRIPE_WEBHOOK_SECRET="whsec_a,staging:whsec_b")
-    assert "whsec_b" not in str(refused.value)
+        load_settings(monkeypatch, tmp_path, STRIPE_WEBHOOK_SECRET=secrets)
+    assert "b1b2c3d4e5f6" not in str(refused.value)
 
 
-@pytest.mark.parametrize("value", ["sk_test_abc", "live:rk_live_abc", "whsec_a,abc"])
+@pytest.mark.parametrize(
+    "value", ["sk_test_abc", "live:rk_live_abc", "whsec_a1b2c3d4e5f6,abc", "whsec_abc"]
+)
 def test_it_refuses_a_webhook_secret_that_is_not_a_signing_secret_without_echoing_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str
 ) -> None:
-    with pytest.raises(ImproperlyConfigured, match="each starts with whsec_") as refused:
+    refusal = "not a Stripe webhook signing secret"
+    with pytest.raises(ImproperlyConfigured, match=refusal) as refused:
         load_settings(monkeypatch, tmp_path, STRIPE_WEBHOOK_SECRET=value)
     assert "abc" not in str(refused.value)
 
@@ -224,5 +228,22 @@ def test_it_refuses_a_webhook_secret_that_is_not_a_signing_secret_without_echoin
 def test_it_accepts_webhook_secrets_that_name_their_mode(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    loaded = load_settings(monkeypatch, tmp_path, STRIPE_WEBHOOK_SECRET="live:whsec_a,whsec_b")
-    assert loaded["STRIPE_WEBHOOK_SECRET"] == ["live:whsec_a", "whsec_b"]
+    secrets = "live:whsec_a1b2c3d4e5f6,whsec_b1b2c3d4e5f6"
+    loaded = load_settings(monkeypatch, tmp_path, STRIPE_WEBHOOK_SECRET=secrets)
+    assert loaded["STRIPE_WEBHOOK_SECRET"] == secrets.split(",")
+
+
+@pytest.mark.parametrize(
+    "key", ["sk_live_short1", "rk_live_abc def1234567", "pk_live_abcdefghijkl"]
+)
+def test_it_refuses_an_api_key_stripe_never_issues_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key: str
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match="FOUNDEROPS_STRIPE_API_KEY is not a") as refused:
+        load_settings(monkeypatch, tmp_path, STRIPE_API_KEY=key)
+    assert key not in str(refused.value)
+
+
+def test_it_accepts_a_restricted_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    key = "rk_live_" + "a1B2c3D4" * 12
+    assert load_settings(monkeypatch, tmp_path, STRIPE_API_KEY=key)["STRIPE_API_KEY"] == key
