@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,8 +13,10 @@ import pytest
 import stripe
 import time_machine
 from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 
 from founderops.cli import demo_billing, demo_live_stripe
+from founderops.cli.management.commands import demo as demo_command
 from founderops.core import http
 from founderops.customers.models import Customer
 from founderops.customers.services import find_or_create_customer
@@ -28,10 +31,12 @@ from founderops.revenue.models import (
     Subscription,
 )
 from tests.revenue import fake_stripe as fs
+from tests.test_settings import load_settings
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PAID = NOW - timedelta(days=3)
 Obj = dict[str, Any]
+ONLY_FOR_THE_DEMO = "FOUNDEROPS_DEMO_STRIPE is for `founderops demo` only"
 
 
 def stored(obj: Obj) -> None:
@@ -202,3 +207,39 @@ def test_it_declines_paying_an_open_invoice(ada: Customer) -> None:
     stored(fs.invoice("in_ink_1", "cus_ink_ada", [line], PAID, status="open", subscription_id=None))
     with pytest.raises(stripe.CardError, match="Your card was declined"):
         api().v1.invoices.pay("in_ink_1")
+
+
+# The setting: `founderops demo` sets it for what it starts; anywhere else it is refused or off.
+
+
+def test_it_is_off_unless_set(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    loaded = load_settings(monkeypatch, tmp_path)
+    assert (loaded["DEMO_STRIPE"], loaded["STRIPE_API_KEY"]) == (False, "")
+
+
+def test_it_starts_the_demo_with_the_demos_stripe(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    variables = {
+        name.removeprefix("FOUNDEROPS_"): value
+        for name, value in demo_command.demo_stripe_environment().items()
+    }
+    loaded = load_settings(monkeypatch, tmp_path, **variables)
+    assert (loaded["DEMO_STRIPE"], loaded["STRIPE_LIVEMODE"]) == (True, True)
+    assert loaded["STRIPE_API_KEY"] == demo_billing.DEMO_KEY
+
+
+def test_it_refuses_the_demos_stripe_beside_a_real_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match=ONLY_FOR_THE_DEMO):
+        load_settings(
+            monkeypatch, tmp_path, DEMO_STRIPE="true", STRIPE_API_KEY="rk_live_" + "x" * 24
+        )
+
+
+def test_it_refuses_the_demos_stripe_in_test_mode(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match=ONLY_FOR_THE_DEMO):
+        load_settings(monkeypatch, tmp_path, DEMO_STRIPE="true", STRIPE_LIVEMODE="false")
