@@ -199,8 +199,8 @@ def error(status: int, message: str, code: str = "") -> httpx.Response:
 def connected(served: ServedStripe) -> Iterator[None]:
     """The product connected to the demo's Stripe for the block: every Stripe call it makes
     (a refund, an invoice read, a payment retry) goes to `served` through the HTTP seam, with
-    a key in form only. Nothing leaves the machine, and after the block no key is left
-    anywhere: the running demo has no Stripe to call."""
+    a key in form only. Nothing leaves the machine, and after the block no key is left in
+    this process (the running demo's processes have their own: `demo_live_stripe`)."""
     http.set_transport(httpx.MockTransport(served.handle))
     try:
         with override_settings(STRIPE_API_KEY=DEMO_KEY, STRIPE_LIVEMODE=True):
