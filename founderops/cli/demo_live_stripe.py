@@ -14,18 +14,21 @@ a refund stores the refund and the charge's new `amount_refunded`; a credit the 
 has an id derived from the request's idempotency key, so the same key finds the first answer
 and nothing happens twice. Paying an invoice is declined (the demo's unpaid invoices stay
 unpaid, as the loaded history says); the Events API has no events (nothing happened in Stripe
-that the product did not do itself).
+that the product did not do itself). An object that is not the demo's (the setting where it
+does not belong) is refused with an error, never refunded in the copy or called gone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 from django.db import transaction
+from django.db.models import QuerySet
 
 from founderops.cli import demo_billing, demo_revenue
 from founderops.core import clock, http
@@ -71,14 +74,37 @@ def handle(request: httpx.Request) -> httpx.Response:
     parts = request.url.path.strip("/").split("/")
     if parts[:1] != ["v1"] or len(parts) < 2:
         return _missing(request)
+    form = httpx.QueryParams(request.content.decode("utf-8"))
+    named = [*parts[2:3], form.get("charge", "")]
+    foreign = [stripe_id for stripe_id in named if stripe_id and not is_demos(stripe_id)]
+    if foreign:
+        return _not_the_demos(foreign[0])
     if request.method == "GET":
         return _read(parts[1:], request)
     if request.method == "POST":
-        form = httpx.QueryParams(request.content.decode("utf-8"))
         key = request.headers.get("Idempotency-Key", "") or secrets.token_hex(16)
         with transaction.atomic():
             return _write(parts[1:], form, key, request)
     return _missing(request)
+
+
+def is_demos(stripe_id: str) -> bool:
+    """Whether an id is one of the demo's (cus_ink0001, a coupon of its history)."""
+    return bool(re.match(demo_billing.DEMO_TARGET, stripe_id)) or stripe_id in demo_revenue.COUPONS
+
+
+def _not_the_demos(stripe_id: str) -> httpx.Response:
+    """Set where it does not belong (an installation with real billing), the demo's Stripe
+    refuses the real objects loudly rather than pretend to refund them or call them gone."""
+    body = {
+        "error": {
+            "type": "invalid_request_error",
+            "code": "demo_stripe_only",
+            "message": f"{stripe_id} is not one of the demo's objects: FOUNDEROPS_DEMO_STRIPE "
+            "answers only for the demo's billing, and nothing was sent to Stripe",
+        }
+    }
+    return httpx.Response(403, json=body)
 
 
 def _missing(request: httpx.Request) -> httpx.Response:
@@ -114,24 +140,23 @@ def _model(kind: str) -> type[StripeObject]:
     return stripe_store.MODELS[kind]
 
 
+def _demos(kind: str) -> QuerySet[StripeObject]:
+    """The demo's stored objects of a kind, in live mode: its Stripe account."""
+    return (
+        _model(kind)
+        ._default_manager.filter(demo_billing.DEMO_IDS, livemode=LIVEMODE, deleted=False)
+        .exclude(raw={})
+    )
+
+
 def _stored(kind: str, stripe_id: str) -> Obj | None:
     """The object's JSON as Stripe sent it; None for one the copy knows only by reference."""
-    row = (
-        _model(kind)
-        ._default_manager.filter(livemode=LIVEMODE, stripe_id=stripe_id, deleted=False)
-        .exclude(raw={})
-        .first()
-    )
+    row = _demos(kind).filter(stripe_id=stripe_id).first()
     return dict(row.raw) if row is not None else None
 
 
 def _list(name: str, params: httpx.QueryParams) -> httpx.Response:
-    rows = (
-        _model(LISTED[name])
-        ._default_manager.filter(livemode=LIVEMODE, deleted=False)
-        .exclude(raw={})
-        .order_by("pk")
-    )
+    rows = _demos(LISTED[name]).order_by("pk")
     after = params.get("starting_after")
     if after:
         start = rows.filter(stripe_id=after).values_list("pk", flat=True).first() or 0

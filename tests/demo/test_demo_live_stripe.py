@@ -131,8 +131,8 @@ def test_it_answers_a_stored_object_as_stripe_sent_it(ada: Customer) -> None:
 
 
 def test_it_says_an_object_it_does_not_have_is_missing(ada: Customer) -> None:
-    with pytest.raises(stripe.InvalidRequestError, match="No such charge: 'ch_nope'"):
-        api().v1.charges.retrieve("ch_nope")
+    with pytest.raises(stripe.InvalidRequestError, match="No such charge: 'ch_ink_nope'"):
+        api().v1.charges.retrieve("ch_ink_nope")
 
 
 def test_it_pages_a_list_endpoint_from_the_copy(ada: Customer) -> None:
@@ -207,6 +207,28 @@ def test_it_declines_paying_an_open_invoice(ada: Customer) -> None:
     stored(fs.invoice("in_ink_1", "cus_ink_ada", [line], PAID, status="open", subscription_id=None))
     with pytest.raises(stripe.CardError, match="Your card was declined"):
         api().v1.invoices.pay("in_ink_1")
+
+
+# Anything but the demo's own billing.
+
+
+def test_it_refuses_to_refund_a_charge_that_is_not_the_demos(ada: Customer) -> None:
+    stored(fs.charge("ch_3Real", 8000, customer_id="cus_ink_ada", created=PAID, invoice=None))
+    action = actions.refund_charge(ada, "ch_3Real", None, "ticket-7", "agent:support")
+    assert action.status == AccountAction.Status.FAILED
+    assert "ch_3Real is not one of the demo's objects" in action.error
+    assert (Refund.objects.count(), Charge.objects.get(stripe_id="ch_3Real").amount_refunded) == (
+        0,
+        0,
+    )
+
+
+def test_it_leaves_an_object_that_is_not_the_demos_as_stored(ada: Customer) -> None:
+    stored(fs.charge("ch_3Real", 8000, customer_id="cus_ink_ada", created=PAID, invoice=None))
+    Charge.objects.filter(stripe_id="ch_3Real").update(needs_fetch=True)
+    sync.reconcile_configured()
+    assert "not one of the demo's objects" in StripeAccount.objects.get(livemode=True).last_error
+    assert not Charge.objects.get(stripe_id="ch_3Real").deleted
 
 
 # The setting: `founderops demo` sets it for what it starts; anywhere else it is refused or off.
