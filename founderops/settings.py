@@ -269,6 +269,22 @@ def check_webhook_secrets(values: list[str]) -> list[str]:
     return values
 
 
+# The demo's Stripe key: in form only (`cli.demo_billing.DEMO_KEY`); nothing accepts it but
+# the demo's own Stripe.
+DEMO_STRIPE_KEY = "rk_live_inkwell_demo_history"
+
+
+def check_demo_stripe(key: str, livemode: bool) -> None:
+    """FOUNDEROPS_DEMO_STRIPE answers Stripe's calls from the demo's data: never beside a real
+    key (whose calls it would swallow) or in test mode (the demo's history is live mode)."""
+    if (key and key != DEMO_STRIPE_KEY) or not livemode:
+        raise ImproperlyConfigured(
+            "FOUNDEROPS_DEMO_STRIPE is for `founderops demo` only (it answers every Stripe call "
+            "from the demo's data, nothing is sent): unset it, or unset "
+            "FOUNDEROPS_STRIPE_API_KEY and FOUNDEROPS_STRIPE_LIVEMODE=false"
+        )
+
+
 def check_stripe_mode(key: str, livemode: bool) -> None:
     """The key's mode and FOUNDEROPS_STRIPE_LIVEMODE agree, so test data never mixes with live."""
     if key and ("_live_" in key[:8]) != livemode:
@@ -546,6 +562,13 @@ STRIPE_API_KEY = env_str("STRIPE_API_KEY", "", check=check_stripe_key)
 STRIPE_LIVEMODE = env_bool("STRIPE_LIVEMODE", True)
 check_stripe_mode(STRIPE_API_KEY, STRIPE_LIVEMODE)
 STRIPE_WEBHOOK_SECRET = check_webhook_secrets(env_list("STRIPE_WEBHOOK_SECRET", ""))
+# For `founderops demo` only, which sets it for the web server and workers it starts: every
+# request to api.stripe.com is answered from the demo's stored Stripe copy (`cli.
+# demo_live_stripe`), never sent, with the demo's live-form key. A real key is refused with it.
+DEMO_STRIPE = env_bool("DEMO_STRIPE", False)
+if DEMO_STRIPE:
+    check_demo_stripe(STRIPE_API_KEY, STRIPE_LIVEMODE)
+    STRIPE_API_KEY = DEMO_STRIPE_KEY
 # A signed webhook older (or further in the future) than this is refused as a replay.
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=10)
 STRIPE_RECONCILE_MINUTES = env_int("STRIPE_RECONCILE_MINUTES", 15, minimum=1)

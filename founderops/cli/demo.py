@@ -62,8 +62,8 @@ class TicketRow:
     `stripe`: replayed with the demo's Stripe connected (`demo_billing.connected`), so the
     Support Agent can act on the customer's billing as the founder's policy allows: Sam's
     refund, inside the policy, is done; Olu's, over it, waits in the inbox for the founder's
-    approval. The running demo has no Stripe: approving a money action there ends on the
-    product's "no Stripe API key" path (back to the inbox, the customer told nothing)."""
+    approval. The running demo answers Stripe from the stored billing (`demo_live_stripe`), so
+    approving it there makes the refund and sends the reply."""
 
     external_id: str
     email: str

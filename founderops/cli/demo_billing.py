@@ -76,14 +76,14 @@ class ServedStripe:
         self.requests += 1
         parts = request.url.path.strip("/").split("/")
         if parts[:1] != ["v1"]:
-            return _error(404, f"no such endpoint {request.url.path}")
+            return error(404, f"no such endpoint {request.url.path}")
         if request.method == "GET" and len(parts) == 2:
             return self._page(parts[1], request.url.params)
         if request.method == "GET" and len(parts) == 3 and parts[1] == "invoices":
             return self._invoice(parts[2])
         if request.method == "POST" and parts[1:2] in (["invoices"], ["refunds"]):
             return self._once(request, parts[1:])
-        return _error(404, f"the demo's Stripe does not serve {request.method} {request.url.path}")
+        return error(404, f"the demo's Stripe does not serve {request.method} {request.url.path}")
 
     def _page(self, name: str, params: httpx.QueryParams) -> httpx.Response:
         items = self.objects.get(name, [])
@@ -103,7 +103,7 @@ class ServedStripe:
     def _invoice(self, invoice_id: str) -> httpx.Response:
         invoice = self.find("invoices", invoice_id)
         if invoice is None:
-            return _error(404, f"No such invoice: '{invoice_id}'", "resource_missing")
+            return error(404, f"No such invoice: '{invoice_id}'", "resource_missing")
         return httpx.Response(200, json=invoice)
 
     def _once(self, request: httpx.Request, path: list[str]) -> httpx.Response:
@@ -116,7 +116,7 @@ class ServedStripe:
         elif len(path) == 3 and path[2] == "pay":
             answer = self._pay(path[1])
         else:
-            answer = _error(404, f"the demo's Stripe does not serve POST {request.url.path}")
+            answer = error(404, f"the demo's Stripe does not serve POST {request.url.path}")
         if key:
             self.answered[key] = answer
         return answer
@@ -124,30 +124,20 @@ class ServedStripe:
     def _pay(self, invoice_id: str) -> httpx.Response:
         invoice = self.find("invoices", invoice_id)
         if invoice is None:
-            return _error(404, f"No such invoice: '{invoice_id}'", "resource_missing")
-        if invoice["status"] != "open":
-            return _error(400, f"Invoice is already {invoice['status']}.", "invoice_not_open")
-        body = {
-            "error": {
-                "type": "card_error",
-                "code": "card_declined",
-                "decline_code": "generic_decline",
-                "message": "Your card was declined.",
-            }
-        }
-        return httpx.Response(402, json=body)
+            return error(404, f"No such invoice: '{invoice_id}'", "resource_missing")
+        return declined(invoice)
 
     def _refund(self, form: httpx.QueryParams) -> httpx.Response:
         charge = self.find("charges", form.get("charge", ""))
         if charge is None:
-            return _error(404, f"No such charge: '{form.get('charge', '')}'", "resource_missing")
+            return error(404, f"No such charge: '{form.get('charge', '')}'", "resource_missing")
         if charge["status"] != "succeeded":
-            return _error(400, f"Charge {charge['id']} was not paid; nothing to refund.")
+            return error(400, f"Charge {charge['id']} was not paid; nothing to refund.")
         left = charge["amount"] - charge["amount_refunded"]
         raw = form.get("amount", "")
         amount = int(raw) if raw.isdigit() else left
         if not 0 < amount <= left:
-            return _error(
+            return error(
                 400, f"Refund amount ({amount}) is greater than unrefunded amount ({left})."
             )
         charge.update(amount_refunded=charge["amount_refunded"] + amount)
@@ -182,7 +172,23 @@ class ServedStripe:
         return obj
 
 
-def _error(status: int, message: str, code: str = "") -> httpx.Response:
+def declined(invoice: Obj) -> httpx.Response:
+    """Stripe's answer to paying an invoice of the demo's: an open one's card is declined
+    (the history says it stays unpaid), any other is not open."""
+    if invoice["status"] != "open":
+        return error(400, f"Invoice is already {invoice['status']}.", "invoice_not_open")
+    body = {
+        "error": {
+            "type": "card_error",
+            "code": "card_declined",
+            "decline_code": "generic_decline",
+            "message": "Your card was declined.",
+        }
+    }
+    return httpx.Response(402, json=body)
+
+
+def error(status: int, message: str, code: str = "") -> httpx.Response:
     body: Obj = {"error": {"type": "invalid_request_error", "message": message}}
     if code:
         body["error"]["code"] = code
@@ -193,8 +199,8 @@ def _error(status: int, message: str, code: str = "") -> httpx.Response:
 def connected(served: ServedStripe) -> Iterator[None]:
     """The product connected to the demo's Stripe for the block: every Stripe call it makes
     (a refund, an invoice read, a payment retry) goes to `served` through the HTTP seam, with
-    a key in form only. Nothing leaves the machine, and after the block no key is left
-    anywhere: the running demo has no Stripe to call."""
+    a key in form only. Nothing leaves the machine, and after the block no key is left in
+    this process (the running demo's processes have their own: `demo_live_stripe`)."""
     http.set_transport(httpx.MockTransport(served.handle))
     try:
         with override_settings(STRIPE_API_KEY=DEMO_KEY, STRIPE_LIVEMODE=True):

@@ -21,16 +21,18 @@ from django_q.models import OrmQ, Schedule
 from founderops.ai import registry
 from founderops.ai.models import Approval, TrainedModel
 from founderops.channels.models import InboundEmail
-from founderops.cli import demo
+from founderops.cli import demo, demo_billing, demo_live_stripe
+from founderops.core import http
 from founderops.core.models import AuditEvent
 from founderops.customers.models import Customer
-from founderops.revenue import stripe_api
+from founderops.revenue import dunning, stripe_api, sync
 from founderops.revenue.models import (
     AccountAction,
     Charge,
     Dunning,
     DunningStep,
     Refund,
+    StripeAccount,
     StripeEvent,
     Subscription,
 )
@@ -351,11 +353,12 @@ def test_it_shows_the_proposed_refund_its_reason_and_draft_in_the_inbox(workspac
     assert "I&#x27;ve refunded 100.00 USD of the 790.00 USD from your payment of " in ticket
 
 
-def test_it_cannot_carry_out_the_approval_in_the_running_demo_without_stripe(
+def test_it_cannot_carry_out_the_approval_without_the_demos_stripe(
     workspace: str,
 ) -> None:
-    """The demo's Stripe is there only while loading: approving afterwards takes the product's
-    path for a missing key (README): back to the inbox with why, the customer told nothing."""
+    """Without FOUNDEROPS_DEMO_STRIPE (`founderops up` after `demo --no-serve`) no Stripe is
+    known: approving takes the product's path for a missing key (README): back to the inbox
+    with why, the customer told nothing."""
     approval = olus_approval()
     services.approve_reply(approval, User.objects.get(username=demo.OWNER))
     assert account_actions.run_approved(approval.pk) == "failed"
@@ -368,3 +371,74 @@ def test_it_cannot_carry_out_the_approval_in_the_running_demo_without_stripe(
 
 def test_it_leaves_no_stripe_key_behind(workspace: str) -> None:
     assert stripe_api.configured_modes() == []
+
+
+# The running demo (`founderops demo` sets FOUNDEROPS_DEMO_STRIPE for its web and workers).
+
+
+@pytest.fixture
+def running_demo(workspace: str, settings: Any) -> Iterator[None]:
+    settings.DEMO_STRIPE = True
+    settings.STRIPE_API_KEY = demo_billing.DEMO_KEY
+    settings.STRIPE_LIVEMODE = True
+    demo_live_stripe.install()
+    try:
+        # The founder clicks Approve a little after the start.
+        with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
+            yield
+    finally:
+        http.set_transport(None)
+
+
+def approve_olus_refund() -> tuple[Approval, str]:
+    approval = olus_approval()
+    services.approve_reply(approval, User.objects.get(username=demo.OWNER))
+    return approval, account_actions.run_approved(approval.pk)
+
+
+def test_it_refunds_olu_once_when_the_founder_approves_in_the_running_demo(
+    running_demo: None,
+) -> None:
+    charge_id = olus_proposal()["target"]
+    approval, outcome = approve_olus_refund()
+    assert (outcome, account_actions.run_approved(approval.pk)) == ("done", "done")
+    action = AccountAction.objects.get(source=f"ticket-{olus_ticket().pk}")
+    assert (action.status, action.amount, action.attempts) == ("succeeded", 10000, 1)
+    refunds = Refund.objects.filter(charge__stripe_id=charge_id)
+    assert [(r.stripe_id, r.amount) for r in refunds] == [(action.result_id, 10000)]
+    assert Charge.objects.get(stripe_id=charge_id).amount_refunded == 10000
+
+
+def test_it_tells_olu_once_his_refund_is_done(running_demo: None) -> None:
+    approval, _ = approve_olus_refund()
+    account_actions.run_approved(approval.pk)
+    replies = olus_ticket().messages.exclude(author=Message.Author.CUSTOMER)
+    assert [m.body.startswith("Hi Olu,") for m in replies] == [True]
+    assert "I've refunded 100.00 USD of the 790.00 USD" in replies[0].body
+
+
+def test_it_handles_the_streams_billing_tickets_in_the_running_demo(running_demo: None) -> None:
+    """The live stream's tickets that ask for an account action are acted on or escalated
+    with a reason now that Stripe answers; none ends on an error from the demo's Stripe."""
+    while demo.feed_next_ticket() != "the demo stream is exhausted":
+        pass
+    failed = AccountAction.objects.filter(status=AccountAction.Status.FAILED)
+    assert list(failed.values_list("error", flat=True)) == []
+    pending = Approval.objects.filter(status=Approval.Status.PENDING)
+    assert not [a.reason for a in pending if "Stripe" in a.reason]
+
+
+def test_it_reconciles_the_running_demo_without_an_error(running_demo: None) -> None:
+    sync.reconcile_configured()
+    assert StripeAccount.objects.get(livemode=True).last_error == ""
+
+
+def test_it_retries_the_unpaid_invoices_against_the_demos_stripe(running_demo: None) -> None:
+    """The dunning schedule's retries are declined by the demo's Stripe, as during the load,
+    instead of being skipped for want of a key."""
+    with time_machine.travel(NOW + timedelta(days=15), tick=False):
+        dunning.tick()
+    retries = DunningStep.objects.filter(kind=DunningStep.Kind.RETRY, state="done", outcome__gt="")
+    outcomes = set(retries.values_list("outcome", flat=True))
+    assert outcomes == {"declined: Your card was declined."}
+    assert not DunningStep.objects.filter(state=DunningStep.State.FAILED).exists()

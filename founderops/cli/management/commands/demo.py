@@ -15,7 +15,7 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from founderops.cli import demo, demo_ops
+from founderops.cli import demo, demo_billing, demo_ops
 
 # Inkwell's bad release goes out this long after the demo starts.
 BREAK_AFTER_S = 120
@@ -121,7 +121,19 @@ class Command(BaseCommand):
         # the model in memory) leaks into the server.
         python = sys.executable
         up = [python, "-m", "founderops.cli.main", "up", "--host", host, "--port", str(port)]
+        os.environ.update(demo_stripe_environment())
         os.execv(python, up)  # noqa: S606
+
+
+def demo_stripe_environment() -> dict[str, str]:
+    """What makes the running demo's processes (web server and workers: `up` forks them)
+    answer every Stripe call from the demo's data (`demo_live_stripe`), so that approving a
+    refund in the inbox carries it out, and nothing is ever sent to Stripe."""
+    return {
+        "FOUNDEROPS_DEMO_STRIPE": "true",
+        "FOUNDEROPS_STRIPE_API_KEY": demo_billing.DEMO_KEY,
+        "FOUNDEROPS_STRIPE_LIVEMODE": "true",
+    }
 
 
 def free_port(wanted: int) -> int:
