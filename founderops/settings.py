@@ -277,11 +277,18 @@ DEMO_STRIPE_KEY = "rk_live_inkwell_demo_history"
 def check_demo_stripe(key: str, livemode: bool) -> None:
     """FOUNDEROPS_DEMO_STRIPE answers Stripe's calls from the demo's data: never beside a real
     key (whose calls it would swallow) or in test mode (the demo's history is live mode)."""
-    if (key and key != DEMO_STRIPE_KEY) or not livemode:
+    demo_only = (
+        "FOUNDEROPS_DEMO_STRIPE is for `founderops demo` only (it answers every Stripe call "
+        "from the demo's data, nothing is sent)"
+    )
+    if key and key != DEMO_STRIPE_KEY:
         raise ImproperlyConfigured(
-            "FOUNDEROPS_DEMO_STRIPE is for `founderops demo` only (it answers every Stripe call "
-            "from the demo's data, nothing is sent): unset it, or unset "
-            "FOUNDEROPS_STRIPE_API_KEY and FOUNDEROPS_STRIPE_LIVEMODE=false"
+            f"{demo_only}, and FOUNDEROPS_STRIPE_API_KEY holds a real key: unset one of the two"
+        )
+    if not livemode:
+        raise ImproperlyConfigured(
+            f"{demo_only}, and the demo's history is live mode: unset FOUNDEROPS_DEMO_STRIPE or "
+            "FOUNDEROPS_STRIPE_LIVEMODE=false"
         )
 
 

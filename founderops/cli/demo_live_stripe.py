@@ -229,7 +229,11 @@ def refund(form: httpx.QueryParams, key: str) -> httpx.Response:
         return _no_such("charge", charge_id)
     if charge.status != "succeeded":
         return demo_billing.error(400, f"Charge {charge_id} was not paid; nothing to refund.")
-    left = charge.amount - charge.amount_refunded
+    # The refunds stored for it count too: one made while loading left the charge as it was
+    # (no `charge.refunded` followed), and the store refuses refunds above the charge.
+    stored = Refund.objects.filter(livemode=LIVEMODE, charge=charge, status="succeeded")
+    refunded_before = max(charge.amount_refunded, sum(r.amount for r in stored))
+    left = charge.amount - refunded_before
     raw = form.get("amount", "")
     amount = int(raw) if raw.isdigit() else left
     if not 0 < amount <= left:
@@ -250,7 +254,7 @@ def refund(form: httpx.QueryParams, key: str) -> httpx.Response:
         "created": _now(),
         "livemode": LIVEMODE,
     }
-    refunded = charge.amount_refunded + amount
+    refunded = refunded_before + amount
     _keep({**charge.raw, "amount_refunded": refunded, "refunded": refunded == charge.amount})
     _keep(made)
     return httpx.Response(200, json=made)

@@ -177,8 +177,11 @@ def decide(ticket: Ticket, ask: Ask, signature: str) -> Outcome:
         proposal = plan(ticket.customer, ask)
     except Unplannable as why:
         return Outcome(f"{NOUNS[ask.kind]} asked, but {why}", details={"asked": ask.kind})
-    verdict = policy.verdict(
-        AGENT, ask.kind, proposal.amount, proposal.age_days, proposal.currency, AGE_OF[ask.kind]
+    verdict = unverified_asks_first(
+        ticket,
+        policy.verdict(
+            AGENT, ask.kind, proposal.amount, proposal.age_days, proposal.currency, AGE_OF[ask.kind]
+        ),
     )
     _audit_considered(ticket, proposal, verdict)
     if verdict.mode == policy.Mode.AUTO:
@@ -193,6 +196,22 @@ def decide(ticket: Ticket, ask: Ask, signature: str) -> Outcome:
         reason = f"{verdict.reason}; nothing was done. Asked: {summary(proposal)}"
         return Outcome(reason, details={"suggested": proposal.to_json()})
     return Outcome(verdict.reason)
+
+
+# Channels whose sender address nobody checked: a chat visitor types any e-mail address, so
+# an action there on the account of whoever owns it waits for the founder, whatever the policy.
+UNVERIFIED_CHANNELS = frozenset({Ticket.Channel.CHAT})
+
+
+def unverified_asks_first(ticket: Ticket, verdict: policy.Verdict) -> policy.Verdict:
+    """*auto* becomes *approval* when the ticket's sender could be anyone (the chat widget):
+    otherwise typing a customer's address would refund, cancel or send their invoice."""
+    if verdict.mode != policy.Mode.AUTO or ticket.channel not in UNVERIFIED_CHANNELS:
+        return verdict
+    return policy.Verdict(
+        policy.Mode.APPROVAL,
+        "asked in the chat widget, whose e-mail address nobody verified (anyone can type one)",
+    )
 
 
 # What the policy's age limit is the age of, per action ("the charge is 15 days old").

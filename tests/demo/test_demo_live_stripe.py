@@ -179,6 +179,15 @@ def test_it_refuses_a_refund_above_what_is_left_on_the_charge(ada: Customer) -> 
     assert (Refund.objects.count(), charge().amount_refunded) == (0, 0)
 
 
+def test_it_counts_a_refund_stored_without_the_charges_update(ada: Customer) -> None:
+    # As the load leaves Sam's: the refund stored, no `charge.refunded` to update the charge.
+    stored(fs.refund("re_ink_loaded", "ch_ink_1", 8000, status="succeeded"))
+    Charge.objects.filter(stripe_id="ch_ink_1").update(amount_refunded=0)
+    with pytest.raises(stripe.InvalidRequestError, match="greater than unrefunded amount"):
+        api().v1.refunds.create({"charge": "ch_ink_1"})
+    assert Refund.objects.count() == 1
+
+
 def test_it_credits_the_customers_balance_once_per_key(ada: Customer) -> None:
     action = actions.add_credit(ada, 1500, "USD", "ticket-8", "agent:support")
     assert action.status == AccountAction.Status.SUCCEEDED
@@ -254,14 +263,16 @@ def test_it_starts_the_demo_with_the_demos_stripe(
 def test_it_refuses_the_demos_stripe_beside_a_real_key(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    with pytest.raises(ImproperlyConfigured, match=ONLY_FOR_THE_DEMO):
+    with pytest.raises(ImproperlyConfigured, match=ONLY_FOR_THE_DEMO) as refused:
         load_settings(
             monkeypatch, tmp_path, DEMO_STRIPE="true", STRIPE_API_KEY="rk_live_" + "x" * 24
         )
+    assert "FOUNDEROPS_STRIPE_API_KEY holds a real key" in str(refused.value)
 
 
 def test_it_refuses_the_demos_stripe_in_test_mode(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    with pytest.raises(ImproperlyConfigured, match=ONLY_FOR_THE_DEMO):
+    with pytest.raises(ImproperlyConfigured, match=ONLY_FOR_THE_DEMO) as refused:
         load_settings(monkeypatch, tmp_path, DEMO_STRIPE="true", STRIPE_LIVEMODE="false")
+    assert "the demo's history is live mode" in str(refused.value)

@@ -95,6 +95,19 @@ def test_it_refunds_within_policy_and_tells_the_customer(
     )
 
 
+def test_it_asks_the_founder_before_refunding_a_chat_visitor_whose_address_nobody_checked(
+    refunding: ms.MoneyStripe, refund_policy: None, deps: SupportDeps
+) -> None:
+    ms.charge(refunding, "ch_1", 4000, PAID)
+    incoming_chat = incoming(body=REFUND_PLEASE, subject="Refund", channel=Ticket.Channel.CHAT)
+    ticket = services.receive_ticket(incoming_chat, triage=False)[0]
+    agents.handle_ticket(ticket, deps)
+    ticket.refresh_from_db()
+    assert (ticket.status, refunding.refunds) == ("escalated", [])
+    approval = Approval.objects.get(status=Approval.Status.PENDING)
+    assert "whose e-mail address nobody verified" in approval.reason
+
+
 def test_it_refunds_the_amount_the_customer_names(
     refunding: ms.MoneyStripe, refund_policy: None, deps: SupportDeps
 ) -> None:
@@ -492,3 +505,15 @@ def test_it_asks_the_founder_when_two_amounts_are_named(
     decision = agents.handle_ticket(ticket, deps)
     assert refunding.refunds == []
     assert decision.reason.startswith("refund asked, but several amounts are named")
+
+
+def test_it_leaves_an_email_tickets_verdict_as_the_policy_gives_it() -> None:
+    verdict = policy.Verdict(policy.Mode.AUTO, "within policy")
+    ticket = Ticket(channel=Ticket.Channel.EMAIL)
+    assert account_actions.unverified_asks_first(ticket, verdict) is verdict
+
+
+def test_it_leaves_a_chat_tickets_approval_as_it_is() -> None:
+    verdict = policy.Verdict(policy.Mode.APPROVAL, "over the limit")
+    ticket = Ticket(channel=Ticket.Channel.CHAT)
+    assert account_actions.unverified_asks_first(ticket, verdict) is verdict
