@@ -46,6 +46,8 @@ class Command(BaseCommand):
             # Before the load (which takes a while), not after it: a port in use fails now.
             check_port(options["host"], options["port"])
             sim_port = free_port(sim_port)
+        if serve:
+            use_site_url(options["host"], options["port"])
         call_command("migrate", interactive=False, verbosity=0)
         if options["reset"]:
             demo.reset()
@@ -123,6 +125,22 @@ class Command(BaseCommand):
         up = [python, "-m", "founderops.cli.main", "up", "--host", host, "--port", str(port)]
         os.environ.update(demo_stripe_environment())
         os.execv(python, up)  # noqa: S606
+
+
+def use_site_url(host: str, port: int) -> None:
+    """Links in notifications, e-mails and the widget point at the demo's own address, unless
+    FOUNDEROPS_SITE_URL says otherwise: for the load (settings) and for `up` (environment)."""
+    if "FOUNDEROPS_SITE_URL" in os.environ:
+        return
+    url = site_url(host, port)
+    settings.SITE_URL = url
+    os.environ["FOUNDEROPS_SITE_URL"] = url
+
+
+def site_url(host: str, port: int) -> str:
+    """The address a browser on this machine opens: a wildcard host is reached on loopback."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
 def demo_stripe_environment() -> dict[str, str]:
