@@ -45,12 +45,6 @@ class StripeNotConfigured(InvalidInput):
     """No API key for the mode asked for."""
 
 
-# The checks of a key or secret live in `keys` (settings.py uses them too).
-check_api_key = keys.check_api_key
-check_webhook_secret = keys.check_webhook_secret
-KEY_PREFIXES = keys.KEY_PREFIXES
-
-
 class _SeamHTTPXClient(stripe.HTTPXClient):
     """The SDK's httpx client, with the product's own httpx.Client (and its transport)."""
 
@@ -188,7 +182,7 @@ def more(api: stripe.StripeClient) -> Callable[[str, str, str], list[dict[str, A
 
 def connect(key: str, actor: str) -> bool:
     """Store an API key (sealed) for its own mode; returns that mode (True: live)."""
-    key = check_api_key(key.strip())
+    key = keys.check_api_key(key.strip())
     livemode = livemode_of(key)
     account, _ = StripeAccount.objects.get_or_create(livemode=livemode)
     account.api_key_sealed = secrets.seal(key)
@@ -204,7 +198,7 @@ def connect(key: str, actor: str) -> bool:
 
 
 def store_webhook_secret(secret: str, livemode: bool, actor: str) -> None:
-    secret = check_webhook_secret(secret.strip())
+    secret = keys.check_webhook_secret(secret.strip())
     account, _ = StripeAccount.objects.get_or_create(livemode=livemode)
     account.webhook_secret_sealed = secrets.seal(secret)
     account.save(update_fields=["webhook_secret_sealed"])

@@ -140,7 +140,7 @@ def test_it_refuses_a_key_longer_than_any_stripe_issues_without_showing_it() -> 
 def test_it_accepts_a_key_of_the_longest_length() -> None:
     key = "rk_live_" + "A1" * 123 + "b"
     assert len(key) == keys.MAX_LENGTH
-    assert stripe_api.check_api_key(key) == key
+    assert keys.check_api_key(key) == key
 
 
 def test_it_refuses_a_webhook_secret_longer_than_any_stripe_issues() -> None:
@@ -169,7 +169,7 @@ def test_it_refuses_a_key_stripe_never_issues_without_showing_it(key: str, reaso
 
 
 def test_it_accepts_a_key_of_letters_and_digits_after_its_prefix() -> None:
-    assert stripe_api.check_api_key("sk_test_51Habc0DEF1ghi2JKL") == "sk_test_51Habc0DEF1ghi2JKL"
+    assert keys.check_api_key("sk_test_51Habc0DEF1ghi2JKL") == "sk_test_51Habc0DEF1ghi2JKL"
 
 
 @pytest.mark.parametrize(
@@ -190,7 +190,7 @@ def test_it_refuses_a_webhook_secret_stripe_never_issues(secret: str, reason: st
 
 def test_it_accepts_a_webhook_secret_in_base64_or_hex() -> None:
     for secret in ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+/0=", "whsec_" + "0f" * 32):
-        assert stripe_api.check_webhook_secret(secret) == secret
+        assert keys.check_webhook_secret(secret) == secret
 
 
 def test_it_refuses_a_setting_that_is_not_a_stripe_key() -> None:
